@@ -1,0 +1,1 @@
+//! Checkpoint storage for ember (work in progress: see the checkpoint issue).

@@ -1,0 +1,1 @@
+//! The DStream engine of ember (work in progress: see the DStream issue).

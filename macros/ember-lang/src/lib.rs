@@ -1,0 +1,1 @@
+//! The `stream!` pipeline language as a plain library (work in progress: see the macro issue).
