@@ -1,0 +1,163 @@
+//! [`RddContext`]: the entry point that owns the executor, the block manager
+//! and the id counters, and creates RDDs from local data.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crate::executor::{Executor, LocalExecutor};
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::source::{EmptyCompute, ParallelCollection, PartitionedCollection};
+use crate::storage::BlockManager;
+use crate::union::UnionCompute;
+use crate::{Data, JobError, Rdd, RddConf};
+
+pub(crate) struct ContextInner {
+    pub(crate) executor: Box<dyn Executor>,
+    pub(crate) block_manager: BlockManager,
+    pub(crate) metrics: Metrics,
+    pub(crate) task_attempts: u32,
+    next_rdd_id: AtomicUsize,
+    next_shuffle_id: AtomicUsize,
+    next_stage_id: AtomicUsize,
+    next_job_id: AtomicU64,
+}
+
+/// The entry point of the RDD core: owns the worker pool and creates RDDs.
+///
+/// Cloning is cheap; clones share the pool, the cache and the counters.
+///
+/// ```
+/// use ember_rdd::RddContext;
+/// let ctx = RddContext::local(2)?;
+/// let squares = ctx.parallelize((1..=4).collect(), 2).map(|x: i32| x * x);
+/// assert_eq!(squares.collect()?, vec![1, 4, 9, 16]);
+/// # Ok::<(), ember_rdd::JobError>(())
+/// ```
+#[derive(Clone)]
+pub struct RddContext {
+    pub(crate) inner: Arc<ContextInner>,
+}
+
+impl std::fmt::Debug for RddContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RddContext")
+            .field("parallelism", &self.default_parallelism())
+            .finish()
+    }
+}
+
+impl RddContext {
+    /// A local context on a rayon pool of `threads` workers (`0` means all
+    /// cores, like `local[*]`).
+    pub fn local(threads: usize) -> Result<Self, JobError> {
+        let master = if threads == 0 {
+            "local[*]".to_owned()
+        } else {
+            format!("local[{threads}]")
+        };
+        Self::new(RddConf::new().master(master))
+    }
+
+    /// A context configured by `conf`.
+    pub fn new(conf: RddConf) -> Result<Self, JobError> {
+        let executor = LocalExecutor::new(conf.threads()?)?;
+        Ok(Self::with_executor(
+            Box::new(executor),
+            conf.task_attempts(),
+        ))
+    }
+
+    /// A context whose tasks run on `executor` (another backend than the
+    /// local rayon pool), with `task_attempts` attempts per task.
+    pub fn with_executor(executor: Box<dyn Executor>, task_attempts: u32) -> Self {
+        RddContext {
+            inner: Arc::new(ContextInner {
+                executor,
+                block_manager: BlockManager::default(),
+                metrics: Metrics::default(),
+                task_attempts: task_attempts.max(1),
+                next_rdd_id: AtomicUsize::new(0),
+                next_shuffle_id: AtomicUsize::new(0),
+                next_stage_id: AtomicUsize::new(0),
+                next_job_id: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The number of worker threads; the default partition count.
+    pub fn default_parallelism(&self) -> usize {
+        self.inner.executor.parallelism()
+    }
+
+    /// The cache of persisted partitions.
+    pub fn block_manager(&self) -> &BlockManager {
+        &self.inner.block_manager
+    }
+
+    /// Counters of what the context has run so far.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    /// Distributes `data` over `num_partitions` partitions (at least 1) of
+    /// near-equal size, keeping order: partition i holds a contiguous slice.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let rdd = ctx.parallelize(vec![1, 2, 3, 4, 5], 2);
+    /// assert_eq!(rdd.glom().collect()?, vec![vec![1, 2], vec![3, 4, 5]]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn parallelize<T: Data>(&self, data: Vec<T>, num_partitions: usize) -> Rdd<T> {
+        Rdd::from_compute(
+            self,
+            "parallelize",
+            ParallelCollection::new(data, num_partitions.max(1)),
+        )
+    }
+
+    /// An RDD whose partitions are exactly the given vectors (one partition
+    /// each), e.g. the blocks a receiver stored during one batch.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let rdd = ctx.from_partitions(vec![vec!["a"], vec![], vec!["b", "c"]]);
+    /// assert_eq!(rdd.num_partitions(), 3);
+    /// assert_eq!(rdd.collect()?, vec!["a", "b", "c"]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn from_partitions<T: Data>(&self, partitions: Vec<Vec<T>>) -> Rdd<T> {
+        let partitions = partitions.into_iter().map(Arc::new).collect();
+        Rdd::from_compute(
+            self,
+            "from_partitions",
+            PartitionedCollection::new("ParallelCollectionRDD", partitions),
+        )
+    }
+
+    /// An RDD with no partitions and no elements.
+    pub fn empty<T: Data>(&self) -> Rdd<T> {
+        Rdd::from_compute(self, "empty", EmptyCompute)
+    }
+
+    /// The union of several RDDs: their partitions side by side, in order.
+    pub fn union<T: Data>(&self, rdds: &[Rdd<T>]) -> Rdd<T> {
+        Rdd::from_compute(self, "union", UnionCompute::new(rdds.to_vec()))
+    }
+
+    pub(crate) fn new_rdd_id(&self) -> usize {
+        self.inner.next_rdd_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn new_shuffle_id(&self) -> usize {
+        self.inner.next_shuffle_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn new_stage_id(&self) -> usize {
+        self.inner.next_stage_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn new_job_id(&self) -> u64 {
+        self.inner.next_job_id.fetch_add(1, Ordering::Relaxed)
+    }
+}

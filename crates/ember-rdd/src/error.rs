@@ -1,0 +1,72 @@
+//! The one error type of the RDD core: why a job (or the definition of an
+//! input) failed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Why a job, or the definition of an RDD over outside data, failed.
+///
+/// Errors are cheap to clone so that a streaming engine can hand the same
+/// failure to several listeners.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum JobError {
+    /// A task panicked on every attempt (`spark.task.maxFailures`).
+    #[error(
+        "task for partition {partition} of stage {stage} failed {attempts} times; last failure: {message}"
+    )]
+    TaskFailed {
+        /// The stage the task belonged to.
+        stage: usize,
+        /// The partition the task computed.
+        partition: usize,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The panic message of the last attempt.
+        message: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A text input holds bytes that are not UTF-8.
+    #[error("invalid UTF-8 in {path} at byte offset {offset}")]
+    InvalidUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Offset of the first invalid byte from the start of the file.
+        offset: u64,
+    },
+    /// `save_as_text_file` was asked to write into a directory that exists.
+    #[error("output directory {path} already exists")]
+    OutputExists {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A master URL other than `local`, `local[n]` or `local[*]`.
+    #[error("invalid master {master:?}: expected \"local\", \"local[n]\" (n >= 1) or \"local[*]\"")]
+    InvalidMaster {
+        /// The rejected master string.
+        master: String,
+    },
+    /// The worker thread pool could not be started.
+    #[error("cannot start the worker thread pool: {message}")]
+    ThreadPool {
+        /// What rayon reported.
+        message: String,
+    },
+}
+
+impl JobError {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        JobError::Io {
+            path: path.into(),
+            source: Arc::new(source),
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The RDD core of ember: resilient distributed datasets on one machine.
+//!
+//! An [`Rdd`] is a partitioned, immutable collection that remembers its
+//! lineage. Transformations are lazy; an action runs a job, which the
+//! scheduler cuts into stages at shuffle boundaries and whose tasks the
+//! [`Executor`] (a rayon pool by default) runs in parallel. Narrow
+//! operations pipeline inside a partition as one iterator chain; shuffles
+//! combine on the map side where the operation allows. This crate knows
+//! nothing of streams: a user may depend on it alone for batch work.
+//!
+//! ```
+//! use ember_rdd::RddContext;
+//!
+//! let ctx = RddContext::local(2)?;
+//! let lines = ctx.parallelize(vec!["a rose is", "a rose"], 2);
+//! let mut counts = lines
+//!     .flat_map(|l: &str| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+//!     .map(|w| (w, 1u64))
+//!     .reduce_by_key(|a, b| a + b)
+//!     .collect()?;
+//! counts.sort();
+//! assert_eq!(counts, vec![("a".into(), 2), ("is".into(), 1), ("rose".into(), 2)]);
+//! # Ok::<(), ember_rdd::JobError>(())
+//! ```
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod actions;
+mod cogroup;
+mod conf;
+mod context;
+mod dependency;
+mod error;
+mod executor;
+mod lineage;
+mod metrics;
+mod narrow;
+mod pair;
+mod partitioner;
+mod rdd;
+mod save;
+mod scheduler;
+mod shuffle;
+mod sort;
+mod source;
+mod storage;
+mod task;
+mod text_file;
+mod union;
+
+pub use conf::{RddConf, parse_master};
+pub use context::RddContext;
+pub use dependency::{Dependency, RddInfo, ShuffleDependency};
+pub use error::JobError;
+pub use executor::{Executor, LocalExecutor};
+pub use metrics::MetricsSnapshot;
+pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
+pub use rdd::{BoxIter, Data, Rdd, RddCompute};
+pub use storage::{BlockId, BlockManager, StorageLevel};
+pub use task::TaskContext;

@@ -1,0 +1,248 @@
+//! Key-value transformations that shuffle: `combine_by_key` and the
+//! operations built on it (`reduce_by_key`, `fold_by_key`,
+//! `aggregate_by_key`, `group_by_key`), `partition_by`, `distinct` and
+//! `repartition`. Where the operation allows, map tasks combine values per
+//! key before the shuffle.
+
+use std::hash::Hash;
+use std::sync::Arc;
+
+use crate::partitioner::{FastMap, PositionPartitioner, fast_map};
+use crate::shuffle::bucket;
+use crate::{BoxIter, Data, HashPartitioner, Partitioner, Rdd};
+
+/// Folds `(key, value)` records into one combiner per key.
+fn combine<K: Hash + Eq, V, C>(
+    records: impl Iterator<Item = (K, V)>,
+    create: &impl Fn(V) -> C,
+    merge: &impl Fn(C, V) -> C,
+) -> FastMap<K, Option<C>> {
+    let mut map: FastMap<K, Option<C>> = fast_map(1024);
+    for (k, v) in records {
+        let slot = map.entry(k).or_insert(None);
+        *slot = Some(match slot.take() {
+            Some(c) => merge(c, v),
+            None => create(v),
+        });
+    }
+    map
+}
+
+fn combined_pairs<K, C>(map: FastMap<K, Option<C>>) -> impl Iterator<Item = (K, C)> {
+    map.into_iter().filter_map(|(k, c)| c.map(|c| (k, c)))
+}
+
+impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
+    fn default_partitioner(&self, num_partitions: Option<usize>) -> Arc<dyn Partitioner<K>> {
+        let n = num_partitions.unwrap_or_else(|| self.num_partitions());
+        Arc::new(HashPartitioner::new(n))
+    }
+
+    /// The general per-key aggregation: `create` turns a key's first value
+    /// into a combiner, `merge_value` adds a value to a combiner (on the map
+    /// side, before the shuffle), `merge_combiners` merges combiners from
+    /// different map tasks. `num_partitions` defaults to this RDD's.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2);
+    /// let mut sums_and_counts = pairs
+    ///     .combine_by_key(|v| (v, 1), |(s, n), v| (s + v, n + 1), |(s1, n1), (s2, n2)| (s1 + s2, n1 + n2), None)
+    ///     .collect()?;
+    /// sums_and_counts.sort();
+    /// assert_eq!(sums_and_counts, vec![("a", (4, 2)), ("b", (2, 1))]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn combine_by_key<C: Data>(
+        &self,
+        create: impl Fn(V) -> C + Send + Sync + 'static,
+        merge_value: impl Fn(C, V) -> C + Send + Sync + 'static,
+        merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
+        num_partitions: Option<usize>,
+    ) -> Rdd<(K, C)> {
+        self.combine_named(
+            "combine_by_key",
+            create,
+            merge_value,
+            merge_combiners,
+            num_partitions,
+        )
+    }
+
+    fn combine_named<C: Data>(
+        &self,
+        operation: &'static str,
+        create: impl Fn(V) -> C + Send + Sync + 'static,
+        merge_value: impl Fn(C, V) -> C + Send + Sync + 'static,
+        merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
+        num_partitions: Option<usize>,
+    ) -> Rdd<(K, C)> {
+        let merge_combiners = Arc::new(merge_combiners);
+        self.shuffle(
+            operation,
+            self.default_partitioner(num_partitions),
+            move |records, p| {
+                let mut buckets: Vec<Vec<(K, C)>> =
+                    (0..p.num_partitions()).map(|_| Vec::new()).collect();
+                for (k, c) in combined_pairs(combine(records, &create, &merge_value)) {
+                    let index = p.partition(&k);
+                    buckets[index].push((k, c));
+                }
+                buckets
+            },
+            move |records| {
+                let merge = Arc::clone(&merge_combiners);
+                let map = combine(records, &|c| c, &|a, b| merge(a, b));
+                Box::new(combined_pairs(map)) as BoxIter<(K, C)>
+            },
+        )
+    }
+
+    /// Merges the values of each key with `f` (combining on the map side).
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let mut counts = ctx.parallelize(vec![("a", 1), ("b", 1), ("a", 1)], 2)
+    ///     .reduce_by_key(|x, y| x + y)
+    ///     .collect()?;
+    /// counts.sort();
+    /// assert_eq!(counts, vec![("a", 2), ("b", 1)]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + Send + Sync + 'static) -> Rdd<(K, V)> {
+        self.reduce_by_key_with_partitions(f, self.num_partitions())
+    }
+
+    /// `reduce_by_key` into `num_partitions` partitions.
+    pub fn reduce_by_key_with_partitions(
+        &self,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+        num_partitions: usize,
+    ) -> Rdd<(K, V)> {
+        let f = Arc::new(f);
+        let g = Arc::clone(&f);
+        self.combine_named(
+            "reduce_by_key",
+            |v| v,
+            move |a, b| f(a, b),
+            move |a, b| g(a, b),
+            Some(num_partitions),
+        )
+    }
+
+    /// Merges the values of each key with `f`, starting from `zero` once per
+    /// key and map partition (as Spark does).
+    pub fn fold_by_key(
+        &self,
+        zero: V,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+    ) -> Rdd<(K, V)> {
+        let f = Arc::new(f);
+        let (g, h) = (Arc::clone(&f), Arc::clone(&f));
+        self.combine_named(
+            "fold_by_key",
+            move |v| f(zero.clone(), v),
+            move |a, b| g(a, b),
+            move |a, b| h(a, b),
+            None,
+        )
+    }
+
+    /// Aggregates the values of each key: `seq` folds values into an
+    /// accumulator that starts at `zero`, `comb` merges accumulators.
+    pub fn aggregate_by_key<U: Data>(
+        &self,
+        zero: U,
+        seq: impl Fn(U, V) -> U + Send + Sync + 'static,
+        comb: impl Fn(U, U) -> U + Send + Sync + 'static,
+    ) -> Rdd<(K, U)> {
+        let seq = Arc::new(seq);
+        let seq2 = Arc::clone(&seq);
+        self.combine_named(
+            "aggregate_by_key",
+            move |v| seq(zero.clone(), v),
+            move |u, v| seq2(u, v),
+            comb,
+            None,
+        )
+    }
+
+    /// All values of each key, in one vector (no map-side combine: it
+    /// would save nothing).
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let mut groups = ctx.parallelize(vec![(1, 'x'), (2, 'y'), (1, 'z')], 2).group_by_key().collect()?;
+    /// groups.sort();
+    /// assert_eq!(groups, vec![(1, vec!['x', 'z']), (2, vec!['y'])]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn group_by_key(&self) -> Rdd<(K, Vec<V>)> {
+        self.group_by_key_with_partitions(self.num_partitions())
+    }
+
+    /// `group_by_key` into `num_partitions` partitions.
+    pub fn group_by_key_with_partitions(&self, num_partitions: usize) -> Rdd<(K, Vec<V>)> {
+        self.shuffle(
+            "group_by_key",
+            self.default_partitioner(Some(num_partitions)),
+            bucket,
+            |records| {
+                let map = combine(records, &|v| vec![v], &|mut vs: Vec<V>, v| {
+                    vs.push(v);
+                    vs
+                });
+                Box::new(combined_pairs(map))
+            },
+        )
+    }
+
+    /// Moves every record to the partition `partitioner` gives its key.
+    pub fn partition_by(&self, partitioner: Arc<dyn Partitioner<K>>) -> Rdd<(K, V)> {
+        self.shuffle("partition_by", partitioner, bucket, |records| records)
+    }
+}
+
+impl<T: Data> Rdd<T> {
+    /// The distinct elements.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let mut d = ctx.parallelize(vec![3, 1, 3, 2, 1], 2).distinct().collect()?;
+    /// d.sort();
+    /// assert_eq!(d, vec![1, 2, 3]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn distinct(&self) -> Rdd<T>
+    where
+        T: Hash + Eq,
+    {
+        self.map(|x| (x, ()))
+            .combine_named("distinct", |()| (), |(), ()| (), |(), ()| (), None)
+            .keys()
+    }
+
+    /// Exactly `num_partitions` partitions (at least 1) of near-equal size,
+    /// through a shuffle that deals records out round-robin.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let r = ctx.parallelize((0..10).collect(), 1).repartition(3);
+    /// assert_eq!(r.glom().collect()?.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 3, 3]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn repartition(&self, num_partitions: usize) -> Rdd<T> {
+        let partitions = num_partitions.max(1);
+        self.map_partitions_with_index(move |index, iter| {
+            iter.enumerate()
+                .map(move |(i, x)| (index.wrapping_add(i), x))
+        })
+        .shuffle(
+            "repartition",
+            Arc::new(PositionPartitioner { partitions }),
+            bucket,
+            |records| records,
+        )
+        .values()
+    }
+}

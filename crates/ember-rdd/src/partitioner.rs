@@ -1,0 +1,147 @@
+//! Partitioners: which reduce partition a key goes to in a shuffle. Hash
+//! partitioning by default, range partitioning for sorts.
+
+use std::hash::{BuildHasher, Hash};
+
+use crate::JobError;
+
+/// The hash state used for partitioning and for shuffle-side maps: fixed
+/// seed, so a key lands in the same partition in every run and process.
+pub(crate) fn hash_state() -> foldhash::fast::FixedState {
+    foldhash::fast::FixedState::with_seed(0x5eed_e3be_4ea5_71c5)
+}
+
+/// A hash map with the fixed, fast hash state.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
+/// A map for shuffle-side combining, sized for `capacity` keys.
+pub(crate) fn fast_map<K, V>(capacity: usize) -> FastMap<K, V> {
+    FastMap::with_capacity_and_hasher(capacity, hash_state())
+}
+
+/// Decides the reduce partition of each key.
+pub trait Partitioner<K>: Send + Sync {
+    /// The number of reduce partitions.
+    fn num_partitions(&self) -> usize;
+    /// The partition of `key`, in `0..num_partitions()`.
+    fn partition(&self, key: &K) -> usize;
+    /// Called once before a shuffle's map stage uses the partitioner (a
+    /// sort's range partitioner samples its input here).
+    fn prepare(&self) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+/// Spreads keys by hash: partition = hash(key) mod n.
+///
+/// ```
+/// use ember_rdd::{HashPartitioner, Partitioner};
+/// let p = HashPartitioner::new(4);
+/// assert!(p.partition(&"spark") < 4);
+/// assert_eq!(p.partition(&"spark"), p.partition(&"spark"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashPartitioner {
+    partitions: usize,
+}
+
+impl HashPartitioner {
+    /// A hash partitioner over `partitions` partitions (at least 1).
+    pub fn new(partitions: usize) -> Self {
+        HashPartitioner {
+            partitions: partitions.max(1),
+        }
+    }
+}
+
+impl<K: Hash> Partitioner<K> for HashPartitioner {
+    fn num_partitions(&self) -> usize {
+        self.partitions
+    }
+    fn partition(&self, key: &K) -> usize {
+        (hash_state().hash_one(key) % self.partitions as u64) as usize
+    }
+}
+
+/// Sends keys to partitions by sorted ranges: partition i holds keys above
+/// bound i-1 and up to bound i (reversed when descending).
+///
+/// ```
+/// use ember_rdd::{Partitioner, RangePartitioner};
+/// let p = RangePartitioner::new(vec![10, 20], true);
+/// assert_eq!((p.partition(&5), p.partition(&10), p.partition(&15), p.partition(&99)), (0, 0, 1, 2));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangePartitioner<K> {
+    bounds: Vec<K>,
+    ascending: bool,
+}
+
+impl<K: Ord> RangePartitioner<K> {
+    /// A range partitioner with the given upper bounds (sorted ascending);
+    /// it has `bounds.len() + 1` partitions.
+    pub fn new(bounds: Vec<K>, ascending: bool) -> Self {
+        RangePartitioner { bounds, ascending }
+    }
+
+    /// The bounds.
+    pub fn bounds(&self) -> &[K] {
+        &self.bounds
+    }
+}
+
+impl<K: Ord + Send + Sync> Partitioner<K> for RangePartitioner<K> {
+    fn num_partitions(&self) -> usize {
+        self.bounds.len() + 1
+    }
+    fn partition(&self, key: &K) -> usize {
+        let index = self.bounds.partition_point(|bound| bound < key);
+        if self.ascending {
+            index
+        } else {
+            self.bounds.len() - index
+        }
+    }
+}
+
+/// Round-robin placement for `repartition`: the key is a running position.
+pub(crate) struct PositionPartitioner {
+    pub(crate) partitions: usize,
+}
+
+impl Partitioner<usize> for PositionPartitioner {
+    fn num_partitions(&self) -> usize {
+        self.partitions
+    }
+    fn partition(&self, key: &usize) -> usize {
+        key % self.partitions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_partitioner_is_stable_and_in_range() {
+        let p = HashPartitioner::new(3);
+        for key in 0..1000u64 {
+            let part = Partitioner::<u64>::partition(&p, &key);
+            assert!(part < 3);
+            assert_eq!(part, Partitioner::<u64>::partition(&p, &key));
+        }
+        assert_eq!(
+            Partitioner::<u64>::num_partitions(&HashPartitioner::new(0)),
+            1
+        );
+    }
+
+    #[test]
+    fn range_partitioner_descending_reverses() {
+        let p = RangePartitioner::new(vec![10, 20], false);
+        assert_eq!(p.partition(&5), 2);
+        assert_eq!(p.partition(&15), 1);
+        assert_eq!(p.partition(&25), 0);
+        assert_eq!(p.num_partitions(), 3);
+    }
+}

@@ -1,0 +1,273 @@
+//! [`Rdd`]: the typed handle of a resilient distributed dataset, its node in
+//! the lineage graph, and the [`RddCompute`] trait that defines how one
+//! partition is computed.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::dependency::{Dependency, RddInfo};
+use crate::lineage;
+use crate::source::PartitionedCollection;
+use crate::storage::BlockId;
+use crate::{JobError, RddContext, StorageLevel, TaskContext};
+
+/// What an RDD element must be: cloneable (cached partitions hand out
+/// copies, as Spark deserializes them) and shareable between worker threads.
+pub trait Data: Clone + Send + Sync + 'static {}
+impl<T: Clone + Send + Sync + 'static> Data for T {}
+
+/// The iterator over one partition's elements.
+pub type BoxIter<T> = Box<dyn Iterator<Item = T>>;
+
+/// How the partitions of one kind of RDD are computed. Implement it to add a
+/// source or an operator; wrap it with [`Rdd::from_compute`].
+///
+/// ```
+/// use ember_rdd::{BoxIter, Dependency, JobError, Rdd, RddCompute, RddContext, TaskContext};
+/// struct Ranges(u32);
+/// impl RddCompute<u32> for Ranges {
+///     fn kind(&self) -> &'static str { "RangesRDD" }
+///     fn num_partitions(&self) -> usize { self.0 as usize }
+///     fn dependencies(&self) -> Vec<Dependency> { Vec::new() }
+///     fn compute(&self, partition: usize, _: &TaskContext) -> Result<BoxIter<u32>, JobError> {
+///         Ok(Box::new(0..partition as u32))
+///     }
+/// }
+/// let ctx = RddContext::local(2)?;
+/// let rdd = Rdd::from_compute(&ctx, "ranges", Ranges(3));
+/// assert_eq!(rdd.collect()?, vec![0, 0, 1]);
+/// # Ok::<(), JobError>(())
+/// ```
+pub trait RddCompute<T>: Send + Sync + 'static {
+    /// The kind of RDD in Spark's naming, shown by `to_debug_string`.
+    fn kind(&self) -> &'static str;
+    /// How many partitions there are.
+    fn num_partitions(&self) -> usize;
+    /// The parents this RDD reads.
+    fn dependencies(&self) -> Vec<Dependency>;
+    /// The elements of one partition. Errors are final for the task (no
+    /// retry); panics are caught and the task retried.
+    fn compute(&self, partition: usize, task: &TaskContext) -> Result<BoxIter<T>, JobError>;
+}
+
+pub(crate) struct RddNode<T> {
+    id: usize,
+    ctx: RddContext,
+    operation: &'static str,
+    compute: RwLock<Arc<dyn RddCompute<T>>>,
+    storage: RwLock<StorageLevel>,
+}
+
+impl<T> Drop for RddNode<T> {
+    fn drop(&mut self) {
+        self.ctx.block_manager().remove_rdd(self.id);
+    }
+}
+
+impl<T> RddNode<T> {
+    fn current_compute(&self) -> Arc<dyn RddCompute<T>> {
+        Arc::clone(&self.compute.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl<T: Data> RddInfo for RddNode<T> {
+    fn id(&self) -> usize {
+        self.id
+    }
+    fn kind(&self) -> &'static str {
+        self.current_compute().kind()
+    }
+    fn operation(&self) -> &'static str {
+        self.operation
+    }
+    fn num_partitions(&self) -> usize {
+        self.current_compute().num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.current_compute().dependencies()
+    }
+    fn storage_level(&self) -> StorageLevel {
+        *self.storage.read().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A resilient distributed dataset: a partitioned, immutable collection
+/// that remembers how it was derived (its lineage) and computes lazily.
+///
+/// Transformations (`map`, `reduce_by_key`, …) return new RDDs and run
+/// nothing; actions (`collect`, `count`, …) run a job on the context's
+/// executor. Cloning the handle is cheap and shares the RDD.
+pub struct Rdd<T> {
+    pub(crate) node: Arc<RddNode<T>>,
+}
+
+impl<T> Clone for Rdd<T> {
+    fn clone(&self) -> Self {
+        Rdd {
+            node: Arc::clone(&self.node),
+        }
+    }
+}
+
+impl<T: Data> std::fmt::Debug for Rdd<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&lineage::describe(self.node.as_ref()))
+    }
+}
+
+impl<T: Data> Rdd<T> {
+    /// Wraps a custom computation as an RDD of `ctx`; `operation` names the
+    /// call that created it in the lineage.
+    pub fn from_compute(
+        ctx: &RddContext,
+        operation: &'static str,
+        compute: impl RddCompute<T>,
+    ) -> Self {
+        Rdd {
+            node: Arc::new(RddNode {
+                id: ctx.new_rdd_id(),
+                ctx: ctx.clone(),
+                operation,
+                compute: RwLock::new(Arc::new(compute)),
+                storage: RwLock::new(StorageLevel::None),
+            }),
+        }
+    }
+
+    /// A new RDD of the same context.
+    pub(crate) fn derive<U: Data>(
+        &self,
+        operation: &'static str,
+        compute: impl RddCompute<U>,
+    ) -> Rdd<U> {
+        Rdd::from_compute(&self.node.ctx, operation, compute)
+    }
+
+    /// The RDD's id, unique within its context.
+    pub fn id(&self) -> usize {
+        self.node.id
+    }
+
+    /// The context that created it.
+    pub fn context(&self) -> &RddContext {
+        &self.node.ctx
+    }
+
+    /// How many partitions it has.
+    pub fn num_partitions(&self) -> usize {
+        self.node.num_partitions()
+    }
+
+    /// Its parents in the lineage graph.
+    pub fn dependencies(&self) -> Vec<Dependency> {
+        self.node.dependencies()
+    }
+
+    /// The untyped lineage view of this RDD.
+    pub fn info(&self) -> Arc<dyn RddInfo> {
+        self.node.clone()
+    }
+
+    /// The lineage tree in Spark's indented style: one line per RDD, `+-`
+    /// where a shuffle starts a new stage.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let counts = ctx.parallelize(vec!["a b", "b"], 2)
+    ///     .flat_map(|l: &str| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+    ///     .map(|w| (w, 1))
+    ///     .reduce_by_key(|a, b| a + b);
+    /// assert_eq!(counts.to_debug_string(), "\
+    /// (2) ShuffledRDD[3] at reduce_by_key []
+    ///  +-(2) MapPartitionsRDD[2] at map []
+    ///     |  MapPartitionsRDD[1] at flat_map []
+    ///     |  ParallelCollectionRDD[0] at parallelize []");
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn to_debug_string(&self) -> String {
+        lineage::debug_string(self.node.as_ref())
+    }
+
+    /// Keeps computed partitions at `level` from the next job on.
+    pub fn persist(&self, level: StorageLevel) -> &Self {
+        *self
+            .node
+            .storage
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = level;
+        self
+    }
+
+    /// `persist(StorageLevel::MemoryOnly)`.
+    pub fn cache(&self) -> &Self {
+        self.persist(StorageLevel::MemoryOnly)
+    }
+
+    /// Stops keeping partitions and drops those already kept.
+    pub fn unpersist(&self) -> &Self {
+        self.persist(StorageLevel::None);
+        self.node.ctx.block_manager().remove_rdd(self.node.id);
+        self
+    }
+
+    /// How partitions are kept.
+    pub fn storage_level(&self) -> StorageLevel {
+        self.node.storage_level()
+    }
+
+    /// The elements of one partition: from the cache when the RDD is
+    /// persisted and the block is present, otherwise computed from lineage
+    /// (and cached when persisted). Operators call this on their parents.
+    pub fn iterator(&self, partition: usize, task: &TaskContext) -> Result<BoxIter<T>, JobError> {
+        let compute = self.node.current_compute();
+        if self.storage_level() == StorageLevel::None {
+            return compute.compute(partition, task);
+        }
+        let block = BlockId {
+            rdd: self.node.id,
+            partition,
+        };
+        let manager = self.node.ctx.block_manager();
+        let data = match manager.get::<T>(block) {
+            Some(data) => data,
+            None => {
+                let data = Arc::new(compute.compute(partition, task)?.collect::<Vec<T>>());
+                manager.put(block, Arc::clone(&data));
+                data
+            }
+        };
+        Ok(Box::new((0..data.len()).map(move |i| data[i].clone())))
+    }
+
+    /// Truncates the lineage: from now on the partitions come from
+    /// `compute`, which must yield the same elements (for example a reader
+    /// of checkpoint files written from this RDD). The old parents are
+    /// released. This is the hook reliable checkpointing plugs into.
+    pub fn replace_lineage(&self, compute: impl RddCompute<T>) {
+        *self
+            .node
+            .compute
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(compute);
+    }
+
+    /// Computes every partition now, keeps the results in memory inside the
+    /// RDD and truncates its lineage (Spark's `localCheckpoint`): fast, but
+    /// not reliable across a process restart.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let rdd = ctx.parallelize(vec![1, 2, 3], 2).map(|x| x + 1);
+    /// rdd.local_checkpoint()?;
+    /// assert!(rdd.dependencies().is_empty());
+    /// assert_eq!(rdd.collect()?, vec![2, 3, 4]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn local_checkpoint(&self) -> Result<(), JobError> {
+        let partitions = self.collect_partitions()?;
+        self.replace_lineage(PartitionedCollection::new(
+            "LocalCheckpointRDD",
+            partitions.into_iter().map(Arc::new).collect(),
+        ));
+        Ok(())
+    }
+}

@@ -1,0 +1,162 @@
+//! The DAG scheduler: splits a job into stages at shuffle boundaries, runs
+//! missing shuffle map stages parents-first, then the result stage, each
+//! stage's tasks in parallel on the executor, retrying tasks that panic.
+
+use std::any::Any;
+use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::dependency::{Dependency, RddInfo, ShuffleDependency};
+use crate::metrics::Metrics;
+use crate::{BoxIter, Data, JobError, Rdd, RddContext, TaskContext};
+
+/// Runs `func` over the listed partitions of `rdd` and returns the results
+/// in the order of `partitions`.
+pub(crate) fn run_job<T: Data, R: Send>(
+    rdd: &Rdd<T>,
+    partitions: &[usize],
+    func: impl Fn(&TaskContext, BoxIter<T>) -> Result<R, JobError> + Sync,
+) -> Result<Vec<R>, JobError> {
+    let ctx = rdd.context();
+    let job = ctx.new_job_id();
+    Metrics::add(&ctx.inner.metrics.jobs, 1);
+    for shuffle in missing_shuffles(rdd.info().as_ref()) {
+        if shuffle.is_available() {
+            continue;
+        }
+        shuffle.prepare()?;
+        let num_tasks = shuffle.parent().num_partitions();
+        let stage = ctx.new_stage_id();
+        tracing::debug!(
+            job,
+            stage,
+            shuffle = shuffle.shuffle_id(),
+            num_tasks,
+            "shuffle map stage"
+        );
+        run_stage(
+            ctx,
+            stage,
+            num_tasks,
+            |p| p,
+            |task| shuffle.run_map_task(task),
+        )?;
+    }
+    let stage = ctx.new_stage_id();
+    tracing::debug!(job, stage, num_tasks = partitions.len(), "result stage");
+    run_stage(
+        ctx,
+        stage,
+        partitions.len(),
+        |i| partitions[i],
+        |task| func(task, rdd.iterator(task.partition, task)?),
+    )
+}
+
+/// The shuffles `root` needs that have no output yet, parents before
+/// children (each once).
+fn missing_shuffles(root: &dyn RddInfo) -> Vec<Arc<dyn ShuffleDependency>> {
+    let mut visited = HashSet::new();
+    let mut seen_shuffles = HashSet::new();
+    let mut order = Vec::new();
+    visit(root, &mut visited, &mut seen_shuffles, &mut order);
+    order
+}
+
+fn visit(
+    rdd: &dyn RddInfo,
+    visited: &mut HashSet<usize>,
+    seen_shuffles: &mut HashSet<usize>,
+    order: &mut Vec<Arc<dyn ShuffleDependency>>,
+) {
+    if !visited.insert(rdd.id()) {
+        return;
+    }
+    for dep in rdd.dependencies() {
+        match dep {
+            Dependency::Shuffle(shuffle) => {
+                if shuffle.is_available() || !seen_shuffles.insert(shuffle.shuffle_id()) {
+                    continue;
+                }
+                visit(shuffle.parent().as_ref(), visited, seen_shuffles, order);
+                order.push(shuffle);
+            }
+            other => visit(other.parent().as_ref(), visited, seen_shuffles, order),
+        }
+    }
+}
+
+/// Runs one stage: task i computes partition `partition_of(i)`.
+fn run_stage<R: Send>(
+    ctx: &RddContext,
+    stage: usize,
+    num_tasks: usize,
+    partition_of: impl Fn(usize) -> usize + Sync,
+    task: impl Fn(&TaskContext) -> Result<R, JobError> + Sync,
+) -> Result<Vec<R>, JobError> {
+    Metrics::add(&ctx.inner.metrics.stages, 1);
+    let slots: Vec<Mutex<Option<Result<R, JobError>>>> =
+        (0..num_tasks).map(|_| Mutex::new(None)).collect();
+    ctx.inner.executor.run_tasks(num_tasks, &|i| {
+        let result = run_with_retry(ctx, stage, partition_of(i), &task);
+        *slots[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+    });
+    slots
+        .into_iter()
+        .enumerate()
+        .map(|(i, slot)| {
+            slot.into_inner()
+                .unwrap_or_else(PoisonError::into_inner)
+                .unwrap_or_else(|| {
+                    Err(JobError::TaskFailed {
+                        stage,
+                        partition: partition_of(i),
+                        attempts: 0,
+                        message: "the executor did not run the task".to_owned(),
+                    })
+                })
+        })
+        .collect()
+}
+
+/// Attempts a task until it returns without panicking, at most the
+/// context's `task_attempts` times. Errors it returns are final.
+fn run_with_retry<R>(
+    ctx: &RddContext,
+    stage: usize,
+    partition: usize,
+    task: &(impl Fn(&TaskContext) -> Result<R, JobError> + Sync),
+) -> Result<R, JobError> {
+    let attempts = ctx.inner.task_attempts;
+    let metrics = &ctx.inner.metrics;
+    let mut message = String::new();
+    for attempt in 1..=attempts {
+        Metrics::add(&metrics.task_attempts, 1);
+        let tc = TaskContext::new(stage, partition, attempt);
+        match catch_unwind(AssertUnwindSafe(|| task(&tc))) {
+            Ok(result) => return result,
+            Err(payload) => {
+                Metrics::add(&metrics.task_failures, 1);
+                message = panic_message(payload.as_ref());
+                tracing::warn!(stage, partition, attempt, %message, "task failed");
+            }
+        }
+    }
+    Err(JobError::TaskFailed {
+        stage,
+        partition,
+        attempts,
+        message,
+    })
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "task panicked with a non-string payload".to_owned()
+    }
+}

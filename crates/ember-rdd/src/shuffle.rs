@@ -1,0 +1,159 @@
+//! The in-memory shuffle: map tasks bucket (and, where the operation allows,
+//! combine) their partition's records by reduce partition; reduce tasks read
+//! their bucket from every map output.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::dependency::{RddInfo, ShuffleDependency};
+use crate::metrics::Metrics;
+use crate::{BoxIter, Data, Dependency, JobError, Partitioner, Rdd, RddCompute, TaskContext};
+
+/// Map side: one partition's records into one bucket per reduce partition.
+pub(crate) type MapSide<K, V, W> =
+    dyn Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Vec<Vec<(K, W)>> + Send + Sync;
+/// Reduce side: every map output's bucket for one partition into the result.
+pub(crate) type ReduceSide<K, W, C> = dyn Fn(BoxIter<(K, W)>) -> BoxIter<(K, C)> + Send + Sync;
+
+type MapOutput<K, W> = Arc<Vec<Vec<(K, W)>>>;
+
+struct ShuffleDep<K, V, W> {
+    id: usize,
+    parent: Rdd<(K, V)>,
+    partitioner: Arc<dyn Partitioner<K>>,
+    map_side: Arc<MapSide<K, V, W>>,
+    outputs: Mutex<Vec<Option<MapOutput<K, W>>>>,
+}
+
+impl<K: Data, V: Data, W: Data> ShuffleDep<K, V, W> {
+    fn compute_map_output(&self, task: &TaskContext) -> Result<MapOutput<K, W>, JobError> {
+        let records = self.parent.iterator(task.partition, task)?;
+        let buckets = (self.map_side)(records, self.partitioner.as_ref());
+        let written: usize = buckets.iter().map(Vec::len).sum();
+        Metrics::add(
+            &self.parent.context().inner.metrics.shuffle_records_written,
+            written as u64,
+        );
+        Ok(Arc::new(buckets))
+    }
+
+    /// Every map output, computing (in this task) any that is missing.
+    fn map_outputs(&self, task: &TaskContext) -> Result<Vec<MapOutput<K, W>>, JobError> {
+        let present = self
+            .outputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        present
+            .into_iter()
+            .enumerate()
+            .map(|(map, output)| match output {
+                Some(output) => Ok(output),
+                None => {
+                    self.partitioner.prepare()?;
+                    let map_task = TaskContext::new(task.stage, map, task.attempt);
+                    let output = self.compute_map_output(&map_task)?;
+                    self.store(map, Arc::clone(&output));
+                    Ok(output)
+                }
+            })
+            .collect()
+    }
+
+    fn store(&self, map: usize, output: MapOutput<K, W>) {
+        let mut outputs = self.outputs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slot) = outputs.get_mut(map) {
+            *slot = Some(output);
+        }
+    }
+}
+
+impl<K: Data, V: Data, W: Data> ShuffleDependency for ShuffleDep<K, V, W> {
+    fn shuffle_id(&self) -> usize {
+        self.id
+    }
+    fn parent(&self) -> Arc<dyn RddInfo> {
+        self.parent.info()
+    }
+    fn is_available(&self) -> bool {
+        self.outputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .all(Option::is_some)
+    }
+    fn prepare(&self) -> Result<(), JobError> {
+        self.partitioner.prepare()
+    }
+    fn run_map_task(&self, task: &TaskContext) -> Result<(), JobError> {
+        let output = self.compute_map_output(task)?;
+        self.store(task.partition, output);
+        Ok(())
+    }
+}
+
+/// Spark's `ShuffledRDD`: the reduce side of a shuffle.
+struct ShuffledCompute<K, V, W, C> {
+    dep: Arc<ShuffleDep<K, V, W>>,
+    reduce_side: Arc<ReduceSide<K, W, C>>,
+}
+
+impl<K: Data, V: Data, W: Data, C: Data> RddCompute<(K, C)> for ShuffledCompute<K, V, W, C> {
+    fn kind(&self) -> &'static str {
+        "ShuffledRDD"
+    }
+    fn num_partitions(&self) -> usize {
+        self.dep.partitioner.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Shuffle(self.dep.clone())]
+    }
+    fn compute(&self, partition: usize, task: &TaskContext) -> Result<BoxIter<(K, C)>, JobError> {
+        let outputs = self.dep.map_outputs(task)?;
+        let records = outputs.into_iter().flat_map(move |output| {
+            let len = output.get(partition).map_or(0, Vec::len);
+            (0..len).map(move |i| output[partition][i].clone())
+        });
+        Ok((self.reduce_side)(Box::new(records)))
+    }
+}
+
+impl<K: Data, V: Data> Rdd<(K, V)> {
+    /// A shuffle of this RDD by `partitioner`: `map_side` buckets each map
+    /// partition, `reduce_side` turns each reduce partition's records into
+    /// its output.
+    pub(crate) fn shuffle<W: Data, C: Data>(
+        &self,
+        operation: &'static str,
+        partitioner: Arc<dyn Partitioner<K>>,
+        map_side: impl Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Vec<Vec<(K, W)>>
+        + Send
+        + Sync
+        + 'static,
+        reduce_side: impl Fn(BoxIter<(K, W)>) -> BoxIter<(K, C)> + Send + Sync + 'static,
+    ) -> Rdd<(K, C)> {
+        let dep = ShuffleDep {
+            id: self.context().new_shuffle_id(),
+            parent: self.clone(),
+            partitioner,
+            map_side: Arc::new(map_side),
+            outputs: Mutex::new(vec![None; self.num_partitions()]),
+        };
+        self.derive(
+            operation,
+            ShuffledCompute {
+                dep: Arc::new(dep),
+                reduce_side: Arc::new(reduce_side),
+            },
+        )
+    }
+}
+
+/// Map side without combining: each record goes to its key's bucket.
+pub(crate) fn bucket<K, V>(records: BoxIter<(K, V)>, p: &dyn Partitioner<K>) -> Vec<Vec<(K, V)>> {
+    let mut buckets: Vec<Vec<(K, V)>> = (0..p.num_partitions()).map(|_| Vec::new()).collect();
+    for (k, v) in records {
+        let index = p.partition(&k);
+        buckets[index].push((k, v));
+    }
+    buckets
+}
