@@ -1,11 +1,25 @@
 //! ember: Spark Streaming's discretized streams, natively in Rust.
 //!
 //! This facade re-exports the workspace crates so a user can depend on one
-//! package: [`rdd`] (the RDD core) and [`checkpoint`] (checkpoint storage).
+//! package: [`rdd`] (the RDD core) and [`checkpoint`] (checkpoint storage),
+//! plus [`datagen`], the shared benchmark text generator.
 //! `ember::prelude::*` brings the everyday names into scope.
+//!
+//! ```
+//! use ember::prelude::*;
+//! let ctx = RddContext::local(2)?;
+//! assert_eq!(ctx.parallelize(vec![1, 2, 3], 2).count()?, 3);
+//! # Ok::<(), JobError>(())
+//! ```
 
 pub use ember_checkpoint as checkpoint;
 pub use ember_rdd as rdd;
 
+pub mod datagen;
+
 /// The everyday names: `use ember::prelude::*;`.
-pub mod prelude {}
+pub mod prelude {
+    pub use ember_rdd::{
+        HashPartitioner, JobError, Partitioner, Rdd, RddConf, RddContext, StorageLevel,
+    };
+}
