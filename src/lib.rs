@@ -1,8 +1,9 @@
 //! ember: Spark Streaming's discretized streams, natively in Rust.
 //!
 //! This facade re-exports the workspace crates so a user can depend on one
-//! package: [`rdd`] (the RDD core) and [`checkpoint`] (checkpoint storage),
-//! plus [`datagen`], the shared benchmark text generator.
+//! package: [`rdd`] (the RDD core), [`dstream`] (the streaming engine) and
+//! [`checkpoint`] (checkpoint storage), plus [`testing`] (the deterministic
+//! batch harness) and [`datagen`] (the shared benchmark text generator).
 //! `ember::prelude::*` brings the everyday names into scope.
 //!
 //! ```
@@ -13,12 +14,19 @@
 //! ```
 
 pub use ember_checkpoint as checkpoint;
+pub use ember_dstream as dstream;
+pub use ember_dstream::testing;
+pub use ember_dstream::{Duration, Time};
 pub use ember_rdd as rdd;
 
 pub mod datagen;
 
 /// The everyday names: `use ember::prelude::*;`.
 pub mod prelude {
+    pub use ember_dstream::{
+        BatchInfo, DStream, Duration, InputQueue, StopOptions, StreamingConf, StreamingContext,
+        StreamingError, StreamingListener, Time,
+    };
     pub use ember_rdd::{
         HashPartitioner, JobError, Partitioner, Rdd, RddConf, RddContext, StorageLevel,
     };

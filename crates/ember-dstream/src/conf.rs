@@ -1,0 +1,212 @@
+//! [`StreamingConf`]: the master, the application name and the
+//! `spark.streaming.*` settings, each with Spark's default.
+
+use std::collections::BTreeMap;
+
+use crate::{Duration, StreamingError};
+
+/// Settings of a [`StreamingContext`](crate::StreamingContext).
+///
+/// Known keys (Spark's names and defaults): `spark.streaming.blockInterval`
+/// (200ms), `spark.streaming.concurrentJobs` (1),
+/// `spark.streaming.receiver.maxRate` (0 = unlimited),
+/// `spark.streaming.backpressure.enabled` (false),
+/// `spark.streaming.receiver.writeAheadLog.enable` (false),
+/// `spark.task.maxFailures` (4). Durations accept `ms`, `s` and `min`
+/// suffixes (a bare number is milliseconds).
+///
+/// ```
+/// use ember_dstream::{Duration, StreamingConf};
+/// let conf = StreamingConf::new()
+///     .master("local[2]")
+///     .app_name("NetworkWordCount")
+///     .set("spark.streaming.blockInterval", "100ms");
+/// assert_eq!(conf.block_interval()?, Duration::from_millis(100));
+/// assert_eq!(conf.concurrent_jobs()?, 1);
+/// # Ok::<(), ember_dstream::StreamingError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamingConf {
+    master: String,
+    app_name: String,
+    settings: BTreeMap<String, String>,
+}
+
+impl Default for StreamingConf {
+    fn default() -> Self {
+        StreamingConf {
+            master: "local[*]".to_owned(),
+            app_name: "ember".to_owned(),
+            settings: BTreeMap::new(),
+        }
+    }
+}
+
+impl StreamingConf {
+    /// Master `local[*]`, app name `ember`, every setting at Spark's default.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `local`, `local[n]` or `local[*]`.
+    pub fn master(mut self, master: impl Into<String>) -> Self {
+        self.master = master.into();
+        self
+    }
+
+    /// The application's name (shown in logs).
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = name.into();
+        self
+    }
+
+    /// Sets any `spark.*`-style key.
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.insert(key.into(), value.into());
+        self
+    }
+
+    /// The raw value of a key, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.settings.get(key).map(String::as_str)
+    }
+
+    /// The master string.
+    pub fn master_str(&self) -> &str {
+        &self.master
+    }
+
+    /// The application's name.
+    pub fn app_name_str(&self) -> &str {
+        &self.app_name
+    }
+
+    /// Every explicitly set key and value, sorted by key.
+    pub fn settings(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// `spark.streaming.blockInterval` (default 200 ms, must be positive).
+    pub fn block_interval(&self) -> Result<Duration, StreamingError> {
+        let d = self.duration("spark.streaming.blockInterval", Duration::from_millis(200))?;
+        if d.is_zero() {
+            return Err(self.invalid("spark.streaming.blockInterval", "must be positive"));
+        }
+        Ok(d)
+    }
+
+    /// `spark.streaming.concurrentJobs` (default 1, at least 1).
+    pub fn concurrent_jobs(&self) -> Result<usize, StreamingError> {
+        let n = self.number("spark.streaming.concurrentJobs", 1)?;
+        if n == 0 {
+            return Err(self.invalid("spark.streaming.concurrentJobs", "must be at least 1"));
+        }
+        Ok(n as usize)
+    }
+
+    /// `spark.task.maxFailures` (default 4, at least 1).
+    pub fn task_max_failures(&self) -> Result<u32, StreamingError> {
+        let n = self.number("spark.task.maxFailures", 4)?;
+        u32::try_from(n)
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| self.invalid("spark.task.maxFailures", "must be from 1 to 2^32-1"))
+    }
+
+    /// A boolean setting (`true`/`false`), or `default` when unset.
+    pub fn flag(&self, key: &str, default: bool) -> Result<bool, StreamingError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(self.invalid(key, "expected true or false")),
+            },
+        }
+    }
+
+    /// A whole-number setting, or `default` when unset.
+    pub fn number(&self, key: &str, default: u64) -> Result<u64, StreamingError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| self.invalid(key, "expected a whole number")),
+        }
+    }
+
+    /// A duration setting (`250ms`, `2s`, `1min`, or bare milliseconds), or
+    /// `default` when unset.
+    pub fn duration(&self, key: &str, default: Duration) -> Result<Duration, StreamingError> {
+        let Some(v) = self.get(key) else {
+            return Ok(default);
+        };
+        let v = v.trim();
+        let (digits, scale) = if let Some(d) = v.strip_suffix("ms") {
+            (d, 1)
+        } else if let Some(d) = v.strip_suffix("min") {
+            (d, 60_000)
+        } else if let Some(d) = v.strip_suffix('s') {
+            (d, 1000)
+        } else {
+            (v, 1)
+        };
+        digits
+            .trim()
+            .parse::<u64>()
+            .map(|n| Duration::from_millis(n.saturating_mul(scale)))
+            .map_err(|_| self.invalid(key, "expected a duration such as 200ms, 2s or 1min"))
+    }
+
+    fn invalid(&self, key: &str, reason: &str) -> StreamingError {
+        StreamingError::InvalidConf {
+            key: key.to_owned(),
+            value: self.get(key).unwrap_or_default().to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_sparks() {
+        let conf = StreamingConf::new();
+        assert_eq!(conf.block_interval().unwrap(), Duration::from_millis(200));
+        assert_eq!(conf.concurrent_jobs().unwrap(), 1);
+        assert_eq!(conf.task_max_failures().unwrap(), 4);
+        assert!(
+            !conf
+                .flag("spark.streaming.backpressure.enabled", false)
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn durations_parse_with_units_and_bad_values_are_named() {
+        let conf = StreamingConf::new()
+            .set("a", "2s")
+            .set("b", "1min")
+            .set("c", "75")
+            .set("d", "soon");
+        assert_eq!(
+            conf.duration("a", Duration::ZERO).unwrap(),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            conf.duration("b", Duration::ZERO).unwrap(),
+            Duration::minutes(1)
+        );
+        assert_eq!(
+            conf.duration("c", Duration::ZERO).unwrap(),
+            Duration::from_millis(75)
+        );
+        let err = conf.duration("d", Duration::ZERO).unwrap_err();
+        assert!(err.to_string().contains("d = \"soon\""), "{err}");
+        let zero = StreamingConf::new().set("spark.streaming.blockInterval", "0ms");
+        assert!(zero.block_interval().is_err());
+    }
+}

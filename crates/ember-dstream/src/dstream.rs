@@ -1,0 +1,281 @@
+//! [`DStream`]: a discretized stream, one RDD per batch time, and the node
+//! machinery behind it: how a stream computes the RDD for a time, remembers
+//! what it generated and forgets what no one needs any more.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+
+use ember_rdd::{Data, Rdd, RddContext};
+
+use crate::context::{ContextInner, StreamEnv};
+use crate::{Duration, StreamingError, Time};
+
+/// How one kind of stream computes its RDD for a batch time.
+pub(crate) trait StreamCompute<T>: Send + Sync + 'static {
+    /// Operation name, for logs and the pipeline's fingerprint.
+    fn name(&self) -> &'static str;
+    /// How often the stream produces an RDD.
+    fn slide(&self) -> Duration;
+    /// The streams it reads.
+    fn parents(&self) -> Vec<Arc<dyn StreamInfo>>;
+    /// The RDD for `time` (a valid time of this stream), or `None` when the
+    /// stream has nothing for that time.
+    fn compute(&self, time: Time) -> Result<Option<Rdd<T>>, StreamingError>;
+    /// How much longer than this stream its parents must remember their
+    /// RDDs (a window's length).
+    fn parent_remember_extra(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// Whether each generated RDD carries state that must have its lineage
+    /// cut after its batch completes.
+    fn is_stateful(&self) -> bool {
+        false
+    }
+}
+
+/// The untyped view of a stream that the graph walks.
+pub(crate) trait StreamInfo: Send + Sync {
+    fn id(&self) -> usize;
+    fn slide(&self) -> Duration;
+    fn parents(&self) -> Vec<Arc<dyn StreamInfo>>;
+    /// Sets the zero time (the time before the first batch).
+    fn initialize(&self, zero_time: Time);
+    /// Keeps generated RDDs for at least `d`, here and upstream.
+    fn remember(&self, d: Duration);
+    /// Drops generated RDDs older than the remember duration.
+    fn clear_metadata(&self, time: Time);
+    /// Cuts the lineage of the state RDD generated for `time`.
+    fn truncate_state(&self, time: Time) -> Result<(), StreamingError>;
+    /// How many generated RDDs it holds now.
+    fn retained(&self) -> usize;
+    /// Generates the RDD for `time` if it is a valid time (input streams
+    /// are generated every batch, whether or not an output reads them).
+    fn generate(&self, time: Time) -> Result<(), StreamingError>;
+}
+
+struct Generated<T> {
+    zero_time: Option<Time>,
+    remember: Duration,
+    rdds: BTreeMap<Time, Rdd<T>>,
+}
+
+pub(crate) struct StreamCore<T> {
+    id: usize,
+    pub(crate) env: Arc<StreamEnv>,
+    context: Weak<ContextInner>,
+    compute: Box<dyn StreamCompute<T>>,
+    generated: Mutex<Generated<T>>,
+}
+
+/// A stream, or why it could not be defined.
+pub type StreamResult<T> = Result<DStream<T>, StreamingError>;
+
+/// A discretized stream: a sequence of RDDs, one per batch (or per slide
+/// for windowed streams). Operations return new streams and run nothing
+/// until the context starts; output operations (`print`, `foreach_rdd`, …)
+/// register what runs each batch. Cloning the handle is cheap.
+pub struct DStream<T> {
+    pub(crate) core: Arc<StreamCore<T>>,
+}
+
+impl<T> Clone for DStream<T> {
+    fn clone(&self) -> Self {
+        DStream {
+            core: Arc::clone(&self.core),
+        }
+    }
+}
+
+impl<T: Data> std::fmt::Debug for DStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DStream")
+            .field("id", &self.core.id)
+            .field("operation", &self.core.compute.name())
+            .field("slide", &self.core.compute.slide())
+            .finish()
+    }
+}
+
+impl<T> StreamCore<T> {
+    fn generated(&self) -> MutexGuard<'_, Generated<T>> {
+        self.generated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<T: Data> StreamInfo for StreamCore<T> {
+    fn id(&self) -> usize {
+        self.id
+    }
+    fn slide(&self) -> Duration {
+        self.compute.slide()
+    }
+    fn parents(&self) -> Vec<Arc<dyn StreamInfo>> {
+        self.compute.parents()
+    }
+    fn initialize(&self, zero_time: Time) {
+        let mut generated = self.generated();
+        generated.zero_time = Some(zero_time);
+        generated.remember = generated.remember.max(self.slide());
+    }
+    fn remember(&self, d: Duration) {
+        let own = {
+            let mut generated = self.generated();
+            generated.remember = generated.remember.max(d);
+            generated.remember
+        };
+        let extra = self.compute.parent_remember_extra();
+        for parent in self.parents() {
+            parent.remember(own + extra);
+        }
+    }
+    fn clear_metadata(&self, time: Time) {
+        let mut generated = self.generated();
+        let horizon = time - generated.remember;
+        // `split_off` returns the times after the horizon: those are kept.
+        let kept = generated
+            .rdds
+            .split_off(&(horizon + Duration::from_millis(1)));
+        let old = std::mem::replace(&mut generated.rdds, kept);
+        drop(generated);
+        drop(old);
+    }
+    fn truncate_state(&self, time: Time) -> Result<(), StreamingError> {
+        if self.compute.is_stateful() {
+            let rdd = self.generated().rdds.get(&time).cloned();
+            if let Some(rdd) = rdd {
+                rdd.local_checkpoint()?;
+            }
+        }
+        Ok(())
+    }
+    fn retained(&self) -> usize {
+        self.generated().rdds.len()
+    }
+    fn generate(&self, time: Time) -> Result<(), StreamingError> {
+        self.get_or_compute(time).map(|_| ())
+    }
+}
+
+impl<T: Data> StreamCore<T> {
+    fn get_or_compute(&self, time: Time) -> Result<Option<Rdd<T>>, StreamingError> {
+        let zero_time = {
+            let generated = self.generated();
+            if let Some(rdd) = generated.rdds.get(&time) {
+                return Ok(Some(rdd.clone()));
+            }
+            match generated.zero_time {
+                Some(zero) => zero,
+                None => return Ok(None),
+            }
+        };
+        let valid = time > zero_time && (time - zero_time).is_multiple_of(self.compute.slide());
+        if !valid {
+            return Ok(None);
+        }
+        let Some(rdd) = self.compute.compute(time)? else {
+            return Ok(None);
+        };
+        if self.compute.is_stateful() {
+            rdd.cache();
+        }
+        let mut generated = self.generated();
+        Ok(Some(generated.rdds.entry(time).or_insert(rdd).clone()))
+    }
+}
+
+impl<T: Data> DStream<T> {
+    pub(crate) fn new(
+        env: Arc<StreamEnv>,
+        context: Weak<ContextInner>,
+        compute: impl StreamCompute<T>,
+    ) -> Self {
+        DStream {
+            core: Arc::new(StreamCore {
+                id: env.new_stream_id(),
+                env,
+                context,
+                compute: Box::new(compute),
+                generated: Mutex::new(Generated {
+                    zero_time: None,
+                    remember: Duration::ZERO,
+                    rdds: BTreeMap::new(),
+                }),
+            }),
+        }
+    }
+
+    /// A new stream of the same context, computed by `compute`.
+    pub(crate) fn derive<U: Data>(&self, compute: impl StreamCompute<U>) -> DStream<U> {
+        DStream::new(
+            Arc::clone(&self.core.env),
+            self.core.context.clone(),
+            compute,
+        )
+    }
+
+    pub(crate) fn info(&self) -> Arc<dyn StreamInfo> {
+        self.core.clone()
+    }
+
+    pub(crate) fn context_inner(&self) -> Result<Arc<ContextInner>, StreamingError> {
+        self.core
+            .context
+            .upgrade()
+            .ok_or(StreamingError::ContextDropped)
+    }
+
+    /// The stream's id, unique within its context.
+    pub fn id(&self) -> usize {
+        self.core.id
+    }
+
+    /// How often the stream produces an RDD: the batch interval, or a
+    /// window's slide.
+    pub fn slide_duration(&self) -> Duration {
+        self.core.compute.slide()
+    }
+
+    /// The RDD context batches are computed on.
+    pub fn rdd_context(&self) -> &RddContext {
+        &self.core.env.rdd
+    }
+
+    /// How many generated RDDs the stream holds right now (bounded by its
+    /// remember duration, however long the stream runs).
+    pub fn retained_rdds(&self) -> usize {
+        self.core.retained()
+    }
+
+    /// The RDD for `time`: generated once, then remembered until cleared.
+    /// `None` before the context started, at times that are not a multiple
+    /// of the slide, and when the stream has nothing for that time.
+    pub fn get_or_compute(&self, time: Time) -> Result<Option<Rdd<T>>, StreamingError> {
+        self.core.get_or_compute(time)
+    }
+
+    /// The RDDs of the times in `(from, to]` at which this stream produces
+    /// one, oldest first.
+    pub fn slice(&self, from: Time, to: Time) -> Result<Vec<Rdd<T>>, StreamingError> {
+        let Some(zero) = self.core.generated().zero_time else {
+            return Ok(Vec::new());
+        };
+        let slide = self.slide_duration();
+        if slide.is_zero() {
+            return Ok(Vec::new());
+        }
+        // The first valid time after `from` (and after the zero time), then
+        // forward, oldest first, as Spark's `slice` does.
+        let start = from.max(zero);
+        let mut time = zero + slide * ((start - zero) / slide + 1);
+        let mut rdds = Vec::new();
+        while time <= to {
+            if let Some(rdd) = self.get_or_compute(time)? {
+                rdds.push(rdd);
+            }
+            time = time + slide;
+        }
+        Ok(rdds)
+    }
+}

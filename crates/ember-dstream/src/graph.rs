@@ -1,0 +1,159 @@
+//! The DStream graph: the registered output operations (and through them
+//! every stream), started together, asked for each batch's jobs, and
+//! cleaned after each batch.
+
+use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::dstream::StreamInfo;
+use crate::{Duration, StreamingError, Time};
+
+/// The work of one output operation for one batch.
+pub(crate) type Job = Box<dyn FnOnce() -> Result<(), String> + Send>;
+
+type GenerateFn = dyn Fn(Time) -> Result<Option<Job>, StreamingError> + Send + Sync;
+
+/// An output operation: the stream it reads and how it makes a batch's job.
+pub(crate) struct OutputOp {
+    pub(crate) id: usize,
+    pub(crate) name: &'static str,
+    stream: Arc<dyn StreamInfo>,
+    generate: Box<GenerateFn>,
+}
+
+/// A generated job, or why generating it failed.
+pub(crate) struct PlannedJob {
+    pub(crate) output: usize,
+    pub(crate) name: &'static str,
+    pub(crate) job: Result<Job, String>,
+}
+
+#[derive(Default)]
+pub(crate) struct Graph {
+    outputs: Mutex<Vec<Arc<OutputOp>>>,
+    inputs: Mutex<Vec<Arc<dyn StreamInfo>>>,
+    remember: Mutex<Option<Duration>>,
+}
+
+impl Graph {
+    fn outputs(&self) -> MutexGuard<'_, Vec<Arc<OutputOp>>> {
+        self.outputs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn add_output(
+        &self,
+        name: &'static str,
+        stream: Arc<dyn StreamInfo>,
+        generate: impl Fn(Time) -> Result<Option<Job>, StreamingError> + Send + Sync + 'static,
+    ) -> usize {
+        let mut outputs = self.outputs();
+        let id = outputs.len();
+        outputs.push(Arc::new(OutputOp {
+            id,
+            name,
+            stream,
+            generate: Box::new(generate),
+        }));
+        id
+    }
+
+    /// Registers an input stream: it is generated every batch.
+    pub(crate) fn add_input(&self, stream: Arc<dyn StreamInfo>) {
+        self.inputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(stream);
+    }
+
+    fn inputs(&self) -> Vec<Arc<dyn StreamInfo>> {
+        self.inputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn num_outputs(&self) -> usize {
+        self.outputs().len()
+    }
+
+    pub(crate) fn set_remember(&self, d: Duration) {
+        let mut remember = self.remember.lock().unwrap_or_else(PoisonError::into_inner);
+        *remember = Some(remember.map_or(d, |r| r.max(d)));
+    }
+
+    /// Every stream reachable from the outputs, once each.
+    pub(crate) fn streams(&self) -> Vec<Arc<dyn StreamInfo>> {
+        let mut seen = HashSet::new();
+        let mut stack: Vec<Arc<dyn StreamInfo>> = self
+            .outputs()
+            .iter()
+            .map(|op| Arc::clone(&op.stream))
+            .collect();
+        let mut all = Vec::new();
+        while let Some(stream) = stack.pop() {
+            if seen.insert(stream.id()) {
+                stack.extend(stream.parents());
+                all.push(stream);
+            }
+        }
+        all
+    }
+
+    /// Fixes every stream's zero time and remember durations.
+    pub(crate) fn start(&self, zero_time: Time) {
+        for stream in self.streams() {
+            stream.initialize(zero_time);
+        }
+        let remember = self
+            .remember
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or(Duration::ZERO);
+        let outputs: Vec<Arc<OutputOp>> = self.outputs().clone();
+        for op in outputs {
+            op.stream.remember(remember);
+        }
+    }
+
+    /// One job per output operation that has an RDD at `time`, in
+    /// declaration order. A panic while generating is caught and reported
+    /// as that job's failure.
+    pub(crate) fn generate_jobs(&self, time: Time) -> Vec<PlannedJob> {
+        for input in self.inputs() {
+            if let Err(e) = input.generate(time) {
+                tracing::error!(%time, error = %e, "generating an input batch failed");
+            }
+        }
+        let outputs: Vec<Arc<OutputOp>> = self.outputs().clone();
+        outputs
+            .iter()
+            .filter_map(|op| {
+                let generated = catch_unwind(AssertUnwindSafe(|| (op.generate)(time)));
+                let job = match generated {
+                    Ok(Ok(Some(job))) => Ok(job),
+                    Ok(Ok(None)) => return None,
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(panic) => Err(crate::panic_message(panic.as_ref())),
+                };
+                Some(PlannedJob {
+                    output: op.id,
+                    name: op.name,
+                    job,
+                })
+            })
+            .collect()
+    }
+
+    /// After batch `time`: cuts state lineage, then forgets old RDDs.
+    pub(crate) fn after_batch(&self, time: Time) -> Result<(), StreamingError> {
+        let streams = self.streams();
+        let truncated = streams
+            .iter()
+            .try_for_each(|stream| stream.truncate_state(time));
+        for stream in &streams {
+            stream.clear_metadata(time);
+        }
+        truncated
+    }
+}

@@ -1,0 +1,159 @@
+//! Listening to a running context: the [`StreamingListener`] trait, the
+//! [`BatchInfo`] and [`OutputOperationInfo`] it receives, and the bus that
+//! delivers events to every registered listener.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Instant;
+
+use crate::Time;
+
+/// One output operation's run within a batch.
+#[derive(Debug, Clone)]
+pub struct OutputOperationInfo {
+    /// The batch's time.
+    pub batch_time: Time,
+    /// The operation's id (declaration order, from 0).
+    pub id: usize,
+    /// The operation's name (`print`, `foreach_rdd`, …).
+    pub name: &'static str,
+    /// When it started.
+    pub start: Option<Instant>,
+    /// When it ended.
+    pub end: Option<Instant>,
+    /// Why it failed, if it did.
+    pub failure_reason: Option<String>,
+}
+
+impl OutputOperationInfo {
+    /// How long it ran.
+    pub fn duration(&self) -> Option<std::time::Duration> {
+        Some(self.end?.saturating_duration_since(self.start?))
+    }
+}
+
+/// One batch: its time, its input size and its delays.
+#[derive(Debug, Clone)]
+pub struct BatchInfo {
+    /// The batch's time.
+    pub batch_time: Time,
+    /// Records the input streams delivered for this batch.
+    pub num_records: u64,
+    /// When its jobs were submitted to the scheduler.
+    pub submission: Instant,
+    /// When its first job started.
+    pub processing_start: Option<Instant>,
+    /// When its last job ended.
+    pub processing_end: Option<Instant>,
+    /// Its output operations, in declaration order.
+    pub output_operations: Vec<OutputOperationInfo>,
+}
+
+impl BatchInfo {
+    /// Time spent queued: processing start minus submission.
+    pub fn scheduling_delay(&self) -> Option<std::time::Duration> {
+        Some(
+            self.processing_start?
+                .saturating_duration_since(self.submission),
+        )
+    }
+
+    /// Time spent running: processing end minus processing start.
+    pub fn processing_delay(&self) -> Option<std::time::Duration> {
+        Some(
+            self.processing_end?
+                .saturating_duration_since(self.processing_start?),
+        )
+    }
+
+    /// Scheduling plus processing delay.
+    pub fn total_delay(&self) -> Option<std::time::Duration> {
+        Some(
+            self.processing_end?
+                .saturating_duration_since(self.submission),
+        )
+    }
+
+    /// The failure of the first failed output operation, if any.
+    pub fn failure_reason(&self) -> Option<&str> {
+        self.output_operations
+            .iter()
+            .find_map(|op| op.failure_reason.as_deref())
+    }
+}
+
+/// A receiver's state as reported to listeners.
+#[derive(Debug, Clone)]
+pub struct ReceiverInfo {
+    /// The input stream's id.
+    pub stream_id: usize,
+    /// The receiver's name.
+    pub name: String,
+    /// Whether it is running.
+    pub active: bool,
+    /// The last error message, if any.
+    pub last_error: Option<String>,
+}
+
+/// Receives a context's events. Every method has an empty default, so an
+/// implementation overrides only what it needs. Events are delivered on the
+/// scheduler's threads, in order; keep handlers short.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use ember_dstream::{BatchInfo, StreamingListener};
+/// #[derive(Default)]
+/// struct Records(AtomicU64);
+/// impl StreamingListener for Records {
+///     fn on_batch_completed(&self, batch: &BatchInfo) {
+///         self.0.fetch_add(batch.num_records, Ordering::Relaxed);
+///     }
+/// }
+/// ```
+pub trait StreamingListener: Send + Sync {
+    /// The context started; `time` is the first batch's time.
+    fn on_streaming_started(&self, _time: Time) {}
+    /// A batch's jobs were generated and queued.
+    fn on_batch_submitted(&self, _batch: &BatchInfo) {}
+    /// A batch's first job started.
+    fn on_batch_started(&self, _batch: &BatchInfo) {}
+    /// A batch's jobs all ended (some may have failed: see `failure_reason`).
+    fn on_batch_completed(&self, _batch: &BatchInfo) {}
+    /// An output operation started.
+    fn on_output_operation_started(&self, _op: &OutputOperationInfo) {}
+    /// An output operation ended.
+    fn on_output_operation_completed(&self, _op: &OutputOperationInfo) {}
+    /// A receiver started.
+    fn on_receiver_started(&self, _receiver: &ReceiverInfo) {}
+    /// A receiver reported an error.
+    fn on_receiver_error(&self, _receiver: &ReceiverInfo) {}
+    /// A receiver stopped.
+    fn on_receiver_stopped(&self, _receiver: &ReceiverInfo) {}
+}
+
+/// Delivers events to every registered listener.
+#[derive(Default, Clone)]
+pub struct ListenerBus {
+    listeners: Arc<RwLock<Vec<Arc<dyn StreamingListener>>>>,
+}
+
+impl ListenerBus {
+    /// Registers a listener.
+    pub fn add(&self, listener: Arc<dyn StreamingListener>) {
+        self.listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener);
+    }
+
+    /// Calls `event` on every listener, in registration order.
+    pub fn post(&self, event: impl Fn(&dyn StreamingListener)) {
+        let listeners = self
+            .listeners
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for listener in &listeners {
+            event(listener.as_ref());
+        }
+    }
+}

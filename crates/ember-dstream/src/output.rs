@@ -1,0 +1,130 @@
+//! Output operations: `foreach_rdd`, `print`/`print_n` in Spark's format,
+//! and `save_as_text_files`. Each registers with the context and runs once
+//! per batch, in declaration order.
+
+use std::fmt::{Debug, Display, Write as _};
+use std::io::Write as _;
+use std::sync::Arc;
+
+use ember_rdd::{Data, Rdd};
+
+use crate::graph::Job;
+use crate::{DStream, StreamingContext, StreamingError, Time};
+
+/// What an output function may return: nothing, or a `Result` whose error
+/// fails the batch's job.
+pub trait OutputResult {
+    /// `Err` with a message when the output failed.
+    fn into_output_result(self) -> Result<(), String>;
+}
+
+impl OutputResult for () {
+    fn into_output_result(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: Display> OutputResult for Result<(), E> {
+    fn into_output_result(self) -> Result<(), String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// Spark's `print` block for one batch: a dashed line, `Time: <ms> ms`, a
+/// dashed line, up to `n` elements (Debug form), `...` if there are more,
+/// and an empty line.
+///
+/// ```
+/// let text = ember_dstream::format_batch(ember_dstream::Time::from_millis(2000), &[1, 2, 3], 2);
+/// assert_eq!(text, "-------------------------------------------\nTime: 2000 ms\n-------------------------------------------\n1\n2\n...\n\n");
+/// ```
+pub fn format_batch<T: Debug>(time: Time, first: &[T], n: usize) -> String {
+    const DASHES: &str = "-------------------------------------------";
+    let mut out = format!("{DASHES}\nTime: {} ms\n{DASHES}\n", time.milliseconds());
+    for element in first.iter().take(n) {
+        let _ = writeln!(out, "{element:?}");
+    }
+    if first.len() > n {
+        out.push_str("...\n");
+    }
+    out.push('\n');
+    out
+}
+
+impl<T: Data> DStream<T> {
+    fn register_output(
+        &self,
+        name: &'static str,
+        f: impl Fn(&Rdd<T>, Time) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Result<(), StreamingError> {
+        let inner = self.context_inner()?;
+        StreamingContext::check_initialized(&inner)?;
+        let stream = self.clone();
+        let f = Arc::new(f);
+        inner.graph.add_output(name, self.info(), move |time| {
+            Ok(stream.get_or_compute(time)?.map(|rdd| {
+                let f = Arc::clone(&f);
+                Box::new(move || f(&rdd, time)) as Job
+            }))
+        });
+        Ok(())
+    }
+
+    /// Runs `f(batch, time)` for every batch. `f` may return `()` or a
+    /// `Result`; an error (or a panic) fails that batch's job, reaches the
+    /// listeners and makes `await_termination` return it.
+    pub fn foreach_rdd<R: OutputResult>(
+        &self,
+        f: impl Fn(&Rdd<T>, Time) -> R + Send + Sync + 'static,
+    ) -> Result<(), StreamingError> {
+        self.register_output("foreach_rdd", move |rdd, time| {
+            f(rdd, time).into_output_result()
+        })
+    }
+
+    /// Prints the first 10 elements of every batch in Spark's format.
+    pub fn print(&self) -> Result<(), StreamingError>
+    where
+        T: Debug,
+    {
+        self.print_n(10)
+    }
+
+    /// Prints the first `n` elements of every batch in Spark's format.
+    pub fn print_n(&self, n: usize) -> Result<(), StreamingError>
+    where
+        T: Debug,
+    {
+        self.register_output("print", move |rdd, time| {
+            let first = rdd.take(n.saturating_add(1)).map_err(|e| e.to_string())?;
+            let text = format_batch(time, &first, n);
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    /// Saves every batch as a text directory `prefix-<time ms>.suffix`
+    /// (`prefix-<time ms>` when `suffix` is empty), written atomically.
+    pub fn save_as_text_files(
+        &self,
+        prefix: impl Into<String>,
+        suffix: impl Into<String>,
+    ) -> Result<(), StreamingError>
+    where
+        T: Display,
+    {
+        let (prefix, suffix) = (prefix.into(), suffix.into());
+        self.register_output("save_as_text_files", move |rdd, time| {
+            let ms = time.milliseconds();
+            let dir = if suffix.is_empty() {
+                format!("{prefix}-{ms}")
+            } else {
+                format!("{prefix}-{ms}.{suffix}")
+            };
+            rdd.save_as_text_file(dir).map_err(|e| e.to_string())
+        })
+    }
+}

@@ -1,0 +1,181 @@
+//! [`Duration`] and [`Time`]: milliseconds, as in Spark Streaming. Batch
+//! intervals, windows and slides are durations; batch times are times.
+
+use std::fmt;
+use std::ops::{Add, Div, Mul, Sub};
+
+/// A span of time in milliseconds (Spark's `Duration`).
+///
+/// ```
+/// use ember_dstream::Duration;
+/// let window = Duration::from_secs(30);
+/// assert!(window.is_multiple_of(Duration::from_secs(10)));
+/// assert_eq!(Duration::minutes(1), Duration::from_millis(60_000));
+/// assert_eq!(window / Duration::from_secs(10), 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Duration(u64);
+
+impl Duration {
+    /// Zero milliseconds.
+    pub const ZERO: Duration = Duration(0);
+
+    /// `ms` milliseconds.
+    pub const fn from_millis(ms: u64) -> Self {
+        Duration(ms)
+    }
+
+    /// `s` seconds.
+    pub const fn from_secs(s: u64) -> Self {
+        Duration(s * 1000)
+    }
+
+    /// `m` minutes.
+    pub const fn minutes(m: u64) -> Self {
+        Duration(m * 60_000)
+    }
+
+    /// The length in milliseconds.
+    pub const fn milliseconds(self) -> u64 {
+        self.0
+    }
+
+    /// Whether this is zero.
+    pub const fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether this is a whole multiple of `other` (false when `other` is zero).
+    pub const fn is_multiple_of(self, other: Duration) -> bool {
+        other.0 != 0 && self.0 % other.0 == 0
+    }
+
+    /// This duration as a `std::time::Duration`.
+    pub const fn to_std(self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.0)
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ms", self.0)
+    }
+}
+
+impl Add for Duration {
+    type Output = Duration;
+    fn add(self, rhs: Duration) -> Duration {
+        Duration(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl Sub for Duration {
+    type Output = Duration;
+    fn sub(self, rhs: Duration) -> Duration {
+        Duration(self.0.saturating_sub(rhs.0))
+    }
+}
+
+impl Mul<u64> for Duration {
+    type Output = Duration;
+    fn mul(self, rhs: u64) -> Duration {
+        Duration(self.0.saturating_mul(rhs))
+    }
+}
+
+/// How many times `rhs` fits in `self` (0 when `rhs` is zero).
+impl Div for Duration {
+    type Output = u64;
+    fn div(self, rhs: Duration) -> u64 {
+        self.0.checked_div(rhs.0).unwrap_or(0)
+    }
+}
+
+/// A point in time in milliseconds: a batch's time (Spark's `Time`).
+///
+/// ```
+/// use ember_dstream::{Duration, Time};
+/// let t = Time::from_millis(3000);
+/// assert_eq!(t - Duration::from_secs(1), Time::from_millis(2000));
+/// assert_eq!(t - Time::from_millis(1000), Duration::from_secs(2));
+/// assert!(t.is_multiple_of(Duration::from_secs(1)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Time(u64);
+
+impl Time {
+    /// `ms` milliseconds after the epoch (or after the manual clock's zero).
+    pub const fn from_millis(ms: u64) -> Self {
+        Time(ms)
+    }
+
+    /// Milliseconds since the epoch.
+    pub const fn milliseconds(self) -> u64 {
+        self.0
+    }
+
+    /// Whether this time is a whole multiple of `d` (false when `d` is zero).
+    pub const fn is_multiple_of(self, d: Duration) -> bool {
+        d.0 != 0 && self.0 % d.0 == 0
+    }
+
+    /// The largest multiple of `d` not after this time.
+    pub const fn floor(self, d: Duration) -> Time {
+        if d.0 == 0 {
+            self
+        } else {
+            Time(self.0 - self.0 % d.0)
+        }
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ms", self.0)
+    }
+}
+
+impl Add<Duration> for Time {
+    type Output = Time;
+    fn add(self, rhs: Duration) -> Time {
+        Time(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl Sub<Duration> for Time {
+    type Output = Time;
+    fn sub(self, rhs: Duration) -> Time {
+        Time(self.0.saturating_sub(rhs.0))
+    }
+}
+
+impl Sub for Time {
+    type Output = Duration;
+    fn sub(self, rhs: Time) -> Duration {
+        Duration(self.0.saturating_sub(rhs.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_saturates_instead_of_panicking() {
+        assert_eq!(
+            Duration::from_millis(1) - Duration::from_millis(5),
+            Duration::ZERO
+        );
+        assert_eq!(
+            Time::from_millis(1) - Duration::from_secs(1),
+            Time::from_millis(0)
+        );
+        assert_eq!(Duration::from_secs(3) / Duration::ZERO, 0);
+        assert!(!Duration::from_secs(3).is_multiple_of(Duration::ZERO));
+        assert_eq!(
+            Time::from_millis(2500).floor(Duration::from_secs(1)),
+            Time::from_millis(2000)
+        );
+        assert_eq!(Duration::from_secs(2) * 3, Duration::from_secs(6));
+    }
+}
