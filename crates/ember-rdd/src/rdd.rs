@@ -252,7 +252,9 @@ impl<T: Data> Rdd<T> {
 
     /// Computes every partition now, keeps the results in memory inside the
     /// RDD and truncates its lineage (Spark's `localCheckpoint`): fast, but
-    /// not reliable across a process restart.
+    /// not reliable across a process restart. Partitions already cached are
+    /// taken over without copying, and the cache entries are then dropped
+    /// (the data lives in the RDD itself from now on).
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
@@ -263,11 +265,25 @@ impl<T: Data> Rdd<T> {
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn local_checkpoint(&self) -> Result<(), JobError> {
-        let partitions = self.collect_partitions()?;
-        self.replace_lineage(PartitionedCollection::new(
-            "LocalCheckpointRDD",
-            partitions.into_iter().map(Arc::new).collect(),
-        ));
+        let manager = self.node.ctx.block_manager();
+        let cached: Option<Vec<Arc<Vec<T>>>> = (0..self.num_partitions())
+            .map(|partition| {
+                manager.get::<T>(BlockId {
+                    rdd: self.node.id,
+                    partition,
+                })
+            })
+            .collect();
+        let partitions = match cached {
+            Some(partitions) => partitions,
+            None => self
+                .collect_partitions()?
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
+        };
+        self.replace_lineage(PartitionedCollection::new("LocalCheckpointRDD", partitions));
+        self.unpersist();
         Ok(())
     }
 }
