@@ -1,23 +1,58 @@
-//! `cogroup` and the joins built on it, as in Spark: both sides are tagged,
-//! shuffled together by key, and grouped per key.
+//! `cogroup` and the joins built on it, as in Spark: a `CoGroupedRDD` with
+//! one shuffle dependency per parent (both by the same hash partitioner)
+//! that groups each key's values from both sides.
 
 use std::hash::Hash;
 use std::sync::Arc;
 
 use crate::partitioner::{FastMap, fast_map};
-use crate::shuffle::bucket;
-use crate::{BoxIter, Data, HashPartitioner, Rdd};
-
-#[derive(Clone)]
-enum Side<V, W> {
-    Left(V),
-    Right(W),
-}
+use crate::shuffle::{ShuffleDep, bucket};
+use crate::{
+    BoxIter, Data, Dependency, HashPartitioner, JobError, Partitioner, Rdd, RddCompute, TaskContext,
+};
 
 /// Both sides' values of one key.
 type Groups<V, W> = (Vec<V>, Vec<W>);
 /// A full outer join's pair: either side may be missing.
 type EitherOrBoth<V, W> = (Option<V>, Option<W>);
+
+/// Spark's `CoGroupedRDD`: reads the same reduce partition of both
+/// parents' shuffles and groups the values per key.
+struct CoGroupedCompute<K, V, W> {
+    left: Arc<ShuffleDep<K, V, V>>,
+    right: Arc<ShuffleDep<K, W, W>>,
+}
+
+impl<K: Data + Hash + Eq, V: Data, W: Data> RddCompute<(K, Groups<V, W>)>
+    for CoGroupedCompute<K, V, W>
+{
+    fn kind(&self) -> &'static str {
+        "CoGroupedRDD"
+    }
+    fn num_partitions(&self) -> usize {
+        self.left.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![
+            Dependency::Shuffle(self.left.clone()),
+            Dependency::Shuffle(self.right.clone()),
+        ]
+    }
+    fn compute(
+        &self,
+        partition: usize,
+        task: &TaskContext,
+    ) -> Result<BoxIter<(K, Groups<V, W>)>, JobError> {
+        let mut groups: FastMap<K, Groups<V, W>> = fast_map(1024);
+        for (k, v) in self.left.read(partition, task)? {
+            groups.entry(k).or_default().0.push(v);
+        }
+        for (k, w) in self.right.read(partition, task)? {
+            groups.entry(k).or_default().1.push(w);
+        }
+        Ok(Box::new(groups.into_iter()))
+    }
+}
 
 impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     /// For each key in either RDD, the values it has in this one and in
@@ -47,24 +82,10 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
         other: &Rdd<(K, W)>,
         num_partitions: usize,
     ) -> Rdd<(K, Groups<V, W>)> {
-        let left = self.map_values(Side::<V, W>::Left);
-        let right = other.map_values(Side::<V, W>::Right);
-        left.union(&right).shuffle(
-            "cogroup",
-            Arc::new(HashPartitioner::new(num_partitions)),
-            bucket,
-            |records| {
-                let mut groups: FastMap<K, Groups<V, W>> = fast_map(1024);
-                for (k, side) in records {
-                    let (vs, ws) = groups.entry(k).or_default();
-                    match side {
-                        Side::Left(v) => vs.push(v),
-                        Side::Right(w) => ws.push(w),
-                    }
-                }
-                Box::new(groups.into_iter()) as BoxIter<(K, Groups<V, W>)>
-            },
-        )
+        let partitioner: Arc<dyn Partitioner<K>> = Arc::new(HashPartitioner::new(num_partitions));
+        let left = self.shuffle_dependency(Arc::clone(&partitioner), bucket);
+        let right = other.shuffle_dependency(partitioner, bucket);
+        self.derive("cogroup", CoGroupedCompute { left, right })
     }
 
     /// Pairs of values for each key present in both RDDs.

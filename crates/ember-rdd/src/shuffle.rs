@@ -16,7 +16,10 @@ pub(crate) type ReduceSide<K, W, C> = dyn Fn(BoxIter<(K, W)>) -> BoxIter<(K, C)>
 
 type MapOutput<K, W> = Arc<Vec<Vec<(K, W)>>>;
 
-struct ShuffleDep<K, V, W> {
+/// The map side of one shuffle: the parent, how its records are bucketed,
+/// and the map outputs once computed. A `ShuffledRDD` reads one of these, a
+/// `CoGroupedRDD` one per parent.
+pub(crate) struct ShuffleDep<K, V, W> {
     id: usize,
     parent: Rdd<(K, V)>,
     partitioner: Arc<dyn Partitioner<K>>,
@@ -57,6 +60,25 @@ impl<K: Data, V: Data, W: Data> ShuffleDep<K, V, W> {
                 }
             })
             .collect()
+    }
+
+    /// The records of reduce partition `partition`: its bucket of every map
+    /// output, in map order.
+    pub(crate) fn read(
+        &self,
+        partition: usize,
+        task: &TaskContext,
+    ) -> Result<BoxIter<(K, W)>, JobError> {
+        let outputs = self.map_outputs(task)?;
+        Ok(Box::new(outputs.into_iter().flat_map(move |output| {
+            let len = output.get(partition).map_or(0, Vec::len);
+            (0..len).map(move |i| output[partition][i].clone())
+        })))
+    }
+
+    /// The number of reduce partitions.
+    pub(crate) fn num_partitions(&self) -> usize {
+        self.partitioner.num_partitions()
     }
 
     fn store(&self, map: usize, output: MapOutput<K, W>) {
@@ -102,22 +124,36 @@ impl<K: Data, V: Data, W: Data, C: Data> RddCompute<(K, C)> for ShuffledCompute<
         "ShuffledRDD"
     }
     fn num_partitions(&self) -> usize {
-        self.dep.partitioner.num_partitions()
+        self.dep.num_partitions()
     }
     fn dependencies(&self) -> Vec<Dependency> {
         vec![Dependency::Shuffle(self.dep.clone())]
     }
     fn compute(&self, partition: usize, task: &TaskContext) -> Result<BoxIter<(K, C)>, JobError> {
-        let outputs = self.dep.map_outputs(task)?;
-        let records = outputs.into_iter().flat_map(move |output| {
-            let len = output.get(partition).map_or(0, Vec::len);
-            (0..len).map(move |i| output[partition][i].clone())
-        });
-        Ok((self.reduce_side)(Box::new(records)))
+        Ok((self.reduce_side)(self.dep.read(partition, task)?))
     }
 }
 
 impl<K: Data, V: Data> Rdd<(K, V)> {
+    /// The map side of a shuffle of this RDD by `partitioner`, for an RDD
+    /// that reads it (see `ShuffleDep::read`).
+    pub(crate) fn shuffle_dependency<W: Data>(
+        &self,
+        partitioner: Arc<dyn Partitioner<K>>,
+        map_side: impl Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Vec<Vec<(K, W)>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Arc<ShuffleDep<K, V, W>> {
+        Arc::new(ShuffleDep {
+            id: self.context().new_shuffle_id(),
+            parent: self.clone(),
+            partitioner,
+            map_side: Arc::new(map_side),
+            outputs: Mutex::new(vec![None; self.num_partitions()]),
+        })
+    }
+
     /// A shuffle of this RDD by `partitioner`: `map_side` buckets each map
     /// partition, `reduce_side` turns each reduce partition's records into
     /// its output.
@@ -131,17 +167,10 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
         + 'static,
         reduce_side: impl Fn(BoxIter<(K, W)>) -> BoxIter<(K, C)> + Send + Sync + 'static,
     ) -> Rdd<(K, C)> {
-        let dep = ShuffleDep {
-            id: self.context().new_shuffle_id(),
-            parent: self.clone(),
-            partitioner,
-            map_side: Arc::new(map_side),
-            outputs: Mutex::new(vec![None; self.num_partitions()]),
-        };
         self.derive(
             operation,
             ShuffledCompute {
-                dep: Arc::new(dep),
+                dep: self.shuffle_dependency(partitioner, map_side),
                 reduce_side: Arc::new(reduce_side),
             },
         )
