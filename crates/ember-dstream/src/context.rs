@@ -87,6 +87,9 @@ impl Drop for ContextInner {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(runtime) = runtime {
+            for input in self.graph.input_lifecycles() {
+                input.stop();
+            }
             runtime.stop(false);
         }
     }
@@ -259,10 +262,33 @@ impl StreamingContext {
         if self.inner.graph.num_outputs() == 0 {
             return Err(StreamingError::NoOutputOperations);
         }
+        let inputs = self.inner.graph.input_lifecycles();
+        let receivers: usize = inputs.iter().map(|input| input.receivers()).sum();
+        let workers = self.inner.env.rdd.default_parallelism();
+        if receivers > 0 && receivers >= workers {
+            return Err(StreamingError::NotEnoughWorkers {
+                receivers,
+                workers,
+                master: self.inner.conf.master_str().to_owned(),
+            });
+        }
+        for (started, input) in inputs.iter().enumerate() {
+            if let Err(e) = input.start() {
+                tracing::error!(input = input.name(), error = %e, "starting an input failed");
+                inputs[..started].iter().for_each(|input| input.stop());
+                return Err(e);
+            }
+        }
         let batch = self.inner.env.batch;
         let first_batch = self.inner.clock.now().floor(batch) + batch;
         self.inner.graph.start(first_batch - batch);
-        let runtime = Runtime::start(&self.inner, first_batch)?;
+        let runtime = match Runtime::start(&self.inner, first_batch) {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                inputs.iter().for_each(|input| input.stop());
+                return Err(e);
+            }
+        };
         *self
             .inner
             .runtime
@@ -305,6 +331,10 @@ impl StreamingContext {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take()
         };
+        // Receivers stop first, so a graceful stop processes what they stored.
+        for input in self.inner.graph.input_lifecycles() {
+            input.stop();
+        }
         if let Some(runtime) = runtime {
             runtime.stop(options.stop_gracefully);
         }

@@ -191,9 +191,18 @@ impl<T: Data> DStream<T> {
         context: Weak<ContextInner>,
         compute: impl StreamCompute<T>,
     ) -> Self {
+        Self::with_id(env.new_stream_id(), env, context, compute)
+    }
+
+    pub(crate) fn with_id(
+        id: usize,
+        env: Arc<StreamEnv>,
+        context: Weak<ContextInner>,
+        compute: impl StreamCompute<T>,
+    ) -> Self {
         DStream {
             core: Arc::new(StreamCore {
-                id: env.new_stream_id(),
+                id,
                 env,
                 context,
                 compute: Box::new(compute),

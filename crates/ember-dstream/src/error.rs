@@ -35,6 +35,19 @@ pub enum StreamingError {
         /// The second stream's slide.
         right: Duration,
     },
+    /// More receivers than worker slots to run them and the batches
+    /// (Spark only warns, then processes nothing).
+    #[error(
+        "{receivers} receiver(s) need {receivers} worker slot(s) plus one to process batches, but the master {master:?} has {workers}: use local[n] with n > {receivers}"
+    )]
+    NotEnoughWorkers {
+        /// Receivers in the pipeline.
+        receivers: usize,
+        /// Worker threads of the master.
+        workers: usize,
+        /// The master string.
+        master: String,
+    },
     /// A zero duration where a positive one is needed.
     #[error("{what} must be positive")]
     ZeroDuration {

@@ -7,6 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::dstream::StreamInfo;
+use crate::input::InputLifecycle;
 use crate::{Duration, StreamingError, Time};
 
 /// The work of one output operation for one batch.
@@ -32,7 +33,7 @@ pub(crate) struct PlannedJob {
 #[derive(Default)]
 pub(crate) struct Graph {
     outputs: Mutex<Vec<Arc<OutputOp>>>,
-    inputs: Mutex<Vec<Arc<dyn StreamInfo>>>,
+    inputs: Mutex<Vec<(Arc<dyn StreamInfo>, Arc<dyn InputLifecycle>)>>,
     remember: Mutex<Option<Duration>>,
 }
 
@@ -58,19 +59,31 @@ impl Graph {
         id
     }
 
-    /// Registers an input stream: it is generated every batch.
-    pub(crate) fn add_input(&self, stream: Arc<dyn StreamInfo>) {
+    /// Registers an input stream: it is generated every batch, and started
+    /// and stopped with the context.
+    pub(crate) fn add_input(&self, stream: Arc<dyn StreamInfo>, lifecycle: Arc<dyn InputLifecycle>) {
         self.inputs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(stream);
+            .push((stream, lifecycle));
     }
 
     fn inputs(&self) -> Vec<Arc<dyn StreamInfo>> {
         self.inputs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .iter()
+            .map(|(stream, _)| Arc::clone(stream))
+            .collect()
+    }
+
+    pub(crate) fn input_lifecycles(&self) -> Vec<Arc<dyn InputLifecycle>> {
+        self.inputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(_, lifecycle)| Arc::clone(lifecycle))
+            .collect()
     }
 
     pub(crate) fn num_outputs(&self) -> usize {

@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use ember_rdd::{Data, Rdd};
 
-use crate::context::StreamEnv;
-use crate::dstream::{StreamCompute, StreamInfo};
-use crate::{DStream, Duration, StreamingContext, StreamingError, Time};
+use crate::{DStream, InputEnv, InputSource, StreamingContext, StreamingError, Time};
 
 /// A queue of batches shared between the caller and a queue stream: push
 /// more batches while the context runs.
@@ -83,41 +81,33 @@ impl<T> InputQueue<T> {
     }
 }
 
-struct QueueStream<T> {
-    env: Arc<StreamEnv>,
+struct QueueSource<T> {
     queue: InputQueue<T>,
     one_at_a_time: bool,
-    default: Option<Arc<Vec<T>>>,
+    default: Option<Vec<T>>,
 }
 
-impl<T: Data> StreamCompute<T> for QueueStream<T> {
+impl<T: Data> InputSource<T> for QueueSource<T> {
     fn name(&self) -> &'static str {
         "queue_stream"
     }
-    fn slide(&self) -> Duration {
-        self.env.batch
-    }
-    fn parents(&self) -> Vec<Arc<dyn StreamInfo>> {
-        Vec::new()
-    }
-    fn compute(&self, time: Time) -> Result<Option<Rdd<T>>, StreamingError> {
-        let ctx = &self.env.rdd;
+
+    fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<T>>, StreamingError> {
+        let ctx = env.rdd_context();
         let partitions = ctx.default_parallelism();
         let mut batches = self.queue.take(self.one_at_a_time);
         if batches.is_empty() {
-            if let Some(default) = &self.default {
-                batches.push(default.as_ref().clone());
-            }
+            batches.extend(self.default.clone());
         }
         let records: usize = batches.iter().map(Vec::len).sum();
-        self.env.report_input(time, records as u64);
-        let rdds: Vec<Rdd<T>> = batches
+        env.report_records(time, records as u64);
+        let mut rdds: Vec<Rdd<T>> = batches
             .into_iter()
             .map(|batch| ctx.parallelize(batch, partitions))
             .collect();
         Ok(Some(match rdds.len() {
             0 => ctx.parallelize(Vec::new(), partitions),
-            1 => rdds.into_iter().next().unwrap_or_else(|| ctx.empty()),
+            1 => rdds.swap_remove(0),
             _ => ctx.union(&rdds),
         }))
     }
@@ -153,17 +143,10 @@ impl StreamingContext {
         one_at_a_time: bool,
         default: Option<Vec<T>>,
     ) -> DStream<T> {
-        let stream = DStream::new(
-            Arc::clone(&self.inner.env),
-            Arc::downgrade(&self.inner),
-            QueueStream {
-                env: Arc::clone(&self.inner.env),
-                queue: queue.into(),
-                one_at_a_time,
-                default: default.map(Arc::new),
-            },
-        );
-        self.inner.graph.add_input(stream.info());
-        stream
+        self.input_stream(QueueSource {
+            queue: queue.into(),
+            one_at_a_time,
+            default,
+        })
     }
 }

@@ -1,0 +1,167 @@
+//! Inputs from outside the engine: the [`InputSource`] trait that other
+//! crates (sockets, files, custom receivers) implement, the [`InputEnv`]
+//! they get, and the stream that wraps them. Sources are started with the
+//! context and stopped with it; each receiver occupies one worker slot.
+
+use std::sync::Arc;
+
+use ember_rdd::{Data, Rdd, RddContext};
+
+use crate::clock::Clock;
+use crate::context::StreamEnv;
+use crate::dstream::{StreamCompute, StreamInfo};
+use crate::listener::ListenerBus;
+use crate::{DStream, Duration, StreamingConf, StreamingContext, StreamingError, Time};
+
+/// A source of batches: started with the context, asked for each batch's
+/// RDD, stopped with the context.
+///
+/// ```
+/// use ember_dstream::{InputEnv, InputSource, StreamingError, Time};
+/// use ember_rdd::Rdd;
+/// /// Every batch holds its own time, once.
+/// struct Ticks;
+/// impl InputSource<u64> for Ticks {
+///     fn name(&self) -> &'static str { "ticks" }
+///     fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<u64>>, StreamingError> {
+///         env.report_records(time, 1);
+///         Ok(Some(env.rdd_context().parallelize(vec![time.milliseconds()], 1)))
+///     }
+/// }
+/// ```
+pub trait InputSource<T>: Send + Sync + 'static {
+    /// The source's name, for logs and listener events.
+    fn name(&self) -> &'static str;
+    /// How many worker slots it occupies while running (a receiver: 1).
+    fn receivers(&self) -> usize {
+        0
+    }
+    /// Starts background work (receivers) when the context starts.
+    fn start(&self, _env: &InputEnv) -> Result<(), StreamingError> {
+        Ok(())
+    }
+    /// Stops background work; returns when it has stopped.
+    fn stop(&self) {}
+    /// The data of the batch ending at `time`, i.e. of `(time - batch, time]`.
+    /// Report the record count with [`InputEnv::report_records`].
+    fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<T>>, StreamingError>;
+}
+
+/// What an input source can use: the RDD context, the configuration, the
+/// clock, the listeners and its stream's id.
+#[derive(Clone)]
+pub struct InputEnv {
+    env: Arc<StreamEnv>,
+    conf: StreamingConf,
+    clock: Arc<dyn Clock>,
+    listeners: ListenerBus,
+    stream_id: usize,
+}
+
+impl InputEnv {
+    /// The RDD context to build batches on.
+    pub fn rdd_context(&self) -> &RddContext {
+        &self.env.rdd
+    }
+    /// The batch interval.
+    pub fn batch_duration(&self) -> Duration {
+        self.env.batch
+    }
+    /// The context's configuration.
+    pub fn conf(&self) -> &StreamingConf {
+        &self.conf
+    }
+    /// The context's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+    /// The listeners, for receiver events.
+    pub fn listeners(&self) -> &ListenerBus {
+        &self.listeners
+    }
+    /// The id of the stream this source feeds.
+    pub fn stream_id(&self) -> usize {
+        self.stream_id
+    }
+    /// Reports how many records the batch at `time` holds (listeners see
+    /// the total in `BatchInfo::num_records`).
+    pub fn report_records(&self, time: Time, records: u64) {
+        self.env.report_input(time, records);
+    }
+}
+
+/// The untyped handle the context uses to start and stop an input.
+pub(crate) trait InputLifecycle: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn receivers(&self) -> usize;
+    fn start(&self) -> Result<(), StreamingError>;
+    fn stop(&self);
+}
+
+struct Input<T> {
+    source: Box<dyn InputSource<T>>,
+    env: InputEnv,
+}
+
+struct InputHandle<T>(Arc<Input<T>>);
+
+impl<T: Data> InputLifecycle for InputHandle<T> {
+    fn name(&self) -> &'static str {
+        self.0.source.name()
+    }
+    fn receivers(&self) -> usize {
+        self.0.source.receivers()
+    }
+    fn start(&self) -> Result<(), StreamingError> {
+        self.0.source.start(&self.0.env)
+    }
+    fn stop(&self) {
+        self.0.source.stop();
+    }
+}
+
+struct InputCompute<T>(Arc<Input<T>>);
+
+impl<T: Data> StreamCompute<T> for InputCompute<T> {
+    fn name(&self) -> &'static str {
+        self.0.source.name()
+    }
+    fn slide(&self) -> Duration {
+        self.0.env.batch_duration()
+    }
+    fn parents(&self) -> Vec<Arc<dyn StreamInfo>> {
+        Vec::new()
+    }
+    fn compute(&self, time: Time) -> Result<Option<Rdd<T>>, StreamingError> {
+        self.0.source.compute(time, &self.0.env)
+    }
+}
+
+impl StreamingContext {
+    /// A stream fed by `source`, generated every batch whether or not an
+    /// output reads it. Sources are started by [`start`](Self::start) and
+    /// stopped by [`stop`](Self::stop).
+    pub fn input_stream<T: Data>(&self, source: impl InputSource<T>) -> DStream<T> {
+        let stream_id = self.inner.env.new_stream_id();
+        let input = Arc::new(Input {
+            source: Box::new(source),
+            env: InputEnv {
+                env: Arc::clone(&self.inner.env),
+                conf: self.inner.conf.clone(),
+                clock: Arc::clone(&self.inner.clock),
+                listeners: self.inner.listeners.clone(),
+                stream_id,
+            },
+        });
+        let stream = DStream::with_id(
+            stream_id,
+            Arc::clone(&self.inner.env),
+            Arc::downgrade(&self.inner),
+            InputCompute(Arc::clone(&input)),
+        );
+        self.inner
+            .graph
+            .add_input(stream.info(), Arc::new(InputHandle(input)));
+        stream
+    }
+}
