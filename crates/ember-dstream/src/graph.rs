@@ -30,10 +30,16 @@ pub(crate) struct PlannedJob {
     pub(crate) job: Result<Job, String>,
 }
 
+/// An input stream and the handle that starts and stops its source.
+struct RegisteredInput {
+    stream: Arc<dyn StreamInfo>,
+    lifecycle: Arc<dyn InputLifecycle>,
+}
+
 #[derive(Default)]
 pub(crate) struct Graph {
     outputs: Mutex<Vec<Arc<OutputOp>>>,
-    inputs: Mutex<Vec<(Arc<dyn StreamInfo>, Arc<dyn InputLifecycle>)>>,
+    inputs: Mutex<Vec<RegisteredInput>>,
     remember: Mutex<Option<Duration>>,
 }
 
@@ -61,11 +67,15 @@ impl Graph {
 
     /// Registers an input stream: it is generated every batch, and started
     /// and stopped with the context.
-    pub(crate) fn add_input(&self, stream: Arc<dyn StreamInfo>, lifecycle: Arc<dyn InputLifecycle>) {
+    pub(crate) fn add_input(
+        &self,
+        stream: Arc<dyn StreamInfo>,
+        lifecycle: Arc<dyn InputLifecycle>,
+    ) {
         self.inputs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((stream, lifecycle));
+            .push(RegisteredInput { stream, lifecycle });
     }
 
     fn inputs(&self) -> Vec<Arc<dyn StreamInfo>> {
@@ -73,7 +83,7 @@ impl Graph {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .map(|(stream, _)| Arc::clone(stream))
+            .map(|input| Arc::clone(&input.stream))
             .collect()
     }
 
@@ -82,7 +92,7 @@ impl Graph {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .map(|(_, lifecycle)| Arc::clone(lifecycle))
+            .map(|input| Arc::clone(&input.lifecycle))
             .collect()
     }
 
