@@ -51,6 +51,7 @@ pub use input::{InputEnv, InputSource};
 pub use listener::{BatchInfo, ListenerBus, OutputOperationInfo, ReceiverInfo, StreamingListener};
 pub use output::{OutputResult, format_batch};
 pub use queue::InputQueue;
+pub use state::{MapWithStateDStream, State, StateSpec};
 pub use time::{Duration, Time};
 
 /// The message of a caught panic.
