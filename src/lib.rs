@@ -18,6 +18,7 @@ pub use ember_dstream as dstream;
 pub use ember_dstream::testing;
 pub use ember_dstream::{Duration, Time};
 pub use ember_rdd as rdd;
+pub use ember_sources as sources;
 
 pub mod datagen;
 
@@ -30,4 +31,5 @@ pub mod prelude {
     pub use ember_rdd::{
         HashPartitioner, JobError, Partitioner, Rdd, RddConf, RddContext, StorageLevel,
     };
+    pub use ember_sources::prelude::*;
 }

@@ -1,0 +1,624 @@
+//! The file stream itself: selection of each batch's files (Spark's
+//! `FileInputDStream` rules), the batch RDD over their lines, the metrics
+//! and the remembered selections.
+//!
+//! Reading: at batch generation every selected file is opened (mapped when
+//! large), checked to be UTF-8 and its lines counted, so the batch's record
+//! count is exact and a bad file is found (and left out) before any job
+//! runs. The `String` lines are built lazily, partition by partition, when
+//! a job reads the batch; the RDD keeps the opened (mapped) files, so a file
+//! deleted after selection is still read in full.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::UNIX_EPOCH;
+
+use ember_dstream::{
+    DStream, Duration, InputEnv, InputSource, StreamingContext, StreamingError, Time,
+};
+use ember_rdd::{BoxIter, Dependency, JobError, Rdd, RddCompute, TaskContext};
+
+use super::fs::{FileBytes, FileStatus, FileSystem, LocalFileSystem};
+use super::glob;
+
+/// Spark's `spark.streaming.fileStream.minRememberDuration`: how long
+/// selected file names are remembered (and how far back the window reaches).
+const REMEMBER_KEY: &str = "spark.streaming.fileStream.minRememberDuration";
+const DEFAULT_REMEMBER: Duration = Duration::from_secs(60);
+
+/// A predicate on file paths: `true` keeps the file.
+pub type PathFilter = Arc<dyn Fn(&Path) -> bool + Send + Sync>;
+
+/// What a file stream takes and how it splits it.
+#[derive(Clone)]
+pub struct FileStreamOptions {
+    /// Only files for which it returns `true` are taken (after the built-in
+    /// rule that ignores names starting with `.` or `_`).
+    pub filter: Option<PathFilter>,
+    /// Ignore files modified before the context started (Spark's
+    /// `newFilesOnly`, default `true`). With `false`, files already in the
+    /// directory whose modification time is within the remember window
+    /// (60 s by default) are taken by the first batch.
+    pub new_files_only: bool,
+    /// The most bytes of one file per partition (32 MiB by default); a file
+    /// is split on line boundaries into `ceil(len / max_partition_bytes)`
+    /// partitions.
+    pub max_partition_bytes: u64,
+}
+
+impl Default for FileStreamOptions {
+    fn default() -> Self {
+        FileStreamOptions {
+            filter: None,
+            new_files_only: true,
+            max_partition_bytes: 32 << 20,
+        }
+    }
+}
+
+impl fmt::Debug for FileStreamOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileStreamOptions")
+            .field("filter", &self.filter.as_ref().map(|_| "<fn>"))
+            .field("new_files_only", &self.new_files_only)
+            .field("max_partition_bytes", &self.max_partition_bytes)
+            .finish()
+    }
+}
+
+impl FileStreamOptions {
+    /// Keeps only the files for which `filter` returns `true`.
+    pub fn with_filter(mut self, filter: impl Fn(&Path) -> bool + Send + Sync + 'static) -> Self {
+        self.filter = Some(Arc::new(filter));
+        self
+    }
+
+    /// Sets [`new_files_only`](Self::new_files_only).
+    pub fn with_new_files_only(mut self, new_files_only: bool) -> Self {
+        self.new_files_only = new_files_only;
+        self
+    }
+
+    /// Sets [`max_partition_bytes`](Self::max_partition_bytes) (at least 1).
+    pub fn with_max_partition_bytes(mut self, bytes: u64) -> Self {
+        self.max_partition_bytes = bytes.max(1);
+        self
+    }
+}
+
+/// Why a directory or file could not be used. The stream logs it, counts
+/// it in its [`FileStreamMetrics`] and goes on without that directory or
+/// file.
+#[derive(Debug, thiserror::Error)]
+pub enum FileStreamError {
+    /// Listing the monitored directory (or expanding its glob) failed.
+    #[error("cannot list {dir}: {source}")]
+    Listing {
+        /// The directory (or glob) concerned.
+        dir: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Opening or reading a selected file failed.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A selected file is not UTF-8 text.
+    #[error("invalid UTF-8 in {path} at byte offset {offset}")]
+    InvalidUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Offset of the first invalid byte from the start of the file.
+        offset: u64,
+    },
+}
+
+/// A snapshot of a file stream's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileStreamMetrics {
+    /// Files read into a batch.
+    pub files_taken: u64,
+    /// Selected files that could not be read or were not UTF-8 (left out).
+    pub files_failed: u64,
+    /// Batches whose directory listing failed (they got no files).
+    pub listing_errors: u64,
+    /// Lines delivered in all batches.
+    pub lines: u64,
+    /// Bytes of the files taken.
+    pub bytes: u64,
+    /// The last error's message.
+    pub last_error: Option<String>,
+}
+
+/// What the stream and its handles share.
+#[derive(Debug)]
+struct Shared {
+    dir: PathBuf,
+    files_taken: AtomicU64,
+    files_failed: AtomicU64,
+    listing_errors: AtomicU64,
+    lines: AtomicU64,
+    bytes: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    /// The files selected by each recent batch (kept for the remember
+    /// window, never taken again while remembered).
+    selected: Mutex<BTreeMap<Time, Vec<PathBuf>>>,
+}
+
+impl Shared {
+    fn selected(&self) -> MutexGuard<'_, BTreeMap<Time, Vec<PathBuf>>> {
+        self.selected.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn record_error(&self, error: &FileStreamError) {
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
+    }
+}
+
+/// A read-only view of a running file stream: its metrics and the files it
+/// selected recently.
+#[derive(Debug, Clone)]
+pub struct FileStreamHandle {
+    shared: Arc<Shared>,
+}
+
+impl FileStreamHandle {
+    /// The monitored directory (possibly a glob).
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// The counters so far.
+    pub fn metrics(&self) -> FileStreamMetrics {
+        let s = &self.shared;
+        FileStreamMetrics {
+            files_taken: s.files_taken.load(Ordering::Relaxed),
+            files_failed: s.files_failed.load(Ordering::Relaxed),
+            listing_errors: s.listing_errors.load(Ordering::Relaxed),
+            lines: s.lines.load(Ordering::Relaxed),
+            bytes: s.bytes.load(Ordering::Relaxed),
+            last_error: s
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+    }
+
+    /// The files selected by each batch still within the remember window
+    /// (taken or failed), by batch time: the state a checkpoint saves.
+    pub fn recent_files(&self) -> BTreeMap<Time, Vec<PathBuf>> {
+        self.shared.selected().clone()
+    }
+}
+
+/// Adds file streams to `StreamingContext`.
+pub trait FileStreams {
+    /// The lines of the new UTF-8 text files appearing in `dir` (a glob
+    /// such as `in/*` is allowed), with the default options: Spark's
+    /// `textFileStream`.
+    ///
+    /// ```no_run
+    /// use ember_dstream::{Duration, StreamingConf, StreamingContext};
+    /// use ember_sources::file::FileStreams;
+    /// let ssc = StreamingContext::new(StreamingConf::new().master("local[2]"), Duration::from_secs(1))?;
+    /// ssc.text_file_stream("/var/spool/in").count().print()?;
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    fn text_file_stream(&self, dir: impl AsRef<Path>) -> DStream<String>;
+
+    /// [`text_file_stream`](Self::text_file_stream) with a filter,
+    /// `new_files_only` and the partition size.
+    fn file_stream(&self, dir: impl AsRef<Path>, options: FileStreamOptions) -> DStream<String>;
+
+    /// A file stream over another [`FileSystem`], with a handle on its
+    /// metrics and selected files.
+    fn file_stream_on(
+        &self,
+        fs: Arc<dyn FileSystem>,
+        dir: impl AsRef<Path>,
+        options: FileStreamOptions,
+    ) -> (DStream<String>, FileStreamHandle);
+}
+
+impl FileStreams for StreamingContext {
+    fn text_file_stream(&self, dir: impl AsRef<Path>) -> DStream<String> {
+        self.file_stream(dir, FileStreamOptions::default())
+    }
+
+    fn file_stream(&self, dir: impl AsRef<Path>, options: FileStreamOptions) -> DStream<String> {
+        self.file_stream_on(Arc::new(LocalFileSystem::new()), dir, options)
+            .0
+    }
+
+    fn file_stream_on(
+        &self,
+        fs: Arc<dyn FileSystem>,
+        dir: impl AsRef<Path>,
+        options: FileStreamOptions,
+    ) -> (DStream<String>, FileStreamHandle) {
+        let shared = Arc::new(Shared {
+            dir: dir.as_ref().to_path_buf(),
+            files_taken: AtomicU64::new(0),
+            files_failed: AtomicU64::new(0),
+            listing_errors: AtomicU64::new(0),
+            lines: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+            selected: Mutex::new(BTreeMap::new()),
+        });
+        let source = FileSource {
+            fs,
+            options,
+            shared: Arc::clone(&shared),
+            window: Mutex::new(None),
+        };
+        (self.input_stream(source), FileStreamHandle { shared })
+    }
+}
+
+/// The time rules, fixed when the context starts.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// Files modified before this are ignored (the start time with
+    /// `new_files_only`, else 0).
+    ignore_before: u64,
+    /// How far back a batch's window reaches, and how long selected names
+    /// are remembered: the remember duration rounded up to whole batches.
+    remember: Duration,
+}
+
+struct FileSource {
+    fs: Arc<dyn FileSystem>,
+    options: FileStreamOptions,
+    shared: Arc<Shared>,
+    window: Mutex<Option<Window>>,
+}
+
+/// A file selected for a batch.
+struct Candidate {
+    path: PathBuf,
+    modified: u64,
+}
+
+/// A file read and checked, ready to be split.
+struct ReadFile {
+    data: Arc<FileBytes>,
+    lines: u64,
+}
+
+fn millis(status: &FileStatus) -> u64 {
+    status
+        .modified
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Whether a file name marks an in-progress or hidden file.
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .map(|n| n.as_encoded_bytes())
+        .is_some_and(|n| n.starts_with(b".") || n.starts_with(b"_"))
+}
+
+/// The number of lines of `data` (`\n`-terminated, plus a last line
+/// without a newline).
+fn count_lines(data: &[u8]) -> u64 {
+    let newlines = data.iter().filter(|&&b| b == b'\n').count() as u64;
+    newlines + u64::from(data.last().is_some_and(|&b| b != b'\n'))
+}
+
+impl FileSource {
+    fn window(&self, env: &InputEnv, time: Time) -> Result<Window, StreamingError> {
+        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(window) = *window {
+            return Ok(window);
+        }
+        let batch = env.batch_duration();
+        let min_remember = env.conf().duration(REMEMBER_KEY, DEFAULT_REMEMBER)?;
+        let batches = min_remember
+            .milliseconds()
+            .div_ceil(batch.milliseconds())
+            .max(1);
+        // Before `start` (never in a running context), the batch's own start.
+        let start = env.clock().now().min(time - batch);
+        let chosen = Window {
+            ignore_before: if self.options.new_files_only {
+                start.milliseconds()
+            } else {
+                0
+            },
+            remember: batch * batches,
+        };
+        *window = Some(chosen);
+        Ok(chosen)
+    }
+
+    fn fail(&self, error: FileStreamError) {
+        tracing::error!(dir = %self.shared.dir.display(), error = %error, "file stream error");
+        self.shared.record_error(&error);
+    }
+
+    /// The files of the batch at `time`, in modification-time then path order.
+    fn select(&self, time: Time, window: Window) -> Result<Vec<Candidate>, FileStreamError> {
+        let dir = &self.shared.dir;
+        let listing = |dir: &Path, source| FileStreamError::Listing {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        let dirs = glob::expand(self.fs.as_ref(), dir).map_err(|e| listing(dir, e))?;
+        let after = time
+            .milliseconds()
+            .saturating_sub(window.remember.milliseconds());
+        let remembered: BTreeSet<PathBuf> =
+            self.shared.selected().values().flatten().cloned().collect();
+        let mut chosen = Vec::new();
+        for dir in dirs {
+            for status in self.fs.list(&dir).map_err(|e| listing(&dir, e))? {
+                let modified = millis(&status);
+                let keep = !status.is_dir
+                    && !is_hidden(&status.path)
+                    && modified >= window.ignore_before
+                    && modified > after
+                    && modified <= time.milliseconds()
+                    && !remembered.contains(&status.path)
+                    && self.options.filter.as_ref().is_none_or(|f| f(&status.path));
+                if keep {
+                    chosen.push(Candidate {
+                        path: status.path,
+                        modified,
+                    });
+                }
+            }
+        }
+        chosen.sort_by(|a, b| (a.modified, &a.path).cmp(&(b.modified, &b.path)));
+        Ok(chosen)
+    }
+
+    fn read(&self, path: &Path) -> Result<ReadFile, FileStreamError> {
+        let data = self.fs.open(path).map_err(|source| FileStreamError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        std::str::from_utf8(&data).map_err(|e| FileStreamError::InvalidUtf8 {
+            path: path.to_path_buf(),
+            offset: e.valid_up_to() as u64,
+        })?;
+        Ok(ReadFile {
+            lines: count_lines(&data),
+            data: Arc::new(data),
+        })
+    }
+}
+
+impl InputSource<String> for FileSource {
+    fn name(&self) -> &'static str {
+        "file_stream"
+    }
+
+    fn start(&self, env: &InputEnv) -> Result<(), StreamingError> {
+        let now = env.clock().now();
+        self.window(env, now + env.batch_duration()).map(|_| ())
+    }
+
+    fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<String>>, StreamingError> {
+        let window = self.window(env, time)?;
+        let candidates = match self.select(time, window) {
+            Ok(candidates) => candidates,
+            Err(error) => {
+                self.shared.listing_errors.fetch_add(1, Ordering::Relaxed);
+                self.fail(error);
+                Vec::new()
+            }
+        };
+        let mut splits = Vec::new();
+        let mut lines = 0;
+        let mut bytes = 0;
+        let mut taken = Vec::with_capacity(candidates.len());
+        for candidate in &candidates {
+            match self.read(&candidate.path) {
+                Ok(file) => {
+                    lines += file.lines;
+                    bytes += file.data.len() as u64;
+                    let parts = (file.data.len() as u64)
+                        .div_ceil(self.options.max_partition_bytes)
+                        .max(1) as usize;
+                    for part in 0..parts {
+                        let range = split_range(&file.data, part, parts);
+                        splits.push((Arc::clone(&file.data), range));
+                    }
+                    self.shared.files_taken.fetch_add(1, Ordering::Relaxed);
+                    taken.push(candidate.path.display().to_string());
+                }
+                Err(error) => {
+                    self.shared.files_failed.fetch_add(1, Ordering::Relaxed);
+                    self.fail(error);
+                }
+            }
+        }
+        self.shared.lines.fetch_add(lines, Ordering::Relaxed);
+        self.shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+        {
+            let mut selected = self.shared.selected();
+            if !candidates.is_empty() {
+                selected.insert(time, candidates.into_iter().map(|c| c.path).collect());
+            }
+            let forget_up_to = Time::from_millis(
+                time.milliseconds()
+                    .saturating_sub(window.remember.milliseconds()),
+            );
+            selected.retain(|&at, _| at > forget_up_to);
+        }
+        if !taken.is_empty() {
+            tracing::debug!(%time, files = ?taken, lines, bytes, "file stream batch");
+        }
+        env.report_records(time, lines);
+        let ctx = env.rdd_context();
+        Ok(Some(if splits.is_empty() {
+            ctx.empty()
+        } else {
+            Rdd::from_compute(ctx, "file_stream", FileLinesCompute { splits })
+        }))
+    }
+}
+
+/// The start of the first line that begins at or after `pos`.
+fn line_start(data: &[u8], pos: usize) -> usize {
+    if pos == 0 {
+        return 0;
+    }
+    if pos >= data.len() {
+        return data.len();
+    }
+    data[pos - 1..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(data.len(), |i| pos + i)
+}
+
+/// The byte range holding the lines of `partition` out of `partitions`
+/// (a line belongs to the partition its first byte falls in).
+fn split_range(data: &[u8], partition: usize, partitions: usize) -> Range<usize> {
+    let len = data.len() as u128;
+    let n = partitions.max(1) as u128;
+    let at = |p: usize| (p as u128 * len / n) as usize;
+    line_start(data, at(partition))..line_start(data, at(partition + 1))
+}
+
+/// A batch's RDD: one partition per split of each selected file.
+struct FileLinesCompute {
+    splits: Vec<(Arc<FileBytes>, Range<usize>)>,
+}
+
+impl RddCompute<String> for FileLinesCompute {
+    fn kind(&self) -> &'static str {
+        "FileStreamRDD"
+    }
+    fn num_partitions(&self) -> usize {
+        self.splits.len()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+    fn compute(&self, partition: usize, _: &TaskContext) -> Result<BoxIter<String>, JobError> {
+        let Some((data, range)) = self.splits.get(partition) else {
+            return Ok(Box::new(std::iter::empty()));
+        };
+        Ok(Box::new(Lines {
+            data: Arc::clone(data),
+            pos: range.start,
+            end: range.end,
+        }))
+    }
+}
+
+/// The lines of a validated range (`\n` or `\r\n` endings, no terminator
+/// kept; a final line without a newline counts).
+struct Lines {
+    data: Arc<FileBytes>,
+    pos: usize,
+    end: usize,
+}
+
+impl Iterator for Lines {
+    type Item = String;
+    fn next(&mut self) -> Option<String> {
+        if self.pos >= self.end {
+            return None;
+        }
+        let rest = &self.data[self.pos..self.end];
+        let (line, advance) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (&rest[..i], i + 1),
+            None => (rest, rest.len()),
+        };
+        self.pos += advance;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // The whole file was validated as UTF-8 at generation and the range
+        // split at ASCII newlines, so the lossy path never replaces anything.
+        Some(String::from_utf8_lossy(line).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(data: &[u8], partitions: usize) -> Vec<String> {
+        let data = Arc::new(FileBytes::Read(data.to_vec()));
+        (0..partitions)
+            .flat_map(|p| {
+                let range = split_range(&data, p, partitions);
+                Lines {
+                    data: Arc::clone(&data),
+                    pos: range.start,
+                    end: range.end,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lines_are_counted_as_they_are_split() {
+        for text in [&b""[..], b"a", b"a\n", b"a\r\nb", b"\n\n", b"x\ny\r\nz\n"] {
+            for n in 1..8 {
+                assert_eq!(
+                    lines_of(text, n).len() as u64,
+                    count_lines(text),
+                    "{text:?} / {n}"
+                );
+            }
+        }
+        assert_eq!(lines_of(b"a\r\nb\nc", 3), ["a", "b", "c"]);
+    }
+
+    fn naive_lines(text: &str) -> Vec<String> {
+        let mut lines: Vec<String> = text
+            .split('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned())
+            .collect();
+        if text.is_empty() || text.ends_with('\n') {
+            lines.pop();
+        }
+        lines
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_split_gives_every_line_once(
+            lines in proptest::collection::vec(("[a-z\u{e9}\r]{0,12}", proptest::bool::ANY), 0..40),
+            last_newline in proptest::bool::ANY,
+            partitions in 1usize..20,
+        ) {
+            let mut text = String::new();
+            for (i, (line, crlf)) in lines.iter().enumerate() {
+                text.push_str(line);
+                if i + 1 < lines.len() || last_newline {
+                    text.push_str(if *crlf { "\r\n" } else { "\n" });
+                }
+            }
+            let expected = naive_lines(&text);
+            proptest::prop_assert_eq!(count_lines(text.as_bytes()), expected.len() as u64);
+            proptest::prop_assert_eq!(lines_of(text.as_bytes(), partitions), expected);
+        }
+    }
+
+    #[test]
+    fn hidden_names() {
+        assert!(is_hidden(Path::new("/d/.x")));
+        assert!(is_hidden(Path::new("/d/_COPYING_")));
+        assert!(!is_hidden(Path::new("/d/x_.txt")));
+    }
+}

@@ -1,0 +1,291 @@
+//! Receivers: the [`Receiver`] trait (Spark's `Receiver`), the
+//! [`ReceiverContext`] it stores records through, the supervisor that runs
+//! each receiver on its own thread and restarts it with backoff, the block
+//! generator, rate control (a token-bucket limiter and Spark's PID
+//! estimator for backpressure) and socket sources. `ReceiverStreams` adds
+//! `receiver_stream`, `socket_text_stream` and `socket_stream` to
+//! `StreamingContext`.
+//!
+//! Settings read at start (Spark's names and defaults):
+//! `spark.streaming.receiverRestartDelay` (2s; the pause before a receiver
+//! that asked for a restart, or failed, is started again),
+//! `spark.streaming.blockInterval` (200ms), `spark.streaming.receiver.maxRate`
+//! (records per second per receiver, 0 = unlimited),
+//! `spark.streaming.backpressure.enabled` (false),
+//! `spark.streaming.backpressure.initialRate` (unset = unlimited until the
+//! first estimate), and `spark.streaming.backpressure.pid.proportional`
+//! (1.0), `.integral` (0.2), `.derived` (0.0), `.minRate` (100).
+
+mod block_generator;
+mod rate;
+mod socket;
+mod stream;
+mod supervisor;
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration as StdDuration, Instant};
+
+use ember_dstream::Duration;
+
+pub use block_generator::{Block, BlockStore, MemoryBlockStore};
+pub use rate::{PID_DEFAULTS, PidRateEstimator, RateLimiter};
+pub use stream::{ReceiverHandle, ReceiverStreams};
+
+use block_generator::{Handoff, Pending};
+use supervisor::{Control, Request};
+
+/// The most records handed to the block generator in one chunk.
+pub const MAX_CHUNK: usize = 1024;
+
+/// How long records stored one at a time may wait in the receiver's own
+/// buffer before they are handed over (checked at each `store`).
+const FLUSH_AFTER: StdDuration = StdDuration::from_millis(10);
+
+/// A source of records running on its own thread, as Spark's `Receiver`.
+///
+/// `on_start` is called on the receiver's thread. It may run its receive
+/// loop right there, checking [`ReceiverContext::is_stopped`] regularly and
+/// returning once it is true (or after calling
+/// [`restart`](ReceiverContext::restart) on an error), or start its own
+/// threads (with a clone of the context each) and return; those threads
+/// must end in `on_stop`. Either way the receiver runs until the context
+/// stops, it calls [`ReceiverContext::stop`], or it asks for a restart
+/// (then `on_stop` is called, and `on_start` again after the restart
+/// delay). A panic in `on_start` counts as a restart request.
+///
+/// ```
+/// use ember_sources::receiver::{Receiver, ReceiverContext};
+/// /// Counts up, a thousand records a block, until stopped.
+/// struct Counter;
+/// impl Receiver<u64> for Counter {
+///     fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
+///         let mut n = 0;
+///         while !ctx.is_stopped() {
+///             ctx.store_block((n..n + 1000).collect());
+///             n += 1000;
+///             std::thread::sleep(std::time::Duration::from_millis(10));
+///         }
+///     }
+/// }
+/// ```
+pub trait Receiver<T>: Send + 'static {
+    /// The receiver's name, for listener events and logs.
+    fn name(&self) -> String {
+        std::any::type_name::<Self>().to_owned()
+    }
+    /// Starts receiving (see the trait's documentation).
+    fn on_start(&mut self, ctx: &ReceiverContext<T>);
+    /// Stops receiving: ends whatever `on_start` started.
+    fn on_stop(&mut self) {}
+}
+
+/// A receiver's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReceiverMetrics {
+    /// Records stored (handed to the block generator).
+    pub records: u64,
+    /// Lines that were not valid UTF-8 (decoded with replacement
+    /// characters and stored, never dropped).
+    pub invalid_utf8_lines: u64,
+    /// Times the receiver was restarted.
+    pub restarts: u64,
+}
+
+/// The shared counters behind [`ReceiverMetrics`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    records: AtomicU64,
+    invalid_utf8_lines: AtomicU64,
+    restarts: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> ReceiverMetrics {
+        ReceiverMetrics {
+            records: self.records.load(Ordering::Relaxed),
+            invalid_utf8_lines: self.invalid_utf8_lines.load(Ordering::Relaxed),
+            restarts: self.restarts.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What every context of one receiver shares.
+pub(crate) struct Shared<T> {
+    pub(crate) stream_id: usize,
+    pub(crate) chunks: crossbeam_channel::Sender<Handoff<T>>,
+    pub(crate) limiter: Arc<RateLimiter>,
+    pub(crate) control: Control,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) pending: Arc<Pending>,
+    pub(crate) listeners: ember_dstream::ListenerBus,
+    pub(crate) name: String,
+}
+
+/// A receiver's side of the engine: store records, ask for a restart or a
+/// stop, check whether to stop.
+///
+/// Records are buffered in this context (no locking per record) and
+/// handed to the block generator in chunks: when [`MAX_CHUNK`] records (or
+/// fewer under a rate limit) are buffered, when 10 ms passed since the last
+/// hand-over, on [`flush`](Self::flush), and when `on_start` returns. A
+/// receiver that blocks for new data after storing single records should
+/// call `flush` first. Clone the context for each thread of a receiver
+/// that runs its own threads; every clone has its own buffer.
+pub struct ReceiverContext<T> {
+    shared: Arc<Shared<T>>,
+    buffer: RefCell<Vec<T>>,
+    last_flush: Cell<Instant>,
+}
+
+impl<T> Clone for ReceiverContext<T> {
+    fn clone(&self) -> Self {
+        ReceiverContext::new(Arc::clone(&self.shared))
+    }
+}
+
+impl<T> std::fmt::Debug for ReceiverContext<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiverContext")
+            .field("stream_id", &self.shared.stream_id)
+            .field("name", &self.shared.name)
+            .field("buffered", &self.buffer.borrow().len())
+            .finish()
+    }
+}
+
+impl<T> ReceiverContext<T> {
+    pub(crate) fn new(shared: Arc<Shared<T>>) -> Self {
+        ReceiverContext {
+            shared,
+            buffer: RefCell::new(Vec::new()),
+            last_flush: Cell::new(Instant::now()),
+        }
+    }
+
+    /// The id of the input stream this receiver feeds.
+    pub fn stream_id(&self) -> usize {
+        self.shared.stream_id
+    }
+
+    /// How many records to gather before handing them over at the current
+    /// rate limit ([`MAX_CHUNK`] when unlimited).
+    pub fn chunk_size(&self) -> usize {
+        self.shared.limiter.chunk_size(MAX_CHUNK)
+    }
+
+    /// Stores one record (waits when the rate limit is reached).
+    pub fn store(&self, record: T) {
+        let full = {
+            let mut buffer = self.buffer.borrow_mut();
+            buffer.push(record);
+            buffer.len() >= self.chunk_size() || self.last_flush.get().elapsed() >= FLUSH_AFTER
+        };
+        if full {
+            self.flush();
+        }
+    }
+
+    /// Stores every record of `records`.
+    pub fn store_iter(&self, records: impl IntoIterator<Item = T>) {
+        for record in records {
+            self.store(record);
+        }
+    }
+
+    /// Stores a block of records at once, after the buffered ones (waits
+    /// as long as the rate limit requires).
+    pub fn store_block(&self, records: Vec<T>) {
+        self.flush();
+        self.hand_over(records);
+    }
+
+    /// Hands the buffered records to the block generator now.
+    pub fn flush(&self) {
+        self.last_flush.set(Instant::now());
+        let chunk = std::mem::take(&mut *self.buffer.borrow_mut());
+        self.hand_over(chunk);
+    }
+
+    fn hand_over(&self, chunk: Vec<T>) {
+        if chunk.is_empty() {
+            return;
+        }
+        let n = chunk.len();
+        // Records already received are kept even if a stop interrupts the wait.
+        let _stopped = self
+            .shared
+            .limiter
+            .acquire(n, self.shared.control.stopping());
+        self.shared
+            .counters
+            .records
+            .fetch_add(n as u64, Ordering::Relaxed);
+        self.shared.pending.0.fetch_add(n as u64, Ordering::Relaxed);
+        if self.shared.chunks.send(Handoff::Chunk(chunk)).is_err() {
+            self.shared.pending.0.fetch_sub(n as u64, Ordering::Relaxed);
+            tracing::warn!(
+                stream_id = self.shared.stream_id,
+                records = n,
+                "block generator gone, records dropped"
+            );
+        }
+    }
+
+    /// Asks the supervisor to restart the receiver: `on_stop` is called,
+    /// then `on_start` again after `delay` (default:
+    /// `spark.streaming.receiverRestartDelay`, 2 s). Returns at once; the
+    /// listeners get `on_receiver_error` with `message` and `error`.
+    pub fn restart(
+        &self,
+        message: impl Into<String>,
+        error: Option<&dyn std::error::Error>,
+        delay: Option<Duration>,
+    ) {
+        let message = message.into();
+        let error = error.map(ToString::to_string);
+        tracing::warn!(stream_id = self.shared.stream_id, %message, ?error, "receiver restart requested");
+        self.shared.control.request(Request::Restart {
+            message,
+            error,
+            delay,
+        });
+    }
+
+    /// Stops the receiver for good (the context keeps running). Returns at
+    /// once.
+    pub fn stop(&self, message: impl Into<String>) {
+        let message = message.into();
+        tracing::info!(stream_id = self.shared.stream_id, %message, "receiver stop requested");
+        self.shared.control.request(Request::Stop { message });
+    }
+
+    /// Reports an error to the listeners without restarting.
+    pub fn report_error(&self, message: impl Into<String>, error: Option<&dyn std::error::Error>) {
+        let last_error = match error {
+            Some(e) => format!("{}: {e}", message.into()),
+            None => message.into(),
+        };
+        supervisor::post_error(&self.shared, last_error, true);
+    }
+
+    /// Whether the receiver should stop receiving: the context is
+    /// stopping, or a stop or restart was requested.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.control.stopping().load(Ordering::Relaxed)
+    }
+
+    /// Counts a line that was not valid UTF-8 (text receivers).
+    pub fn record_invalid_utf8_line(&self) {
+        self.shared
+            .counters
+            .invalid_utf8_lines
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The receiver's counters so far.
+    pub fn metrics(&self) -> ReceiverMetrics {
+        self.shared.counters.snapshot()
+    }
+}

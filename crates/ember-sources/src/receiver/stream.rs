@@ -1,0 +1,382 @@
+//! From receivers to streams: the input source that starts a receiver's
+//! supervisor and block generator and builds each batch from its blocks,
+//! the [`ReceiverHandle`] to watch it, the backpressure rate controller,
+//! and the [`ReceiverStreams`] extension trait on `StreamingContext`.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Instant;
+
+use ember_dstream::{
+    BatchInfo, DStream, Duration, InputEnv, InputSource, StreamingContext, StreamingError,
+    StreamingListener, Time,
+};
+use ember_rdd::{Data, Rdd};
+
+use super::block_generator::{BlockGenerator, Handoff, Pending};
+use super::socket::{SocketReceiver, SocketTextReceiver};
+use super::supervisor::{Control, Request, Supervisor};
+use super::{
+    BlockStore, Counters, MemoryBlockStore, PidRateEstimator, RateLimiter, Receiver,
+    ReceiverMetrics, Shared,
+};
+use crate::error::SourceError;
+
+/// Watches a running receiver: its counters, the records it holds, its
+/// rate limit.
+#[derive(Clone)]
+pub struct ReceiverHandle {
+    counters: Arc<Counters>,
+    pending: Arc<Pending>,
+    stored: Arc<dyn Fn() -> u64 + Send + Sync>,
+    limiter: Arc<OnceLock<Arc<RateLimiter>>>,
+}
+
+impl std::fmt::Debug for ReceiverHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiverHandle")
+            .field("metrics", &self.metrics())
+            .field("buffered_records", &self.buffered_records())
+            .field("rate", &self.rate())
+            .finish()
+    }
+}
+
+impl ReceiverHandle {
+    /// Records stored, invalid UTF-8 lines and restarts so far.
+    pub fn metrics(&self) -> ReceiverMetrics {
+        self.counters.snapshot()
+    }
+
+    /// Records received but not yet taken by a batch (in the block being
+    /// cut or in stored blocks).
+    pub fn buffered_records(&self) -> u64 {
+        self.pending
+            .0
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_add((self.stored)())
+    }
+
+    /// The current rate limit in records per second: `Some(0)` when
+    /// unlimited, `None` before the context started.
+    pub fn rate(&self) -> Option<u64> {
+        self.limiter.get().map(|l| l.rate())
+    }
+}
+
+type RecordsPerBatch = Arc<Mutex<BTreeMap<Time, u64>>>;
+
+struct Running<T> {
+    shared: Arc<Shared<T>>,
+    supervisor: Supervisor,
+    generator: BlockGenerator,
+}
+
+struct ReceiverSource<T> {
+    name: &'static str,
+    receiver: Mutex<Option<Box<dyn Receiver<T>>>>,
+    store: Arc<dyn BlockStore<T>>,
+    handle: ReceiverHandle,
+    running: Mutex<Option<Running<T>>>,
+    batch_records: RecordsPerBatch,
+}
+
+impl<T: Data> ReceiverSource<T> {
+    fn new(
+        name: &'static str,
+        receiver: Box<dyn Receiver<T>>,
+        store: Arc<dyn BlockStore<T>>,
+    ) -> Self {
+        let for_handle = Arc::clone(&store);
+        ReceiverSource {
+            name,
+            receiver: Mutex::new(Some(receiver)),
+            handle: ReceiverHandle {
+                counters: Arc::default(),
+                pending: Arc::default(),
+                stored: Arc::new(move || for_handle.buffered_records()),
+                limiter: Arc::default(),
+            },
+            store,
+            running: Mutex::new(None),
+            batch_records: Arc::default(),
+        }
+    }
+
+    fn start_receiver(&self, env: &InputEnv) -> Result<(), SourceError> {
+        let conf = env.conf();
+        let restart_delay = conf
+            .duration(
+                "spark.streaming.receiverRestartDelay",
+                Duration::from_secs(2),
+            )?
+            .to_std();
+        let block_interval = conf.block_interval()?.to_std();
+        let max_rate = conf.number("spark.streaming.receiver.maxRate", 0)?;
+        let backpressure = conf.flag("spark.streaming.backpressure.enabled", false)?;
+        let limiter = if backpressure {
+            let initial = conf.number("spark.streaming.backpressure.initialRate", max_rate)?;
+            let initial = if max_rate > 0 && initial > 0 {
+                initial.min(max_rate)
+            } else {
+                initial
+            };
+            Arc::new(RateLimiter::with_ceiling(initial, max_rate))
+        } else {
+            Arc::new(RateLimiter::new(max_rate))
+        };
+        let limiter = Arc::clone(self.handle.limiter.get_or_init(|| limiter));
+        if backpressure {
+            let estimator = PidRateEstimator::from_conf(conf, env.batch_duration().milliseconds())?;
+            env.listeners().add(Arc::new(RateController {
+                stream_id: env.stream_id(),
+                estimator: Mutex::new(estimator),
+                limiter: Arc::clone(&limiter),
+                batch_records: Arc::clone(&self.batch_records),
+                base: Instant::now(),
+            }));
+        }
+        let Some(receiver) = self
+            .receiver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        else {
+            return Err(SourceError::Streaming(StreamingError::AlreadyStarted));
+        };
+        let (sender, chunks) = crossbeam_channel::bounded::<Handoff<T>>(64);
+        let stream_id = env.stream_id();
+        let shared = Arc::new(Shared {
+            stream_id,
+            chunks: sender,
+            limiter,
+            control: Control::default(),
+            counters: Arc::clone(&self.handle.counters),
+            pending: Arc::clone(&self.handle.pending),
+            listeners: env.listeners().clone(),
+            name: receiver.name(),
+        });
+        let mut generator = BlockGenerator::spawn(
+            format!("ember-receiver-{stream_id}-blocks"),
+            stream_id,
+            block_interval,
+            chunks,
+            Arc::clone(&self.store),
+            Arc::clone(env.clock()),
+            Arc::clone(&self.handle.pending),
+        )?;
+        let supervisor = match Supervisor::spawn(receiver, Arc::clone(&shared), restart_delay) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = shared.chunks.send(Handoff::Shutdown);
+                generator.join();
+                return Err(e);
+            }
+        };
+        tracing::info!(
+            stream_id,
+            source = self.name,
+            ?block_interval,
+            max_rate,
+            backpressure,
+            "receiver source started"
+        );
+        *self.running.lock().unwrap_or_else(PoisonError::into_inner) = Some(Running {
+            shared,
+            supervisor,
+            generator,
+        });
+        Ok(())
+    }
+}
+
+impl<T: Data> InputSource<T> for ReceiverSource<T> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn receivers(&self) -> usize {
+        1
+    }
+
+    fn start(&self, env: &InputEnv) -> Result<(), StreamingError> {
+        self.start_receiver(env).map_err(StreamingError::from)
+    }
+
+    fn stop(&self) {
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(mut running) = running {
+            running.shared.control.request(Request::Shutdown);
+            running.supervisor.join();
+            if running.shared.chunks.send(Handoff::Shutdown).is_err() {
+                tracing::warn!("block generator ended early");
+            }
+            running.generator.join();
+        }
+    }
+
+    fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<T>>, StreamingError> {
+        let blocks = self.store.take_until(time);
+        let records: usize = blocks.iter().map(|b| b.records.len()).sum();
+        env.report_records(time, records as u64);
+        if self.handle.limiter.get().is_some() {
+            self.batch_records
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(time, records as u64);
+        }
+        let mut partitions: Vec<Vec<T>> = blocks.into_iter().map(|b| b.records).collect();
+        if partitions.is_empty() {
+            partitions.push(Vec::new());
+        }
+        Ok(Some(env.rdd_context().from_partitions(partitions)))
+    }
+}
+
+/// Feeds completed batches to the PID estimator and applies its rate.
+struct RateController {
+    stream_id: usize,
+    estimator: Mutex<PidRateEstimator>,
+    limiter: Arc<RateLimiter>,
+    batch_records: RecordsPerBatch,
+    base: Instant,
+}
+
+impl StreamingListener for RateController {
+    fn on_batch_completed(&self, batch: &BatchInfo) {
+        let records = {
+            let mut map = self
+                .batch_records
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let records = map.remove(&batch.batch_time).unwrap_or(0);
+            // Forget batches that will never complete.
+            *map = map.split_off(&batch.batch_time);
+            records
+        };
+        let (Some(end), Some(processing), Some(scheduling)) = (
+            batch.processing_end,
+            batch.processing_delay(),
+            batch.scheduling_delay(),
+        ) else {
+            return;
+        };
+        let time = end.saturating_duration_since(self.base).as_millis() as i64;
+        let rate = self
+            .estimator
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .compute(
+                time,
+                records,
+                processing.as_millis() as u64,
+                scheduling.as_millis() as u64,
+            );
+        if let Some(rate) = rate {
+            self.limiter.set_rate(rate as u64);
+            tracing::debug!(
+                stream_id = self.stream_id,
+                rate,
+                "backpressure: new receiver rate"
+            );
+        }
+    }
+}
+
+/// Adds the receiver-based inputs to `StreamingContext`.
+///
+/// ```no_run
+/// use ember_dstream::{Duration, StreamingConf, StreamingContext};
+/// use ember_sources::prelude::*;
+/// let conf = StreamingConf::new().master("local[2]").app_name("NetworkWordCount");
+/// let ssc = StreamingContext::new(conf, Duration::from_secs(1))?;
+/// let lines = ssc.socket_text_stream("localhost", 9999);
+/// lines.print();
+/// ssc.start()?;
+/// ssc.await_termination()?;
+/// # Ok::<(), ember_dstream::StreamingError>(())
+/// ```
+pub trait ReceiverStreams {
+    /// A stream of what `receiver` stores, cut into blocks every block
+    /// interval; each batch holds the blocks of its interval, one
+    /// partition per block. The receiver takes one worker slot.
+    fn receiver_stream<T: Data>(&self, receiver: impl Receiver<T>) -> DStream<T> {
+        self.receiver_stream_with_handle(receiver).0
+    }
+
+    /// [`receiver_stream`](Self::receiver_stream), plus a handle on the
+    /// receiver's metrics and buffers.
+    fn receiver_stream_with_handle<T: Data>(
+        &self,
+        receiver: impl Receiver<T>,
+    ) -> (DStream<T>, ReceiverHandle) {
+        self.receiver_stream_with_store(receiver, Arc::new(MemoryBlockStore::new()))
+    }
+
+    /// [`receiver_stream_with_handle`](Self::receiver_stream_with_handle)
+    /// with another block store (a write-ahead-logged one, for example).
+    fn receiver_stream_with_store<T: Data>(
+        &self,
+        receiver: impl Receiver<T>,
+        store: Arc<dyn BlockStore<T>>,
+    ) -> (DStream<T>, ReceiverHandle);
+
+    /// The lines of text (UTF-8, split on `\n` or `\r\n`) a TCP server at
+    /// `host:port` sends. The receiver reconnects after the connection is
+    /// refused, reset or closed (after `spark.streaming.receiverRestartDelay`).
+    /// Invalid UTF-8 is decoded with replacement characters and counted.
+    fn socket_text_stream(&self, host: impl Into<String>, port: u16) -> DStream<String> {
+        self.socket_text_stream_with_handle(host, port).0
+    }
+
+    /// [`socket_text_stream`](Self::socket_text_stream), plus a handle on
+    /// the receiver's metrics (records, invalid UTF-8 lines, restarts).
+    fn socket_text_stream_with_handle(
+        &self,
+        host: impl Into<String>,
+        port: u16,
+    ) -> (DStream<String>, ReceiverHandle) {
+        self.receiver_stream_with_handle(SocketTextReceiver::new(host, port))
+    }
+
+    /// The records `converter` reads from a TCP connection to `host:port`
+    /// (it gets a buffered reader and returns an iterator; when the
+    /// iterator ends the receiver reconnects, as for text).
+    fn socket_stream<T, I, F>(&self, host: impl Into<String>, port: u16, converter: F) -> DStream<T>
+    where
+        T: Data,
+        I: Iterator<Item = T> + 'static,
+        F: Fn(Box<dyn BufRead>) -> I + Send + Sync + 'static,
+    {
+        self.receiver_stream(SocketReceiver::new(host, port, converter))
+    }
+}
+
+impl ReceiverStreams for StreamingContext {
+    fn receiver_stream_with_store<T: Data>(
+        &self,
+        receiver: impl Receiver<T>,
+        store: Arc<dyn BlockStore<T>>,
+    ) -> (DStream<T>, ReceiverHandle) {
+        let name = receiver_kind(&receiver.name());
+        let source = ReceiverSource::new(name, Box::new(receiver), store);
+        let handle = source.handle.clone();
+        (self.input_stream(source), handle)
+    }
+}
+
+/// The input's name for the engine's logs (a `'static` name).
+fn receiver_kind(name: &str) -> &'static str {
+    if name.starts_with("socket_text_stream") {
+        "socket_text_stream"
+    } else if name.starts_with("socket_stream") {
+        "socket_stream"
+    } else {
+        "receiver_stream"
+    }
+}

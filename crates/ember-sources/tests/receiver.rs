@@ -1,0 +1,189 @@
+//! Custom receivers through `receiver_stream`: records cut into blocks
+//! reach the batches, restarts (asked for or after a panic) are reported to
+//! listeners with the configured delay, and `stop` from the receiver ends
+//! it for good.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration as StdDuration, Instant};
+
+use ember_dstream::{
+    Duration, ReceiverInfo, StopOptions, StreamingConf, StreamingContext, StreamingListener,
+};
+use ember_sources::prelude::*;
+use ember_sources::receiver::{Receiver, ReceiverContext};
+
+fn context() -> StreamingContext {
+    let conf = StreamingConf::new()
+        .master("local[2]")
+        .app_name("receiver-test")
+        .set("spark.streaming.blockInterval", "50ms")
+        .set("spark.streaming.receiverRestartDelay", "50ms");
+    StreamingContext::new(conf, Duration::from_millis(200)).unwrap()
+}
+
+type Sink<T> = Arc<Mutex<Vec<(u64, usize, Vec<T>)>>>;
+
+fn collect(stream: &ember_dstream::DStream<u64>) -> Sink<u64> {
+    let sink: Sink<u64> = Arc::default();
+    let s = Arc::clone(&sink);
+    stream
+        .foreach_rdd(move |rdd, time| {
+            let r = rdd.collect().unwrap();
+            s.lock()
+                .unwrap()
+                .push((time.milliseconds(), rdd.num_partitions(), r));
+        })
+        .unwrap();
+    sink
+}
+
+fn records(sink: &Sink<u64>) -> Vec<u64> {
+    let mut b = sink.lock().unwrap().clone();
+    b.sort_by_key(|x| x.0);
+    b.into_iter().flat_map(|x| x.2).collect()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < StdDuration::from_secs(10),
+            "timed out: {what}"
+        );
+        thread::sleep(StdDuration::from_millis(20));
+    }
+}
+
+#[derive(Default)]
+struct Events {
+    started: AtomicUsize,
+    errors: Mutex<Vec<String>>,
+    stopped: Mutex<Vec<Option<String>>>,
+}
+
+impl StreamingListener for Events {
+    fn on_receiver_started(&self, r: &ReceiverInfo) {
+        assert!(r.active);
+        self.started.fetch_add(1, Ordering::SeqCst);
+    }
+    fn on_receiver_error(&self, r: &ReceiverInfo) {
+        self.errors
+            .lock()
+            .unwrap()
+            .push(r.last_error.clone().unwrap_or_default());
+    }
+    fn on_receiver_stopped(&self, r: &ReceiverInfo) {
+        assert!(!r.active);
+        self.stopped.lock().unwrap().push(r.last_error.clone());
+    }
+}
+
+/// Stores 1000 records one at a time (then a block of 10), restarting
+/// twice (once by request, once by panicking), then stops itself.
+struct Flaky {
+    run: u64,
+}
+
+impl Receiver<u64> for Flaky {
+    fn name(&self) -> String {
+        "flaky".into()
+    }
+    fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
+        let base = self.run * 10_000;
+        self.run += 1;
+        for i in 0..1000 {
+            ctx.store(base + i);
+        }
+        ctx.store_block((base + 1000..base + 1010).collect());
+        match self.run {
+            1 => ctx.restart("first run over", Some(&std::fmt::Error), None),
+            2 => panic!("second run panics"),
+            _ => ctx.stop("done"),
+        }
+    }
+}
+
+#[test]
+fn records_restarts_and_stop_reach_batches_and_listeners() {
+    let ssc = context();
+    let events = Arc::new(Events::default());
+    ssc.add_listener(events.clone());
+    let (stream, handle) = ssc.receiver_stream_with_handle(Flaky { run: 0 });
+    let sink = collect(&stream);
+    ssc.start().unwrap();
+    wait_for("3030 records", || records(&sink).len() >= 3030);
+    wait_for("receiver stopped", || {
+        !events.stopped.lock().unwrap().is_empty()
+    });
+    // The context keeps running after the receiver stopped itself.
+    thread::sleep(StdDuration::from_millis(300));
+    ssc.stop(StopOptions::default()).unwrap();
+    let mut got = records(&sink);
+    got.sort_unstable();
+    let want: Vec<u64> = (0..3)
+        .flat_map(|run| (0..1010).map(move |i| run * 10_000 + i))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(events.started.load(Ordering::SeqCst), 3);
+    let errors = events.errors.lock().unwrap().clone();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].starts_with("first run over"), "{errors:?}");
+    assert!(errors[1].contains("second run panics"), "{errors:?}");
+    assert_eq!(
+        *events.stopped.lock().unwrap(),
+        vec![Some("done".to_string())]
+    );
+    let m = handle.metrics();
+    assert_eq!((m.records, m.restarts), (3030, 2));
+    assert_eq!(handle.buffered_records(), 0);
+}
+
+/// Stores a few records every 10 ms until stopped.
+struct Ticker;
+
+impl Receiver<u64> for Ticker {
+    fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
+        let mut n = 0;
+        while !ctx.is_stopped() {
+            ctx.store_iter(n..n + 5);
+            ctx.flush();
+            n += 5;
+            thread::sleep(StdDuration::from_millis(10));
+        }
+    }
+}
+
+#[test]
+fn batches_hold_one_partition_per_block_and_no_record_is_lost_on_stop() {
+    let ssc = context();
+    let (stream, handle) = ssc.receiver_stream_with_handle(Ticker);
+    let sink = collect(&stream);
+    ssc.start().unwrap();
+    wait_for("3 non-empty batches", || {
+        sink.lock()
+            .unwrap()
+            .iter()
+            .filter(|b| !b.2.is_empty())
+            .count()
+            >= 3
+    });
+    ssc.stop(StopOptions {
+        stop_gracefully: true,
+    })
+    .unwrap();
+    let batches = sink.lock().unwrap().clone();
+    // 200 ms batches of 50 ms blocks: at most 5 blocks (clock edges) a batch.
+    for (_, partitions, records) in &batches {
+        assert!((1..=5).contains(partitions), "{partitions} partitions");
+        assert!(records.len() >= *partitions || records.is_empty());
+    }
+    let got = records(&sink);
+    assert_eq!(
+        got,
+        (0..got.len() as u64).collect::<Vec<_>>(),
+        "in order, no gap"
+    );
+    assert!(handle.metrics().records >= got.len() as u64);
+}
