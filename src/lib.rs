@@ -17,6 +17,7 @@ pub use ember_checkpoint as checkpoint;
 pub use ember_dstream as dstream;
 pub use ember_dstream::testing;
 pub use ember_dstream::{Duration, Time};
+pub use ember_macros::stream;
 pub use ember_rdd as rdd;
 pub use ember_sources as sources;
 
@@ -28,6 +29,7 @@ pub mod prelude {
         BatchInfo, DStream, Duration, InputQueue, StopOptions, StreamingConf, StreamingContext,
         StreamingError, StreamingListener, Time,
     };
+    pub use ember_macros::stream;
     pub use ember_rdd::{
         HashPartitioner, JobError, Partitioner, Rdd, RddConf, RddContext, StorageLevel,
     };

@@ -1,7 +1,8 @@
 //! The plain-API emitter: each pipeline as an ordinary Rust function with its
 //! declared signature (attributes, doc comments and visibility kept) whose body
-//! is its chain written against the DStream library API. This is what
-//! [`expand`](crate::expand) emits until the fused code generator exists.
+//! is its chain written against the DStream library API. It is the reference
+//! the fused code of [`codegen`](crate::codegen) is tested against, and the
+//! source of the stubs emitted when a block has errors.
 //!
 //! The body is the pipeline's own statements and chain, with two rewrites
 //! that adapt the language to the library API: a stream argument of a

@@ -120,6 +120,7 @@
 //! ```
 
 pub mod check;
+pub mod codegen;
 pub mod diagnostic;
 pub mod fallback;
 pub mod ir;
@@ -168,20 +169,27 @@ pub fn analyze_block(block: &StreamBlock) -> Result<Analysis, Diagnostics> {
     })
 }
 
+/// The `stream!` macro with the generated code reaching the library through
+/// `::ember_dstream`: see [`expand_with`].
+pub fn expand(input: TokenStream) -> TokenStream {
+    expand_with(input, &codegen::Runtime::default())
+}
+
 /// The `stream!` macro: expands a block into one function per pipeline.
 ///
 /// On success each pipeline becomes an ordinary function with its declared
-/// signature whose body is its chain written against the DStream library API
-/// (see [`fallback`]; the fused code generator will replace it). On failure
-/// the result is one `compile_error!` per error, spanned at the user's tokens,
-/// plus a stub of each pipeline so that callers report nothing more.
-pub fn expand(input: TokenStream) -> TokenStream {
+/// signature whose body is the fused code of [`codegen`], reaching the
+/// DStream library through `runtime` (the facade `ember` or `ember-dstream`
+/// itself, whichever the calling crate depends on). On failure the result is
+/// one `compile_error!` per error, spanned at the user's tokens, plus a stub
+/// of each pipeline so that callers report nothing more.
+pub fn expand_with(input: TokenStream, runtime: &codegen::Runtime) -> TokenStream {
     let block = match parse::parse_block(input) {
         Ok(block) => block,
         Err(err) => return Diagnostics::from(err).to_compile_error(),
     };
     match analyze_block(&block) {
-        Ok(analysis) => fallback::emit(&analysis.pipelines),
+        Ok(analysis) => codegen::emit(&analysis.program, &analysis.plan, runtime),
         Err(errors) => {
             let mut tokens = errors.to_compile_error();
             tokens.extend(fallback::stubs(&block));
@@ -491,10 +499,28 @@ mod tests {
         }
     }
 
+    /// The plain-API functions of `src`, as [`fallback::emit`] writes them.
+    fn fallback_of(src: &str) -> TokenStream {
+        let block = parse::parse_block(src.parse().unwrap()).unwrap();
+        fallback::emit(&analyze_block(&block).unwrap().pipelines)
+    }
+
     #[test]
-    fn expand_emits_the_plain_api_functions() {
-        let tokens: TokenStream = WORD_COUNT.parse().unwrap();
-        let out = expand(tokens);
+    fn expand_emits_one_function_per_pipeline() {
+        let out = expand(WORD_COUNT.parse().unwrap());
+        let file: syn::File = syn::parse2(out).expect("valid Rust");
+        assert_eq!(file.items.len(), 2);
+        let syn::Item::Fn(word_count) = &file.items[0] else {
+            panic!("expected a fn")
+        };
+        assert_eq!(word_count.sig.ident, "word_count");
+        assert!(matches!(word_count.vis, syn::Visibility::Public(_)));
+        assert_eq!(word_count.attrs.len(), 1, "the doc comment is kept");
+    }
+
+    #[test]
+    fn fallback_emits_the_plain_api_functions() {
+        let out = fallback_of(WORD_COUNT);
         let file: syn::File = syn::parse2(out.clone()).expect("valid Rust");
         assert_eq!(file.items.len(), 2);
         let syn::Item::Fn(word_count) = &file.items[0] else {
@@ -519,11 +545,9 @@ mod tests {
     }
 
     #[test]
-    fn expand_passes_other_streams_by_reference() {
-        let tokens: TokenStream = "fn f(a: DStream<(u8, u8)>, b: DStream<(u8, u8)>) -> DStream<(u8, (u8, u8))> {\n  let k = 2;\n  let c = b.map(|(x, y)| (x, y * k));\n  a.union(&c).join(c.filter(|_| true))\n}"
-            .parse()
-            .unwrap();
-        let text = expand(tokens).to_string();
+    fn fallback_passes_other_streams_by_reference() {
+        let src = "fn f(a: DStream<(u8, u8)>, b: DStream<(u8, u8)>) -> DStream<(u8, (u8, u8))> {\n  let k = 2;\n  let c = b.map(|(x, y)| (x, y * k));\n  a.union(&c).join(c.filter(|_| true))\n}";
+        let text = fallback_of(src).to_string();
         assert!(text.contains("let k = 2 ;"), "{text}");
         assert!(text.contains("let c = b . map"), "{text}");
         assert!(

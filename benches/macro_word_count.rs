@@ -1,0 +1,227 @@
+//! `stream!` against the plain DStream API and a hand-written rayon loop, in
+//! one run, on one batch of 1,000,000 words from the shared generator, 2
+//! threads: word count (`flat_map → filter → map → reduce_by_key`) and a
+//! five-operator narrow chain over the words ending in `count`. Both DStream
+//! variants run one batch through the engine per iteration (manual clock,
+//! queue stream; the input copy pushed into the queue is not timed). The
+//! ratio of `stream!` to the rayon baseline is the figure.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration as StdDuration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ember::datagen::WordGenerator;
+use ember::dstream::{ManualClock, StreamingContext};
+use ember::prelude::*;
+use rayon::prelude::*;
+
+const THREADS: usize = 2;
+const PATIENCE: StdDuration = StdDuration::from_secs(60);
+
+stream! {
+    /// Word count, fused: one loop per partition with the map-side combine.
+    fn word_count(lines: DStream<String>) -> DStream<(String, u64)> {
+        lines
+            .flat_map(|line| line.split(' '))
+            .filter(|w| !w.is_empty())
+            .map(|w| (w.to_owned(), 1u64))
+            .reduce_by_key(|a, b| a + b)
+    }
+
+    /// Five narrow operators and a count, fused into one loop over the
+    /// words, borrowed from their line.
+    fn narrow_chain(lines: DStream<String>) -> DStream<u64> {
+        lines
+            .filter(|line| !line.is_empty())
+            .flat_map(|line| line.split(' '))
+            .map(|w| w.len())
+            .filter(|n| *n > 2)
+            .map(|n| n * 3)
+            .count()
+    }
+}
+
+/// Word count with the plain DStream API.
+fn plain_word_count(lines: DStream<String>) -> DStream<(String, u64)> {
+    lines
+        .flat_map(|line: String| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .filter(|w| !w.is_empty())
+        .map(|w| (w, 1u64))
+        .reduce_by_key(|a, b| a + b)
+}
+
+/// The narrow chain with the plain DStream API.
+fn plain_narrow_chain(lines: DStream<String>) -> DStream<u64> {
+    lines
+        .filter(|line| !line.is_empty())
+        .flat_map(|line: String| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .map(|w| w.len())
+        .filter(|n| *n > 2)
+        .map(|n| n * 3)
+        .count()
+}
+
+/// The rayon baseline (as in `benches/word_count.rs`): a map per split of
+/// the input, merged pairwise.
+fn rayon_baseline(lines: &[String]) -> HashMap<&str, u64> {
+    lines
+        .par_iter()
+        .fold(HashMap::new, |mut counts: HashMap<&str, u64>, line| {
+            for word in line.split(' ') {
+                *counts.entry(word).or_insert(0) += 1;
+            }
+            counts
+        })
+        .reduce(HashMap::new, |mut a, b| {
+            if a.len() < b.len() {
+                return merge(b, a);
+            }
+            for (w, n) in b {
+                *a.entry(w).or_insert(0) += n;
+            }
+            a
+        })
+}
+
+fn merge<'a>(
+    mut into: HashMap<&'a str, u64>,
+    from: HashMap<&'a str, u64>,
+) -> HashMap<&'a str, u64> {
+    for (w, n) in from {
+        *into.entry(w).or_insert(0) += n;
+    }
+    into
+}
+
+/// The narrow chain by hand with rayon.
+fn rayon_narrow(lines: &[String]) -> u64 {
+    lines
+        .par_iter()
+        .filter(|line| !line.is_empty())
+        .map(|line| line.split(' ').filter(|w| w.len() > 2).count() as u64)
+        .sum()
+}
+
+/// A running context whose output sends `summary(batch)` for each batch,
+/// with the queue that feeds it.
+struct Engine<T> {
+    ssc: StreamingContext,
+    clock: Arc<ManualClock>,
+    queue: InputQueue<String>,
+    done: Receiver<T>,
+}
+
+impl<T: Send + 'static> Engine<T> {
+    fn new<U: Clone + Send + Sync + 'static>(
+        pipeline: fn(DStream<String>) -> DStream<U>,
+        summary: fn(Vec<U>) -> T,
+    ) -> Self {
+        let clock = Arc::new(ManualClock::new());
+        let conf = StreamingConf::new()
+            .master(format!("local[{THREADS}]"))
+            .app_name("macro-bench");
+        let ssc = StreamingContext::with_clock(conf, Duration::from_secs(1), clock.clone())
+            .expect("context");
+        let queue = InputQueue::new();
+        let (tx, done) = channel();
+        pipeline(ssc.queue_stream(queue.clone(), true))
+            .foreach_rdd(move |rdd, _time| -> Result<(), JobError> {
+                let _ = tx.send(summary(rdd.collect()?));
+                Ok(())
+            })
+            .expect("output");
+        ssc.start().expect("start");
+        Engine {
+            ssc,
+            clock,
+            queue,
+            done,
+        }
+    }
+
+    fn run(&self, lines: &[String]) -> T {
+        self.queue.push(lines.to_vec());
+        self.clock.advance(Duration::from_secs(1));
+        self.done.recv_timeout(PATIENCE).expect("batch output")
+    }
+
+    /// Times `iters` batches, leaving the input copies out.
+    fn time(&self, lines: &[String], iters: u64) -> StdDuration {
+        let mut total = StdDuration::ZERO;
+        for _ in 0..iters {
+            self.queue.push(lines.to_vec());
+            let start = Instant::now();
+            self.clock.advance(Duration::from_secs(1));
+            black_box(self.done.recv_timeout(PATIENCE).expect("batch output"));
+            total += start.elapsed();
+        }
+        total
+    }
+
+    fn stop(self) {
+        self.ssc.stop(StopOptions::default()).expect("stop");
+    }
+}
+
+fn distinct(batch: Vec<(String, u64)>) -> usize {
+    batch.len()
+}
+
+fn single(batch: Vec<u64>) -> u64 {
+    batch.first().copied().unwrap_or(0)
+}
+
+fn benches(c: &mut Criterion) {
+    let lines = WordGenerator::new().batch();
+    let words: usize = lines.iter().map(|l| l.split(' ').count()).sum();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(THREADS)
+        .build()
+        .expect("thread pool");
+
+    let fused = Engine::new(word_count, distinct);
+    let plain = Engine::new(plain_word_count, distinct);
+    let expected = pool.install(|| rayon_baseline(&lines).len());
+    assert_eq!(fused.run(&lines), expected);
+    assert_eq!(plain.run(&lines), expected);
+
+    let mut group = c.benchmark_group("macro_word_count_1M_words");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(words as u64));
+    group.bench_function("rayon_baseline", |b| {
+        b.iter(|| pool.install(|| black_box(rayon_baseline(&lines)).len()))
+    });
+    group.bench_function("stream_macro", |b| b.iter_custom(|n| fused.time(&lines, n)));
+    group.bench_function("plain_dstream", |b| {
+        b.iter_custom(|n| plain.time(&lines, n))
+    });
+    group.finish();
+    fused.stop();
+    plain.stop();
+
+    let fused = Engine::new(narrow_chain, single);
+    let plain = Engine::new(plain_narrow_chain, single);
+    let expected = pool.install(|| rayon_narrow(&lines));
+    assert_eq!(fused.run(&lines), expected);
+    assert_eq!(plain.run(&lines), expected);
+
+    let mut group = c.benchmark_group("macro_narrow_chain_1M_words");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(words as u64));
+    group.bench_function("rayon_baseline", |b| {
+        b.iter(|| pool.install(|| black_box(rayon_narrow(&lines))))
+    });
+    group.bench_function("stream_macro", |b| b.iter_custom(|n| fused.time(&lines, n)));
+    group.bench_function("plain_dstream", |b| {
+        b.iter_custom(|n| plain.time(&lines, n))
+    });
+    group.finish();
+    fused.stop();
+    plain.stop();
+}
+
+criterion_group!(macro_benches, benches);
+criterion_main!(macro_benches);

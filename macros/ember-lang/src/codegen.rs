@@ -1,0 +1,991 @@
+//! The fused code generator: each pipeline as an ordinary Rust function with
+//! its declared signature whose body builds the pipeline stage by stage, as
+//! [`plan`](crate::plan) cut it.
+//!
+//! # What each stage becomes
+//!
+//! A stage's *head* is the stream its loop reads: a parameter (a cheap clone
+//! of the handle), a call of another pipeline of the block, the materialized
+//! output of a shared stage, or an operator that does not fuse, emitted as the
+//! plain DStream API call with the user's arguments (windows, state, joins,
+//! `union`, `transform`, `map_partitions`, `glom`, `repartition`, …).
+//!
+//! When the stage fuses something — element-wise operators and/or the
+//! map-side combine of `reduce_by_key`, `count`, `reduce` or `count_by_value`
+//! — the generator emits one closure per stage, created once when the
+//! pipeline is defined:
+//!
+//! ```text
+//! move |iter: Box<dyn Iterator<Item = T>>| {
+//!     let mut combined = HashMap::new();
+//!     for e0 in iter {
+//!         let line = e0;                                  // flat_map's pattern
+//!         for e1 in line.split(' ') {                     // its body, in place
+//!             if { let w = &e1; !w.is_empty() } {         // filter, inlined
+//!                 let e2 = { let w = e1; (w.to_owned(), 1u64) };   // map
+//!                 let (k, v) = e2;                        // the combine
+//!                 /* merge v into combined[k] with the inlined reduce body */
+//!             }
+//!         }
+//!     }
+//!     combined.into_iter() /* … */
+//! }
+//! ```
+//!
+//! and the stage's stream is `head.transform(move |rdd, _| rdd.map_partitions(
+//! move |iter| stage(iter)).reduce_by_key_with_partitions(f, n))`, with `n`
+//! the context's default parallelism (as `DStream::reduce_by_key`). The RDD
+//! executor runs the partitions in parallel on rayon; inside a partition the
+//! loop is monomorphic: no boxed iterator beyond the partition's input, no
+//! dynamic dispatch, no collection per operator. A stage without a combine
+//! collects its loop's output into one `Vec` per partition.
+//!
+//! `count` keeps `DStream::count`'s semantics (`[0]` for an empty batch),
+//! `reduce` gives nothing for an empty batch.
+//!
+//! # Inlining
+//!
+//! A closure literal is inlined: its parameter patterns are bound to the
+//! element and its body is evaluated in place. `map`'s and the reduce
+//! function's patterns are bound in a block of their own; a `flat_map`'s
+//! pattern is bound around the loop over its body, so the body may borrow
+//! from the element (`|line| line.split(' ')`) and the following operators
+//! work on the borrowed items. If a name that pattern binds is also used by a
+//! later closure of the stage (which, in the library API, would see the outer
+//! variable), the binding is kept inside the body's block instead, so that
+//! names mean what they mean in the library API. A filter's pattern is bound
+//! to a reference to the element, as `DStream::filter` passes one. A closure
+//! whose body contains `return` or `?`, or an `async` closure, is called, not
+//! inlined. A function path (`.map(parse)`) is called; any other expression
+//! is evaluated once, when the pipeline is defined, and called.
+//!
+//! Values a closure captures (a `let` of the pipeline, a variable of the
+//! enclosing scope) are moved into the stage's closure, as a `move` closure
+//! passed to the library API would move them. A reduce function is used on
+//! both sides of the shuffle (inlined on the map side, passed to
+//! `reduce_by_key_with_partitions` on the reduce side), so what it captures
+//! must be `Copy` (or captured through a reference-counted handle).
+//!
+//! Generated code carries the user's spans: a type error inside a closure
+//! points at the closure's tokens; a mismatch between an operator and its
+//! input (such as `reduce_by_key` on a stream that is not of pairs) points at
+//! the operator's name.
+
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ExprClosure, GenericArgument, Pat, ReturnType};
+
+use crate::ir::{Func, NodeKind, OpNode, Pipeline, Program};
+use crate::ops::{Combine, ElementOp, Family, Fusion, Operator, ParamKind};
+use crate::plan::{PipelinePlan, Plan, Stage, StageHead, StageId};
+
+/// How generated code reaches the DStream library.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    dstream: TokenStream,
+}
+
+impl Runtime {
+    /// Through the facade crate (`::ember::dstream`), named `krate` in the
+    /// user's `Cargo.toml`.
+    pub fn facade(krate: Ident) -> Self {
+        Runtime {
+            dstream: quote!(::#krate::dstream),
+        }
+    }
+
+    /// Through `ember-dstream` itself, named `krate` in the user's
+    /// `Cargo.toml`.
+    pub fn direct(krate: Ident) -> Self {
+        Runtime {
+            dstream: quote!(::#krate),
+        }
+    }
+
+    /// The path of the DStream library, as tokens.
+    pub fn path(&self) -> &TokenStream {
+        &self.dstream
+    }
+}
+
+impl Default for Runtime {
+    /// `::ember_dstream`.
+    fn default() -> Self {
+        Runtime::direct(Ident::new("ember_dstream", Span::call_site()))
+    }
+}
+
+/// What the generator emits for a stage's head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadCode {
+    /// A clone of a parameter's handle.
+    Param,
+    /// A call of another pipeline of the block.
+    Call,
+    /// A clone of a shared stage's stream.
+    Shared,
+    /// The plain DStream API call of a non-fusing operator.
+    Plain(&'static str),
+    /// The reduce side of a shuffle that the input stage's code already
+    /// completed (its map-side combine and its reduce side).
+    Completed(&'static str),
+}
+
+/// What the generator emits for a stage's loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopCode {
+    /// No loop: the stage is its head.
+    None,
+    /// One fused loop per partition, its output collected per partition.
+    Collect,
+    /// One fused loop per partition ending in the map-side combine of the
+    /// named operator, followed by that operator's reduce side.
+    Combine(&'static str),
+}
+
+/// The generator's decision for one stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageCode {
+    /// The head.
+    pub head: HeadCode,
+    /// The loop.
+    pub body: LoopCode,
+    /// How many operators the loop inlines (element-wise ones).
+    pub fused: usize,
+}
+
+/// The combine the generator completes itself (map side and reduce side):
+/// those of the per-batch aggregations. Windowed ones are left to the
+/// library's window operators.
+fn owned_combine(op: &Operator) -> Option<Combine> {
+    match op.family {
+        Family::Pair | Family::Aggregate => op.dependency.combine(),
+        _ => None,
+    }
+}
+
+fn stage_combine(stage: &Stage) -> Option<(&'static Operator, Combine)> {
+    let c = stage.combine?;
+    owned_combine(c.op).map(|combine| (c.op, combine))
+}
+
+/// The decision for every stage of a pipeline plan.
+pub fn decisions(plan: &PipelinePlan) -> Vec<StageCode> {
+    plan.stages
+        .iter()
+        .map(|stage| {
+            let head = match &stage.head {
+                StageHead::Param { .. } => HeadCode::Param,
+                StageHead::Call { .. } => HeadCode::Call,
+                StageHead::Stage(_) => HeadCode::Shared,
+                StageHead::Op { op, inputs } => {
+                    if completed_upstream(plan, op.op, op.node, inputs) {
+                        HeadCode::Completed(op.op.name)
+                    } else {
+                        HeadCode::Plain(op.op.name)
+                    }
+                }
+            };
+            let body = match stage_combine(stage) {
+                Some((op, _)) => LoopCode::Combine(op.name),
+                None if stage.fused.is_empty() => LoopCode::None,
+                None => LoopCode::Collect,
+            };
+            StageCode {
+                head,
+                body,
+                fused: stage.fused.len(),
+            }
+        })
+        .collect()
+}
+
+fn completed_upstream(
+    plan: &PipelinePlan,
+    op: &Operator,
+    node: crate::ir::NodeId,
+    inputs: &[StageId],
+) -> bool {
+    owned_combine(op).is_some()
+        && inputs.len() == 1
+        && plan
+            .stage(inputs[0])
+            .combine
+            .is_some_and(|c| c.node == node)
+}
+
+/// The fused functions of every pipeline.
+pub fn emit(program: &Program, plan: &Plan, rt: &Runtime) -> TokenStream {
+    plan.pipelines
+        .iter()
+        .map(|p| Gen::new(rt, &program.pipelines[p.pipeline], p).pipeline_fn())
+        .collect()
+}
+
+/// A generated (hygienic) identifier.
+fn gen_ident(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+struct Gen<'a> {
+    rt: &'a Runtime,
+    pipeline: &'a Pipeline,
+    plan: &'a PipelinePlan,
+}
+
+impl<'a> Gen<'a> {
+    fn new(rt: &'a Runtime, pipeline: &'a Pipeline, plan: &'a PipelinePlan) -> Self {
+        Gen { rt, pipeline, plan }
+    }
+
+    fn stage_var(&self, id: StageId) -> Ident {
+        gen_ident(&format!("__ember_s{}", id.0))
+    }
+
+    fn clone_of(&self, id: StageId) -> TokenStream {
+        let var = self.stage_var(id);
+        quote!(::core::clone::Clone::clone(&#var))
+    }
+
+    fn op_node(&self, node: crate::ir::NodeId) -> &'a OpNode {
+        match &self.pipeline.node(node).kind {
+            NodeKind::Op(op) => op,
+            _ => unreachable!("the plan names an operator node"),
+        }
+    }
+
+    fn pipeline_fn(&self) -> TokenStream {
+        let Pipeline {
+            attrs,
+            vis,
+            sig,
+            values,
+            ..
+        } = self.pipeline;
+        let dstream = self.rt.path();
+        let stages = self.plan.stages.iter().enumerate().map(|(i, stage)| {
+            let var = self.stage_var(StageId(i));
+            let expr = self.stage_expr(stage);
+            quote!(let #var = #expr;)
+        });
+        let output = self.stage_var(self.plan.output);
+        let fuses = self
+            .plan
+            .stages
+            .iter()
+            .any(|s| !s.fused.is_empty() || stage_combine(s).is_some());
+        let helper = fuses.then(|| {
+            let stage_fn = gen_ident("__ember_stage");
+            let hasher = gen_ident("__EmberHasher");
+            quote! {
+                /// The map-side combine's hasher (FxHash's mixing: fast on
+                /// short keys; the keys come from the pipeline, not from an
+                /// adversary choosing collisions).
+                #[derive(Default, Clone, Copy)]
+                struct #hasher(u64);
+                impl ::core::hash::Hasher for #hasher {
+                    #[inline]
+                    fn finish(&self) -> u64 {
+                        self.0.rotate_left(26)
+                    }
+                    #[inline]
+                    fn write(&mut self, bytes: &[u8]) {
+                        let mut chunks = bytes.chunks_exact(8);
+                        for c in &mut chunks {
+                            let mut word = [0u8; 8];
+                            word.copy_from_slice(c);
+                            self.write_u64(u64::from_le_bytes(word));
+                        }
+                        let mut word = [0u8; 8];
+                        let rest = chunks.remainder();
+                        word[..rest.len()].copy_from_slice(rest);
+                        self.write_u64(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
+                    }
+                    #[inline]
+                    fn write_u8(&mut self, i: u8) {
+                        self.write_u64(u64::from(i));
+                    }
+                    #[inline]
+                    fn write_u32(&mut self, i: u32) {
+                        self.write_u64(u64::from(i));
+                    }
+                    #[inline]
+                    fn write_u64(&mut self, i: u64) {
+                        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0xf135_7aea_2e62_a9c5);
+                    }
+                    #[inline]
+                    fn write_usize(&mut self, i: usize) {
+                        self.write_u64(i as u64);
+                    }
+                }
+                /// Types a stage's per-partition closure by the stream it reads.
+                fn #stage_fn<T, R, F>(_: &#dstream::DStream<T>, f: F) -> ::std::sync::Arc<F>
+                where
+                    F: ::core::ops::Fn(::std::boxed::Box<dyn ::core::iter::Iterator<Item = T>>) -> R
+                        + ::core::marker::Send
+                        + ::core::marker::Sync
+                        + 'static,
+                {
+                    ::std::sync::Arc::new(f)
+                }
+            }
+        });
+        quote! {
+            #(#attrs)*
+            #vis #sig {
+                #helper
+                #(#values)*
+                #(#stages)*
+                #output
+            }
+        }
+    }
+
+    fn head_expr(&self, stage: &Stage) -> TokenStream {
+        match &stage.head {
+            StageHead::Param { node, .. } => match &self.pipeline.node(*node).kind {
+                NodeKind::Param { name, .. } => {
+                    quote_spanned!(name.span()=> ::core::clone::Clone::clone(&#name))
+                }
+                _ => unreachable!("a parameter head names a parameter node"),
+            },
+            StageHead::Call { node, args, .. } => {
+                let name = match &self.pipeline.node(*node).kind {
+                    NodeKind::Call { name, .. } => name,
+                    _ => unreachable!("a call head names a call node"),
+                };
+                let args = args.iter().map(|a| self.clone_of(*a));
+                quote!(#name(#(#args),*))
+            }
+            StageHead::Stage(s) => self.clone_of(*s),
+            StageHead::Op { op, inputs } => {
+                if completed_upstream(self.plan, op.op, op.node, inputs) {
+                    return self.clone_of(inputs[0]);
+                }
+                self.plain_call(self.op_node(op.node), inputs)
+            }
+        }
+    }
+
+    /// A non-fusing operator as the library API call, its result turned into
+    /// a stream (operators that can fail at definition panic with the
+    /// library's error).
+    fn plain_call(&self, node: &OpNode, inputs: &[StageId]) -> TokenStream {
+        let dstream = self.rt.path();
+        let receiver = self.stage_var(inputs[0]);
+        let method = &node.method;
+        let turbofish = &node.turbofish;
+        let mut others = inputs[1..].iter();
+        let args = node.op.params.iter().zip(&node.args).map(|(param, arg)| {
+            let other = match param.kind {
+                ParamKind::Stream => others.next(),
+                _ => None,
+            };
+            match other {
+                Some(other) => {
+                    let other = self.stage_var(*other);
+                    quote_spanned!(arg.span()=> &#other)
+                }
+                _ => arg.to_token_stream(),
+            }
+        });
+        let pipeline = self.pipeline.name.to_string();
+        let name = node.op.name;
+        let stream = gen_ident("__ember_stream");
+        let err = gen_ident("__ember_err");
+        quote_spanned! {method.span()=>
+            match #dstream::testing::IntoStream::into_stream(#receiver.#method #turbofish (#(#args),*)) {
+                ::core::result::Result::Ok(#stream) => #stream,
+                ::core::result::Result::Err(#err) => ::core::panic!(
+                    "`{}` in pipeline `{}` failed: {}", #name, #pipeline, #err
+                ),
+            }
+        }
+    }
+
+    fn stage_expr(&self, stage: &Stage) -> TokenStream {
+        let head = self.head_expr(stage);
+        let combine = stage_combine(stage);
+        if stage.fused.is_empty() && combine.is_none() {
+            return head;
+        }
+        let input = gen_ident("__ember_in");
+        let part = gen_ident("__ember_part");
+        let iter = gen_ident("__ember_iter");
+        let rdd = gen_ident("__ember_rdd");
+        let stage_fn = gen_ident("__ember_stage");
+
+        // Function arguments that are neither closures nor paths: evaluated
+        // once, shared by the map side and the reduce side.
+        let mut shared = Vec::new();
+        let mut ops: Vec<(&OpNode, Option<ElementOp>)> = stage
+            .fused
+            .iter()
+            .map(|f| {
+                let node = self.op_node(f.node);
+                let element = match f.op.fusion {
+                    Fusion::Element(e) => Some(e),
+                    _ => None,
+                };
+                (node, element)
+            })
+            .collect();
+        if let Some(c) = stage.combine.filter(|_| combine.is_some()) {
+            ops.push((self.op_node(c.node), None));
+        }
+        let funcs: Vec<Option<FuncCode>> = ops
+            .iter()
+            .enumerate()
+            .map(|(i, (node, _))| {
+                let func = node.op.func_params().next().and_then(|p| node.func(p))?;
+                Some(match func {
+                    Func::Closure(c) if inlinable(c) => FuncCode::Inline(c),
+                    Func::Closure(c) => FuncCode::Call(c.to_token_stream()),
+                    Func::Path(p) => FuncCode::Call(p.to_token_stream()),
+                    Func::Other(e) => {
+                        let var = gen_ident(&format!("__ember_f{i}"));
+                        let map_side = gen_ident(&format!("__ember_fm{i}"));
+                        shared.push(quote_spanned! {e.span()=>
+                            let #var = ::std::sync::Arc::new(#e);
+                            let #map_side = ::std::sync::Arc::clone(&#var);
+                        });
+                        FuncCode::Shared {
+                            map_side,
+                            reduce_side: var,
+                        }
+                    }
+                })
+            })
+            .collect();
+
+        let (init, sink, result, tail) = match combine {
+            None => self.collect_parts(),
+            Some((op, c)) => {
+                let node = ops.last().map(|(n, _)| *n).expect("the combine was pushed");
+                let func = funcs.last().and_then(Option::as_ref);
+                self.combine_parts(op, c, node, func)
+            }
+        };
+        let n_elems = stage.fused.len();
+        let body = self.chain(&ops, &funcs, n_elems, 0, &sink);
+        let e0 = gen_ident("__ember_e0");
+        quote! {
+            {
+                let #input = #head;
+                #(#shared)*
+                let #part = #stage_fn(&#input, move |#iter| {
+                    #init
+                    for #e0 in #iter {
+                        #body
+                    }
+                    #result
+                });
+                #input.transform(move |#rdd, _| {
+                    let #part = ::std::sync::Arc::clone(&#part);
+                    #tail
+                })
+            }
+        }
+    }
+
+    /// init, sink (taking `__ember_e{n}`), result and reduce-side tail of a
+    /// stage that collects its loop's output.
+    fn collect_parts(&self) -> (TokenStream, Sink<'static>, TokenStream, TokenStream) {
+        let out = gen_ident("__ember_out");
+        let part = gen_ident("__ember_part");
+        let rdd = gen_ident("__ember_rdd");
+        let it = gen_ident("__ember_it");
+        (
+            quote!(let mut #out = ::std::vec::Vec::new();),
+            Sink::Push(out.clone()),
+            quote!(#out),
+            quote!(#rdd.map_partitions(move |#it| #part(#it))),
+        )
+    }
+
+    fn combine_parts<'f>(
+        &self,
+        op: &Operator,
+        combine: Combine,
+        node: &OpNode,
+        func: Option<&FuncCode<'f>>,
+    ) -> (TokenStream, Sink<'f>, TokenStream, TokenStream) {
+        let span = node.method.span();
+        let part = gen_ident("__ember_part");
+        let rdd = gen_ident("__ember_rdd");
+        let it = gen_ident("__ember_it");
+        let n = gen_ident("__ember_n");
+        let map = gen_ident("__ember_map");
+        let hasher = gen_ident("__EmberHasher");
+        let (k, v) = (gen_ident("__ember_k"), gen_ident("__ember_v"));
+        let partitions = quote!(let #n = #rdd.context().default_parallelism(););
+        let reduce_side = || match func {
+            Some(FuncCode::Inline(c)) => c.to_token_stream(),
+            Some(FuncCode::Call(f)) => f.clone(),
+            Some(FuncCode::Shared { reduce_side, .. }) => {
+                let (a, b) = (gen_ident("__ember_a"), gen_ident("__ember_b"));
+                quote! {{
+                    let #reduce_side = ::std::sync::Arc::clone(&#reduce_side);
+                    move |#a, #b| (*#reduce_side)(#a, #b)
+                }}
+            }
+            None => quote!(|a, b| a + b),
+        };
+        match combine {
+            Combine::ByKey { .. } => {
+                let f = reduce_side();
+                (
+                    quote! {
+                        let mut #map = ::std::collections::HashMap::with_hasher(
+                            ::core::hash::BuildHasherDefault::<#hasher>::default(),
+                        );
+                    },
+                    Sink::ByKey {
+                        map: map.clone(),
+                        func: func.cloned(),
+                        span,
+                    },
+                    quote!(::core::iter::Iterator::filter_map(
+                        ::core::iter::IntoIterator::into_iter(#map),
+                        |(#k, #v)| ::core::option::Option::map(#v, |#v| (#k, #v)),
+                    )),
+                    quote_spanned! {span=>
+                        #partitions
+                        #rdd.map_partitions(move |#it| #part(#it)).reduce_by_key_with_partitions(#f, #n)
+                    },
+                )
+            }
+            Combine::CountByValue => (
+                quote! {
+                    let mut #map = ::std::collections::HashMap::with_hasher(
+                        ::core::hash::BuildHasherDefault::<#hasher>::default(),
+                    );
+                },
+                Sink::CountByValue(map.clone()),
+                quote!(#map),
+                quote_spanned! {span=>
+                    #partitions
+                    #rdd.map_partitions(move |#it| #part(#it))
+                        .reduce_by_key_with_partitions(|#k: u64, #v: u64| #k + #v, #n)
+                },
+            ),
+            Combine::Count => {
+                let count = gen_ident("__ember_count");
+                (
+                    quote!(let mut #count: u64 = 0;),
+                    Sink::Count(count.clone()),
+                    quote!(#count),
+                    quote_spanned! {span=>
+                        #rdd.map_partitions(move |#it| ::core::iter::once(#part(#it)))
+                            .coalesce(1)
+                            .map_partitions(|#it| ::core::iter::once(::core::iter::Iterator::sum::<u64>(#it)))
+                    },
+                )
+            }
+            Combine::All { .. } => {
+                let acc = gen_ident("__ember_acc");
+                let f = reduce_side();
+                let _ = op;
+                (
+                    quote!(let mut #acc = ::core::option::Option::None;),
+                    Sink::All {
+                        acc: acc.clone(),
+                        func: func.cloned(),
+                        span,
+                    },
+                    quote!(#acc),
+                    quote_spanned! {span=>
+                        #rdd.map_partitions(move |#it| #part(#it))
+                            .coalesce(1)
+                            .map_partitions(move |#it| ::core::iter::Iterator::reduce(#it, #f))
+                    },
+                )
+            }
+        }
+    }
+
+    /// The nested loop body for the element operators `ops[i..n]` applied to
+    /// `__ember_e{i}` (`ops[n..]` is the combine, if any).
+    fn chain(
+        &self,
+        ops: &[(&OpNode, Option<ElementOp>)],
+        funcs: &[Option<FuncCode>],
+        n: usize,
+        i: usize,
+        sink: &Sink,
+    ) -> TokenStream {
+        let elem = gen_ident(&format!("__ember_e{i}"));
+        let Some(((node, element), func)) = ops[..n].get(i).zip(funcs.get(i)) else {
+            return sink.emit(&elem);
+        };
+        let next = gen_ident(&format!("__ember_e{}", i + 1));
+        let rest = self.chain(ops, funcs, n, i + 1, sink);
+        let span = node.method.span();
+        let Some(func) = func else {
+            return quote_spanned!(span=> ::core::compile_error!("operator without a function"));
+        };
+        match element {
+            Some(ElementOp::Map) => {
+                let value = func.apply(&[elem.to_token_stream()]);
+                let ty = node
+                    .turbofish
+                    .as_ref()
+                    .and_then(|t| t.args.first())
+                    .and_then(|a| match a {
+                        GenericArgument::Type(t) => Some(quote!(: #t)),
+                        _ => None,
+                    });
+                quote_spanned!(span=> let #next #ty = #value; #rest)
+            }
+            Some(ElementOp::Filter) => {
+                let cond = func.apply(&[quote!(&#elem)]);
+                quote_spanned!(span=> if #cond { let #next = #elem; #rest })
+            }
+            Some(ElementOp::FlatMap) => match func {
+                FuncCode::Inline(c) if !shadows_later(c, ops, i) => {
+                    let binds = bindings(c, &[elem.to_token_stream()]);
+                    let body = closure_body(c);
+                    quote_spanned!(span=> { #binds for #next in #body { #rest } })
+                }
+                _ => {
+                    let items = func.apply(&[elem.to_token_stream()]);
+                    quote_spanned!(span=> for #next in #items { #rest })
+                }
+            },
+            None => quote_spanned!(span=> ::core::compile_error!("not an element operator")),
+        }
+    }
+}
+
+/// How a function argument is used in the generated loop.
+#[derive(Clone)]
+enum FuncCode<'a> {
+    /// A closure literal, inlined.
+    Inline(&'a ExprClosure),
+    /// A path or a closure that cannot be inlined: called.
+    Call(TokenStream),
+    /// Any other expression: evaluated once into an `Arc`, called.
+    Shared { map_side: Ident, reduce_side: Ident },
+}
+
+impl FuncCode<'_> {
+    /// The function applied to `args`, as an expression.
+    fn apply(&self, args: &[TokenStream]) -> TokenStream {
+        match self {
+            FuncCode::Inline(c) => {
+                let binds = bindings(c, args);
+                let body = closure_body(c);
+                quote_spanned!(c.span()=> { #binds #body })
+            }
+            FuncCode::Call(f) => quote_spanned!(f.span()=> (#f)(#(#args),*)),
+            FuncCode::Shared { map_side, .. } => quote!((*#map_side)(#(#args),*)),
+        }
+    }
+}
+
+/// `let <pattern> = <arg>;` for each parameter of a closure.
+fn bindings(c: &ExprClosure, args: &[TokenStream]) -> TokenStream {
+    c.inputs
+        .iter()
+        .zip(args)
+        .map(|(pat, arg)| quote_spanned!(pat.span()=> let #pat = #arg;))
+        .collect()
+}
+
+/// A closure's body as an expression, with its declared return type if any.
+fn closure_body(c: &ExprClosure) -> TokenStream {
+    let body = &c.body;
+    match &c.output {
+        ReturnType::Default => body.to_token_stream(),
+        ReturnType::Type(_, ty) => {
+            let r = gen_ident("__ember_r");
+            quote_spanned!(ty.span()=> { let #r: #ty = #body; #r })
+        }
+    }
+}
+
+/// Whether a closure literal can be inlined: not `async`, and no `return` or
+/// `?` in its body (which would mean something else in place).
+fn inlinable(c: &ExprClosure) -> bool {
+    fn plain(tokens: TokenStream) -> bool {
+        tokens.into_iter().all(|t| match t {
+            TokenTree::Ident(i) => i != "return",
+            TokenTree::Punct(p) => p.as_char() != '?',
+            TokenTree::Group(g) => plain(g.stream()),
+            TokenTree::Literal(_) => true,
+        })
+    }
+    c.asyncness.is_none() && plain(c.body.to_token_stream())
+}
+
+/// The names a pattern binds (conservatively: every identifier in it that is
+/// not a path or type).
+fn pattern_names(pat: &Pat, out: &mut Vec<String>) {
+    match pat {
+        Pat::Ident(p) => {
+            out.push(p.ident.to_string());
+            if let Some((_, sub)) = &p.subpat {
+                pattern_names(sub, out);
+            }
+        }
+        Pat::Type(t) => pattern_names(&t.pat, out),
+        Pat::Reference(r) => pattern_names(&r.pat, out),
+        Pat::Paren(p) => pattern_names(&p.pat, out),
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| pattern_names(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| pattern_names(p, out)),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| pattern_names(p, out)),
+        Pat::Or(o) => o.cases.iter().for_each(|p| pattern_names(p, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| pattern_names(&f.pat, out)),
+        _ => {}
+    }
+}
+
+fn idents_in(tokens: TokenStream, out: &mut Vec<String>) {
+    for t in tokens {
+        match t {
+            TokenTree::Ident(i) => out.push(i.to_string()),
+            TokenTree::Group(g) => idents_in(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+/// Whether binding `c`'s pattern around the rest of the stage would hide a
+/// name a later closure of the stage uses from outside.
+fn shadows_later(c: &ExprClosure, ops: &[(&OpNode, Option<ElementOp>)], i: usize) -> bool {
+    let mut bound = Vec::new();
+    c.inputs.iter().for_each(|p| pattern_names(p, &mut bound));
+    ops[i + 1..].iter().any(|(node, _)| {
+        node.args.iter().any(|arg| {
+            let mut own = Vec::new();
+            if let syn::Expr::Closure(later) = crate::parse::strip_group(arg) {
+                later.inputs.iter().for_each(|p| pattern_names(p, &mut own));
+            }
+            let mut used = Vec::new();
+            idents_in(arg.to_token_stream(), &mut used);
+            bound
+                .iter()
+                .any(|name| !own.contains(name) && used.contains(name))
+        })
+    })
+}
+
+/// What the innermost point of the loop does with an element.
+enum Sink<'a> {
+    /// Collect it.
+    Push(Ident),
+    /// Merge its value into its key's entry.
+    ByKey {
+        map: Ident,
+        func: Option<FuncCode<'a>>,
+        span: Span,
+    },
+    /// Count it.
+    Count(Ident),
+    /// Count its value.
+    CountByValue(Ident),
+    /// Merge it into the partition's one accumulator.
+    All {
+        acc: Ident,
+        func: Option<FuncCode<'a>>,
+        span: Span,
+    },
+}
+
+impl Sink<'_> {
+    fn emit(&self, elem: &Ident) -> TokenStream {
+        match self {
+            Sink::Push(out) => quote!(#out.push(#elem);),
+            Sink::Count(n) => quote!({ let _ = #elem; #n += 1; }),
+            Sink::CountByValue(map) => quote! {
+                *::std::collections::HashMap::entry(&mut #map, #elem).or_insert(0u64) += 1;
+            },
+            Sink::ByKey { map, func, span } => {
+                let (k, v) = (gen_ident("__ember_k"), gen_ident("__ember_v"));
+                let (slot, prev) = (gen_ident("__ember_slot"), gen_ident("__ember_prev"));
+                let merged = merge(func.as_ref(), &prev, &v);
+                quote_spanned! {*span=>
+                    let (#k, #v) = #elem;
+                    match ::std::collections::HashMap::entry(&mut #map, #k) {
+                        ::std::collections::hash_map::Entry::Occupied(mut #slot) => {
+                            let #slot = #slot.get_mut();
+                            let #v = match ::core::option::Option::take(#slot) {
+                                ::core::option::Option::Some(#prev) => #merged,
+                                ::core::option::Option::None => #v,
+                            };
+                            *#slot = ::core::option::Option::Some(#v);
+                        }
+                        ::std::collections::hash_map::Entry::Vacant(#slot) => {
+                            #slot.insert(::core::option::Option::Some(#v));
+                        }
+                    }
+                }
+            }
+            Sink::All { acc, func, span } => {
+                let prev = gen_ident("__ember_prev");
+                let merged = merge(func.as_ref(), &prev, elem);
+                quote_spanned! {*span=>
+                    #acc = ::core::option::Option::Some(match ::core::option::Option::take(&mut #acc) {
+                        ::core::option::Option::Some(#prev) => #merged,
+                        ::core::option::Option::None => #elem,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn merge(func: Option<&FuncCode<'_>>, a: &Ident, b: &Ident) -> TokenStream {
+    match func {
+        Some(f) => f.apply(&[a.to_token_stream(), b.to_token_stream()]),
+        None => quote!(#a + #b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn codes(tokens: TokenStream, name: &str) -> Vec<StageCode> {
+        let analysis = crate::analyze(tokens).unwrap_or_else(|e| panic!("{e}"));
+        decisions(analysis.plan.pipeline(name).expect("pipeline"))
+    }
+
+    fn stage(head: HeadCode, body: LoopCode, fused: usize) -> StageCode {
+        StageCode { head, body, fused }
+    }
+
+    #[test]
+    fn word_count_is_one_fused_stage_with_its_combine() {
+        let c = codes(
+            quote! {
+                fn wc(lines: DStream<String>) -> DStream<(String, u64)> {
+                    lines
+                        .flat_map(|line| line.split(' '))
+                        .filter(|w| !w.is_empty())
+                        .map(|w| (w.to_owned(), 1u64))
+                        .reduce_by_key(|a, b| a + b)
+                }
+            },
+            "wc",
+        );
+        assert_eq!(
+            c,
+            [
+                stage(HeadCode::Param, LoopCode::Combine("reduce_by_key"), 3),
+                stage(HeadCode::Completed("reduce_by_key"), LoopCode::None, 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn aggregates_complete_their_shuffle() {
+        for (op, name) in [
+            ("count()", "count"),
+            ("reduce(|a, b| a + b)", "reduce"),
+            ("count_by_value()", "count_by_value"),
+        ] {
+            let src = format!("fn f(x: DStream<u64>) -> DStream<u64> {{ x.map(|v| v + 1).{op} }}");
+            let c = codes(src.parse().unwrap(), "f");
+            assert_eq!(
+                c,
+                [
+                    stage(HeadCode::Param, LoopCode::Combine(name), 1),
+                    stage(HeadCode::Completed(name), LoopCode::None, 0),
+                ],
+                "{op}"
+            );
+        }
+    }
+
+    #[test]
+    fn windows_state_and_joins_are_plain_calls_after_a_collected_loop() {
+        let c = codes(
+            quote! {
+                fn f(a: DStream<(u8, u64)>, b: DStream<(u8, u64)>) -> DStream<(u8, u64)> {
+                    a.map(|(k, v)| (k, v * 2))
+                        .reduce_by_key_and_window(|x, y| x + y, Duration::from_secs(2), Duration::from_secs(1))
+                        .union(b)
+                        .filter(|(_, v)| *v > 0)
+                        .update_state_by_key(|new: &[u64], old: Option<u64>| old)
+                }
+            },
+            "f",
+        );
+        assert_eq!(
+            c,
+            [
+                stage(HeadCode::Param, LoopCode::Collect, 1),
+                stage(
+                    HeadCode::Plain("reduce_by_key_and_window"),
+                    LoopCode::None,
+                    0
+                ),
+                stage(HeadCode::Param, LoopCode::None, 0),
+                stage(HeadCode::Plain("union"), LoopCode::Collect, 1),
+                stage(HeadCode::Plain("update_state_by_key"), LoopCode::None, 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_shared_binding_is_computed_once_and_calls_stay_calls() {
+        let c = codes(
+            quote! {
+                fn twice(x: DStream<u64>) -> DStream<u64> { x.map(|v| v * 2) }
+                fn f(x: DStream<u64>) -> DStream<u64> {
+                    let y = twice(x).filter(|v| *v > 3);
+                    y.map(|v| v + 1).union(y.map(|v| v + 2))
+                }
+            },
+            "f",
+        );
+        assert_eq!(
+            c,
+            [
+                stage(HeadCode::Param, LoopCode::None, 0),
+                stage(HeadCode::Call, LoopCode::Collect, 1),
+                stage(HeadCode::Shared, LoopCode::Collect, 1),
+                stage(HeadCode::Shared, LoopCode::Collect, 1),
+                stage(HeadCode::Plain("union"), LoopCode::None, 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn inlining_decisions() {
+        let closure = |src: &str| syn::parse_str::<ExprClosure>(src).unwrap();
+        assert!(inlinable(&closure("|line| line.split(' ')")));
+        assert!(!inlinable(&closure("|l| l.parse::<u64>().ok()?")));
+        assert!(!inlinable(&closure("|x| { if x > 1 { return 0; } x }")));
+        assert!(!inlinable(&closure("async |x| x")));
+        let mut names = Vec::new();
+        pattern_names(&syn::parse_quote!((a, Some(ref b), [c, ..])), &mut names);
+        assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn emitted_code_is_valid_rust_using_the_given_runtime() {
+        let tokens = quote! {
+            pub fn wc(lines: DStream<String>) -> DStream<(String, u64)> {
+                lines.flat_map(|line| line.split(' ')).map(|w| (w.to_owned(), 1u64)).reduce_by_key(|a, b| a + b)
+            }
+        };
+        let out = crate::expand_with(
+            tokens,
+            &Runtime::facade(Ident::new("ember", Span::call_site())),
+        );
+        let file: syn::File = syn::parse2(out.clone()).expect("valid Rust");
+        assert_eq!(file.items.len(), 1);
+        let text = out.to_string();
+        assert!(text.contains(":: ember :: dstream :: DStream"), "{text}");
+        assert!(text.contains("reduce_by_key_with_partitions"), "{text}");
+        // The flat_map's pattern is bound around the loop over its body.
+        assert!(
+            text.contains("let line = __ember_e0 ; for __ember_e1 in line . split (' ')"),
+            "{text}"
+        );
+    }
+}

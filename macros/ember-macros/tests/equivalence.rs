@@ -1,0 +1,205 @@
+//! Equivalence: every pipeline written with `stream!` gives the same batches
+//! as the same pipeline written with the plain DStream API, over random
+//! inputs, through the deterministic batch harness (sorted where the order
+//! within a batch is unspecified).
+
+use ember_dstream::testing::{run_operation, run_operation2};
+use ember_dstream::{DStream, Duration, StreamResult};
+use ember_macros::stream;
+use proptest::prelude::*;
+
+stream! {
+    /// map → filter → flat_map → map → filter, all fused into one loop.
+    fn narrow(xs: DStream<i64>) -> DStream<u64> {
+        xs.map(|x| x * 3)
+            .filter(|x| x % 2 == 0)
+            .flat_map(|x| [x, x + 1])
+            .map(|x| x.unsigned_abs())
+            .filter(|x| *x != 7)
+    }
+
+    /// A flat_map parameter named like a value a later closure uses: the
+    /// later closure still sees the value, as in the library API.
+    fn shadowing(xs: DStream<i64>) -> DStream<i64> {
+        let k = 10;
+        xs.flat_map(|k| [k, k + 1]).map(move |x| x * k).reduce(move |a, b| a + b + k - k)
+    }
+
+    /// The issue's word count: closures borrow from the element.
+    fn word_count(lines: DStream<String>) -> DStream<(String, u64)> {
+        lines
+            .flat_map(|line| line.split(' '))
+            .filter(|w| !w.is_empty())
+            .map(|w| (w.to_owned(), 1u64))
+            .reduce_by_key(|a, b| a + b)
+    }
+
+    /// The issue's second pipeline, calling the first.
+    fn trending(lines: DStream<String>) -> DStream<(String, u64)> {
+        word_count(lines).reduce_by_key_and_window(
+            |a, b| a + b,
+            Duration::from_secs(3),
+            Duration::from_secs(1),
+        )
+    }
+
+    fn trending_inv(lines: DStream<String>) -> DStream<(String, u64)> {
+        word_count(lines).reduce_by_key_and_window_inv(
+            |a, b| a + b,
+            |a, b| a - b,
+            Duration::from_secs(3),
+            Duration::from_secs(1),
+            None,
+        )
+    }
+
+    fn running_totals(lines: DStream<String>) -> DStream<(String, u64)> {
+        word_count(lines).update_state_by_key(|new: &[u64], old: Option<u64>| {
+            Some(old.unwrap_or(0) + new.iter().sum::<u64>())
+        })
+    }
+
+    fn counted(xs: DStream<i64>) -> DStream<u64> {
+        xs.filter(|x| *x > 0).count()
+    }
+
+    fn summed(xs: DStream<i64>) -> DStream<i64> {
+        xs.map(|x| x % 1000).reduce(|a, b| a + b)
+    }
+
+    fn by_value(xs: DStream<i64>) -> DStream<(i64, u64)> {
+        xs.map(|x| x % 5).count_by_value()
+    }
+
+    fn joined(a: DStream<i64>, b: DStream<i64>) -> DStream<(i64, (i64, i64))> {
+        let left = a.map(|x| (x % 4, x));
+        left.join(b.filter(|y| y % 3 != 0).map(|y| (y % 4, y * 10)))
+    }
+
+    fn unioned(a: DStream<i64>, b: DStream<i64>) -> DStream<i64> {
+        a.map(|x| x + 1).union(b.flat_map(|y| [y; 2])).filter(|z| z % 2 == 0)
+    }
+}
+
+fn plain_word_count(lines: DStream<String>) -> DStream<(String, u64)> {
+    lines
+        .flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .filter(|w| !w.is_empty())
+        .map(|w| (w, 1u64))
+        .reduce_by_key(|a, b| a + b)
+}
+
+fn sorted<T: Ord>(batches: Vec<Vec<T>>) -> Vec<Vec<T>> {
+    batches
+        .into_iter()
+        .map(|mut b| {
+            b.sort();
+            b
+        })
+        .collect()
+}
+
+fn lines() -> impl Strategy<Value = Vec<Vec<String>>> {
+    let word = prop::sample::select(vec!["a", "b", "c", "dd", "", "e"]);
+    let line = prop::collection::vec(word, 0..8).prop_map(|w| w.join(" "));
+    prop::collection::vec(prop::collection::vec(line, 0..6), 0..4)
+}
+
+fn numbers() -> impl Strategy<Value = Vec<Vec<i64>>> {
+    prop::collection::vec(prop::collection::vec(-50i64..50, 0..12), 0..4)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn narrow_chain(input in numbers()) {
+        let fused = run_operation(input.clone(), narrow, 4).unwrap();
+        let plain = run_operation(input, |xs| {
+            xs.map(|x| x * 3)
+                .filter(|x| x % 2 == 0)
+                .flat_map(|x| [x, x + 1])
+                .map(|x: i64| x.unsigned_abs())
+                .filter(|x| *x != 7)
+        }, 4).unwrap();
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn names_keep_their_meaning(input in numbers()) {
+        let fused = run_operation(input.clone(), shadowing, 4).unwrap();
+        let plain = run_operation(input, |xs| {
+            let k = 10;
+            xs.flat_map(|k| [k, k + 1]).map(move |x| x * k).reduce(move |a, b| a + b + k - k)
+        }, 4).unwrap();
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn word_counts(input in lines()) {
+        let fused = sorted(run_operation(input.clone(), word_count, 4).unwrap());
+        let plain = sorted(run_operation(input, plain_word_count, 4).unwrap());
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn windows(input in lines()) {
+        let fused = sorted(run_operation(input.clone(), trending, 5).unwrap());
+        let plain = sorted(run_operation(input.clone(), |l| {
+            plain_word_count(l).reduce_by_key_and_window(|a, b| a + b, Duration::from_secs(3), Duration::from_secs(1))
+        }, 5).unwrap());
+        prop_assert_eq!(fused, plain);
+        let fused = sorted(run_operation(input.clone(), trending_inv, 5).unwrap());
+        let plain = sorted(run_operation(input, |l| -> StreamResult<(String, u64)> {
+            plain_word_count(l).reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, Duration::from_secs(3), Duration::from_secs(1), None)
+        }, 5).unwrap());
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn state(input in lines()) {
+        let fused = sorted(run_operation(input.clone(), running_totals, 4).unwrap());
+        let plain = sorted(run_operation(input, |l| {
+            plain_word_count(l).update_state_by_key(|new: &[u64], old: Option<u64>| {
+                Some(old.unwrap_or(0) + new.iter().sum::<u64>())
+            })
+        }, 4).unwrap());
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn aggregates(input in numbers()) {
+        let fused = run_operation(input.clone(), counted, 4).unwrap();
+        let plain = run_operation(input.clone(), |xs| xs.filter(|x| *x > 0).count(), 4).unwrap();
+        prop_assert_eq!(fused, plain);
+        let fused = run_operation(input.clone(), summed, 4).unwrap();
+        let plain = run_operation(input.clone(), |xs| xs.map(|x| x % 1000).reduce(|a, b| a + b), 4).unwrap();
+        prop_assert_eq!(fused, plain);
+        let fused = sorted(run_operation(input.clone(), by_value, 4).unwrap());
+        let plain = sorted(run_operation(input, |xs| xs.map(|x| x % 5).count_by_value(), 4).unwrap());
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn two_streams(a in numbers(), b in numbers()) {
+        let fused = sorted(run_operation2(a.clone(), b.clone(), joined, 4).unwrap());
+        let plain = sorted(run_operation2(a.clone(), b.clone(), |a, b| {
+            a.map(|x| (x % 4, x)).join(&b.filter(|y| y % 3 != 0).map(|y| (y % 4, y * 10)))
+        }, 4).unwrap());
+        prop_assert_eq!(fused, plain);
+        let fused = run_operation2(a.clone(), b.clone(), unioned, 4).unwrap();
+        let plain = run_operation2(a, b, |a, b| -> StreamResult<i64> {
+            Ok(a.map(|x| x + 1).union(&b.flat_map(|y| [y; 2]))?.filter(|z| z % 2 == 0))
+        }, 4).unwrap();
+        prop_assert_eq!(fused, plain);
+    }
+}
+
+#[test]
+fn the_issue_example_runs() {
+    let input = vec![vec!["a b a".to_string()], vec!["b".to_string()]];
+    let counts = sorted(run_operation(input.clone(), word_count, 2).unwrap());
+    assert_eq!(counts[0], vec![("a".to_string(), 2), ("b".to_string(), 1)]);
+    let trend = sorted(run_operation(input, trending, 2).unwrap());
+    assert_eq!(trend[1], vec![("a".to_string(), 2), ("b".to_string(), 2)]);
+}
