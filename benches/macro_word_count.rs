@@ -6,7 +6,6 @@
 //! queue stream; the input copy pushed into the queue is not timed). The
 //! ratio of `stream!` to the rayon baseline is the figure.
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
@@ -18,7 +17,10 @@ use ember::dstream::{ManualClock, StreamingContext};
 use ember::prelude::*;
 use rayon::prelude::*;
 
-const THREADS: usize = 2;
+mod common;
+
+use common::{THREADS, rayon_word_count};
+
 const PATIENCE: StdDuration = StdDuration::from_secs(60);
 
 stream! {
@@ -62,38 +64,6 @@ fn plain_narrow_chain(lines: DStream<String>) -> DStream<u64> {
         .filter(|n| *n > 2)
         .map(|n| n * 3)
         .count()
-}
-
-/// The rayon baseline (as in `benches/word_count.rs`): a map per split of
-/// the input, merged pairwise.
-fn rayon_baseline(lines: &[String]) -> HashMap<&str, u64> {
-    lines
-        .par_iter()
-        .fold(HashMap::new, |mut counts: HashMap<&str, u64>, line| {
-            for word in line.split(' ') {
-                *counts.entry(word).or_insert(0) += 1;
-            }
-            counts
-        })
-        .reduce(HashMap::new, |mut a, b| {
-            if a.len() < b.len() {
-                return merge(b, a);
-            }
-            for (w, n) in b {
-                *a.entry(w).or_insert(0) += n;
-            }
-            a
-        })
-}
-
-fn merge<'a>(
-    mut into: HashMap<&'a str, u64>,
-    from: HashMap<&'a str, u64>,
-) -> HashMap<&'a str, u64> {
-    for (w, n) in from {
-        *into.entry(w).or_insert(0) += n;
-    }
-    into
 }
 
 /// The narrow chain by hand with rayon.
@@ -184,7 +154,7 @@ fn benches(c: &mut Criterion) {
 
     let fused = Engine::new(word_count, distinct);
     let plain = Engine::new(plain_word_count, distinct);
-    let expected = pool.install(|| rayon_baseline(&lines).len());
+    let expected = pool.install(|| rayon_word_count(&lines).len());
     assert_eq!(fused.run(&lines), expected);
     assert_eq!(plain.run(&lines), expected);
 
@@ -192,7 +162,7 @@ fn benches(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(words as u64));
     group.bench_function("rayon_baseline", |b| {
-        b.iter(|| pool.install(|| black_box(rayon_baseline(&lines)).len()))
+        b.iter(|| pool.install(|| black_box(rayon_word_count(&lines)).len()))
     });
     group.bench_function("stream_macro", |b| b.iter_custom(|n| fused.time(&lines, n)));
     group.bench_function("plain_dstream", |b| {

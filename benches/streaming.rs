@@ -5,7 +5,7 @@
 //! hand-written rayon baseline on 2 threads. The ratio to the baseline is
 //! the figure.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
@@ -15,42 +15,12 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ember::datagen::WordGenerator;
 use ember::dstream::{ManualClock, StreamingContext};
 use ember::prelude::*;
-use rayon::prelude::*;
 
-const THREADS: usize = 2;
+mod common;
+
+use common::{THREADS, rayon_word_count};
+
 const PATIENCE: StdDuration = StdDuration::from_secs(60);
-
-/// The rayon baseline: a map per split of the input, merged pairwise
-/// (as in `benches/word_count.rs`).
-fn rayon_baseline(lines: &[String]) -> HashMap<&str, u64> {
-    lines
-        .par_iter()
-        .fold(HashMap::new, |mut counts: HashMap<&str, u64>, line| {
-            for word in line.split(' ') {
-                *counts.entry(word).or_insert(0) += 1;
-            }
-            counts
-        })
-        .reduce(HashMap::new, |mut a, b| {
-            if a.len() < b.len() {
-                return merge(b, a);
-            }
-            for (w, n) in b {
-                *a.entry(w).or_insert(0) += n;
-            }
-            a
-        })
-}
-
-fn merge<'a>(
-    mut into: HashMap<&'a str, u64>,
-    from: HashMap<&'a str, u64>,
-) -> HashMap<&'a str, u64> {
-    for (w, n) in from {
-        *into.entry(w).or_insert(0) += n;
-    }
-    into
-}
 
 fn manual_context() -> (StreamingContext, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new());
@@ -113,13 +83,13 @@ fn word_count(c: &mut Criterion) {
     // Both sides agree before anything is timed.
     queue.push(lines.clone());
     let distinct = next_batch(&clock, &rx);
-    assert_eq!(distinct, pool.install(|| rayon_baseline(&lines).len()));
+    assert_eq!(distinct, pool.install(|| rayon_word_count(&lines).len()));
 
     let mut group = c.benchmark_group("streaming_word_count_1M_words");
     group.sample_size(10);
     group.throughput(Throughput::Elements(words as u64));
     group.bench_function("rayon_baseline", |b| {
-        b.iter(|| pool.install(|| black_box(rayon_baseline(&lines)).len()))
+        b.iter(|| pool.install(|| black_box(rayon_word_count(&lines)).len()))
     });
     group.bench_function("dstream_batch", |b| {
         b.iter_custom(|iters| {
