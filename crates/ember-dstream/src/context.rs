@@ -9,6 +9,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ember_rdd::{RddConf, RddContext};
 
+use crate::checkpoint::{
+    Checkpointer, StreamingCheckpoint, checkpoint_error, describe_difference, open_series,
+    pipeline_fingerprint, stateful_ids,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::graph::Graph;
 use crate::listener::{ListenerBus, StreamingListener};
@@ -76,7 +80,9 @@ pub(crate) struct ContextInner {
     pub(crate) termination: Arc<Termination>,
     life: Mutex<LifeCycle>,
     runtime: Mutex<Option<Runtime>>,
-    checkpoint_dir: Mutex<Option<PathBuf>>,
+    pub(crate) checkpoint_dir: Arc<Mutex<Option<PathBuf>>>,
+    /// The checkpoint a context made by `get_or_create` continues from.
+    recovered: Mutex<Option<StreamingCheckpoint>>,
 }
 
 impl Drop for ContextInner {
@@ -93,6 +99,15 @@ impl Drop for ContextInner {
             runtime.stop(false);
         }
     }
+}
+
+/// How [`StreamingContext::get_or_create_with`] treats a checkpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecoveryOptions {
+    /// When the checkpoint was written by a different pipeline (its
+    /// fingerprint differs), delete the old checkpoints and start afresh
+    /// with a warning instead of failing.
+    pub discard_mismatched_state: bool,
 }
 
 /// How to stop a context.
@@ -176,9 +191,138 @@ impl StreamingContext {
                 termination: Arc::new(Termination::default()),
                 life: Mutex::new(LifeCycle::Initialized),
                 runtime: Mutex::new(None),
-                checkpoint_dir: Mutex::new(None),
+                checkpoint_dir: Arc::new(Mutex::new(None)),
+                recovered: Mutex::new(None),
             }),
         })
+    }
+
+    /// Spark's `StreamingContext.getOrCreate`: builds the pipeline with
+    /// `create` (closures cannot be saved, so the pipeline always comes from
+    /// code), sets `dir` as its checkpoint directory, and if `dir` holds a
+    /// valid checkpoint, restores it: on [`start`](Self::start) the batches
+    /// continue after the checkpoint's batch (the batches between it and
+    /// now run at once as catch-up batches), checkpointed state streams
+    /// start from their saved state and inputs from their saved position.
+    ///
+    /// The configuration and everything else from `create` wins, except:
+    /// a different batch interval is an error, and a different pipeline
+    /// (operations, their order or slides: the fingerprint) is an error
+    /// naming the first difference (see [`get_or_create_with`](Self::get_or_create_with)
+    /// to discard the old state instead). A damaged newest checkpoint is
+    /// skipped with a warning for an older valid one; when none is valid,
+    /// the error names each file and what is wrong with it.
+    pub fn get_or_create(
+        dir: impl AsRef<Path>,
+        create: impl FnOnce() -> Result<StreamingContext, StreamingError>,
+    ) -> Result<Self, StreamingError> {
+        Self::get_or_create_with(dir, RecoveryOptions::default(), create)
+    }
+
+    /// [`get_or_create`](Self::get_or_create) with [`RecoveryOptions`].
+    pub fn get_or_create_with(
+        dir: impl AsRef<Path>,
+        options: RecoveryOptions,
+        create: impl FnOnce() -> Result<StreamingContext, StreamingError>,
+    ) -> Result<Self, StreamingError> {
+        let dir = dir.as_ref();
+        let ssc = create()?;
+        if let Some(own) = ssc.checkpoint_dir()
+            && own != dir
+        {
+            tracing::warn!(create_fn_dir = %own.display(), dir = %dir.display(),
+                "the create function set another checkpoint directory; using the one given to get_or_create");
+        }
+        ssc.checkpoint(dir);
+        let series = open_series(dir)?;
+        if let Err(e) = series.store().remove_stale_temp_files() {
+            tracing::warn!(dir = %dir.display(), error = %e, "could not remove stale temporary files");
+        }
+        let Some((time_ms, checkpoint)) = series
+            .latest_valid_value::<StreamingCheckpoint>(None)
+            .map_err(|e| checkpoint_error(dir, &e))?
+        else {
+            tracing::info!(dir = %dir.display(), "no checkpoint found: starting a new context");
+            return Ok(ssc);
+        };
+        let batch = ssc.batch_duration();
+        if checkpoint.batch_ms != batch.milliseconds() {
+            return Err(StreamingError::CheckpointMismatch {
+                dir: dir.to_path_buf(),
+                difference: format!(
+                    "batch interval was {} ms in checkpoint-{time_ms}, is {} ms now",
+                    checkpoint.batch_ms,
+                    batch.milliseconds()
+                ),
+            });
+        }
+        let (fingerprint, pipeline) = pipeline_fingerprint(&ssc.inner.graph);
+        if checkpoint.fingerprint != fingerprint {
+            let difference = format!(
+                "pipeline changed since checkpoint-{time_ms}: {}",
+                describe_difference(&checkpoint.pipeline, &pipeline)
+            );
+            if !options.discard_mismatched_state {
+                return Err(StreamingError::CheckpointMismatch {
+                    dir: dir.to_path_buf(),
+                    difference,
+                });
+            }
+            tracing::warn!(dir = %dir.display(), %difference, "discarding the old checkpoints and their state");
+            for time in series.times().map_err(|e| checkpoint_error(dir, &e))? {
+                let name = ember_checkpoint::CheckpointSeries::<
+                    ember_checkpoint::LocalCheckpointStore,
+                >::name_for(time);
+                ember_checkpoint::CheckpointStore::delete(series.store(), &name)
+                    .map_err(|e| checkpoint_error(dir, &e))?;
+            }
+            return Ok(ssc);
+        }
+        tracing::info!(dir = %dir.display(), time_ms, pending = ?checkpoint.pending_ms,
+            "recovering from checkpoint");
+        *ssc.inner
+            .recovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(checkpoint);
+        Ok(ssc)
+    }
+
+    /// Whether this context continues from a checkpoint (made by
+    /// [`get_or_create`](Self::get_or_create) from a valid checkpoint), and
+    /// that checkpoint's batch time.
+    pub fn recovered_from(&self) -> Option<Time> {
+        self.inner
+            .recovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|c| Time::from_millis(c.time_ms))
+    }
+
+    /// Puts the recovered checkpoint's entries back; returns its zero time
+    /// and batch time.
+    fn restore(&self) -> Result<Option<(Time, Time)>, StreamingError> {
+        let recovered = self
+            .inner
+            .recovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(checkpoint) = recovered else {
+            return Ok(None);
+        };
+        let time = Time::from_millis(checkpoint.time_ms);
+        for participant in self.inner.graph.checkpointables() {
+            let key = participant.key();
+            match checkpoint.entries.iter().find(|(k, _)| *k == key) {
+                Some((_, bytes)) => participant.restore(time, bytes)?,
+                None if participant.interval().is_some() => {
+                    tracing::warn!(%key, %time, "the checkpoint holds no state for this stream; it starts empty");
+                }
+                None => {}
+            }
+        }
+        Ok(Some((Time::from_millis(checkpoint.zero_ms), time)))
     }
 
     fn life(&self) -> MutexGuard<'_, LifeCycle> {
@@ -272,6 +416,26 @@ impl StreamingContext {
                 master: self.inner.conf.master_str().to_owned(),
             });
         }
+        let recovered = self.restore()?;
+        let checkpoint_dir = self.checkpoint_dir();
+        if checkpoint_dir.is_some() {
+            let registered: Vec<String> = self
+                .inner
+                .graph
+                .checkpointables()
+                .iter()
+                .map(|c| c.key())
+                .collect();
+            for (id, name) in stateful_ids(&self.inner.graph) {
+                if !registered.contains(&format!("stream-{id}")) {
+                    tracing::warn!(
+                        stream = id,
+                        operation = name,
+                        "this state stream is not checkpointed (call .checkpointed() on it): its state will not survive a restart"
+                    );
+                }
+            }
+        }
         for (started, input) in inputs.iter().enumerate() {
             if let Err(e) = input.start() {
                 tracing::error!(input = input.name(), error = %e, "starting an input failed");
@@ -280,9 +444,31 @@ impl StreamingContext {
             }
         }
         let batch = self.inner.env.batch;
-        let first_batch = self.inner.clock.now().floor(batch) + batch;
-        self.inner.graph.start(first_batch - batch);
-        let runtime = match Runtime::start(&self.inner, first_batch) {
+        let (zero_time, first_batch) = match recovered {
+            Some((zero, checkpoint_time)) => (zero, checkpoint_time + batch),
+            None => {
+                let first = self.inner.clock.now().floor(batch) + batch;
+                (first - batch, first)
+            }
+        };
+        self.inner.graph.start(zero_time);
+        let checkpointer = match checkpoint_dir {
+            Some(dir) => match Checkpointer::new(
+                &dir,
+                Arc::clone(&self.inner.graph),
+                batch,
+                zero_time,
+                self.inner.conf.app_name_str().to_owned(),
+            ) {
+                Ok(c) => Some(Arc::new(c)),
+                Err(e) => {
+                    inputs.iter().for_each(|input| input.stop());
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
+        let runtime = match Runtime::start(&self.inner, first_batch, checkpointer) {
             Ok(runtime) => runtime,
             Err(e) => {
                 inputs.iter().for_each(|input| input.stop());
@@ -314,6 +500,13 @@ impl StreamingContext {
     /// timeout.
     pub fn await_termination_or_timeout(&self, timeout: Duration) -> Result<bool, StreamingError> {
         self.inner.termination.wait(Some(timeout.to_std()))
+    }
+
+    /// Blocks until `n` batches have completed since the start (`Ok(true)`),
+    /// or the context stopped or `timeout` passed first (`Ok(false)`); a
+    /// failed batch is returned as the error, as by `await_termination`.
+    pub fn await_batches(&self, n: u64, timeout: Duration) -> Result<bool, StreamingError> {
+        self.inner.termination.wait_for_batches(n, timeout.to_std())
     }
 
     /// Stops generating batches and, when asked, finishes the ones already

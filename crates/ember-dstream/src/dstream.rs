@@ -36,6 +36,10 @@ pub(crate) trait StreamCompute<T>: Send + Sync + 'static {
 /// The untyped view of a stream that the graph walks.
 pub(crate) trait StreamInfo: Send + Sync {
     fn id(&self) -> usize;
+    /// The operation's name (for the pipeline's fingerprint).
+    fn name(&self) -> &'static str;
+    /// Whether its RDDs carry state (see [`StreamCompute::is_stateful`]).
+    fn is_stateful(&self) -> bool;
     fn slide(&self) -> Duration;
     fn parents(&self) -> Vec<Arc<dyn StreamInfo>>;
     /// Sets the zero time (the time before the first batch).
@@ -108,6 +112,12 @@ impl<T: Data> StreamInfo for StreamCore<T> {
     fn id(&self) -> usize {
         self.id
     }
+    fn name(&self) -> &'static str {
+        self.compute.name()
+    }
+    fn is_stateful(&self) -> bool {
+        self.compute.is_stateful()
+    }
     fn slide(&self) -> Duration {
         self.compute.slide()
     }
@@ -159,6 +169,22 @@ impl<T: Data> StreamInfo for StreamCore<T> {
 }
 
 impl<T: Data> StreamCore<T> {
+    /// The operation's name.
+    pub(crate) fn operation_name(&self) -> &'static str {
+        self.compute.name()
+    }
+
+    /// The RDD generated for `time`, if it is still remembered.
+    pub(crate) fn generated_rdd(&self, time: Time) -> Option<Rdd<T>> {
+        self.generated().rdds.get(&time).cloned()
+    }
+
+    /// Puts an RDD for `time` as if it had been generated (recovery puts
+    /// the restored state at the checkpoint's time).
+    pub(crate) fn insert_generated(&self, time: Time, rdd: Rdd<T>) {
+        self.generated().rdds.insert(time, rdd);
+    }
+
     fn get_or_compute(&self, time: Time) -> Result<Option<Rdd<T>>, StreamingError> {
         let zero_time = {
             let generated = self.generated();

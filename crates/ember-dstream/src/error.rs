@@ -99,6 +99,33 @@ pub enum StreamingError {
         /// How long it waited.
         after: std::time::Duration,
     },
+    /// Writing or reading a streaming checkpoint failed (the message names
+    /// the files concerned).
+    #[error("checkpoint in {dir}: {message}")]
+    Checkpoint {
+        /// The checkpoint directory.
+        dir: std::path::PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The checkpoint in `dir` was written by a different pipeline or with
+    /// a different batch interval than the one rebuilt by the create
+    /// function.
+    #[error("the checkpoint in {dir} does not match the pipeline: {difference}")]
+    CheckpointMismatch {
+        /// The checkpoint directory.
+        dir: std::path::PathBuf,
+        /// What differs (old vs new).
+        difference: String,
+    },
+    /// An operation that needs a stateful stream got another one.
+    #[error("{operation} needs a state stream (update_state_by_key), got {stream}")]
+    NotStateful {
+        /// The operation asked for.
+        operation: &'static str,
+        /// The operation name of the stream it was called on.
+        stream: &'static str,
+    },
     /// A background thread could not be started.
     #[error("cannot start thread {name}: {message}")]
     Thread {

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::checkpoint::Checkpointable;
 use crate::dstream::StreamInfo;
 use crate::input::InputLifecycle;
 use crate::{Duration, StreamingError, Time};
@@ -41,6 +42,7 @@ pub(crate) struct Graph {
     outputs: Mutex<Vec<Arc<OutputOp>>>,
     inputs: Mutex<Vec<RegisteredInput>>,
     remember: Mutex<Option<Duration>>,
+    checkpointables: Mutex<Vec<Arc<dyn Checkpointable>>>,
 }
 
 impl Graph {
@@ -93,6 +95,30 @@ impl Graph {
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
             .map(|input| Arc::clone(&input.lifecycle))
+            .collect()
+    }
+
+    /// Registers a participant of every checkpoint.
+    pub(crate) fn add_checkpointable(&self, participant: Arc<dyn Checkpointable>) {
+        self.checkpointables
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(participant);
+    }
+
+    /// The participants of every checkpoint, in registration order.
+    pub(crate) fn checkpointables(&self) -> Vec<Arc<dyn Checkpointable>> {
+        self.checkpointables
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// One line per output operation, in declaration order.
+    pub(crate) fn output_descriptions(&self) -> Vec<String> {
+        self.outputs()
+            .iter()
+            .map(|op| format!("output {}: {} of stream {}", op.id, op.name, op.stream.id()))
             .collect()
     }
 

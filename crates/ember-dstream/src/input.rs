@@ -3,10 +3,12 @@
 //! they get, and the stream that wraps them. Sources are started with the
 //! context and stopped with it; each receiver occupies one worker slot.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ember_rdd::{Data, Rdd, RddContext};
 
+use crate::checkpoint::Checkpointable;
 use crate::clock::Clock;
 use crate::context::StreamEnv;
 use crate::dstream::{StreamCompute, StreamInfo};
@@ -45,6 +47,28 @@ pub trait InputSource<T>: Send + Sync + 'static {
     /// The data of the batch ending at `time`, i.e. of `(time - batch, time]`.
     /// Report the record count with [`InputEnv::report_records`].
     fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<T>>, StreamingError>;
+    /// Its position as of the completed batch `time`, saved in the
+    /// context's checkpoint (e.g. the files a file stream took in its
+    /// remember window), or `None` when it has nothing to save. Only
+    /// batches up to `time` count: later batches may already have been
+    /// generated and are re-run on recovery.
+    fn checkpoint_state(
+        &self,
+        _time: Time,
+        _env: &InputEnv,
+    ) -> Result<Option<Vec<u8>>, StreamingError> {
+        Ok(None)
+    }
+    /// Restores a position saved by [`checkpoint_state`](Self::checkpoint_state)
+    /// at `time`; called on a recovered context before [`start`](Self::start).
+    fn restore_state(
+        &self,
+        _time: Time,
+        _bytes: &[u8],
+        _env: &InputEnv,
+    ) -> Result<(), StreamingError> {
+        Ok(())
+    }
 }
 
 /// What an input source can use: the RDD context, the configuration, the
@@ -56,6 +80,7 @@ pub struct InputEnv {
     clock: Arc<dyn Clock>,
     listeners: ListenerBus,
     stream_id: usize,
+    checkpoint_dir: Arc<Mutex<Option<PathBuf>>>,
 }
 
 impl InputEnv {
@@ -78,6 +103,14 @@ impl InputEnv {
     /// The listeners, for receiver events.
     pub fn listeners(&self) -> &ListenerBus {
         &self.listeners
+    }
+    /// The context's checkpoint directory, if set (a write-ahead log goes
+    /// under it).
+    pub fn checkpoint_dir(&self) -> Option<PathBuf> {
+        self.checkpoint_dir
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
     /// The id of the stream this source feeds.
     pub fn stream_id(&self) -> usize {
@@ -120,6 +153,18 @@ impl<T: Data> InputLifecycle for InputHandle<T> {
     }
 }
 
+impl<T: Data> Checkpointable for InputHandle<T> {
+    fn key(&self) -> String {
+        format!("stream-{}", self.0.env.stream_id)
+    }
+    fn snapshot(&self, time: Time) -> Result<Option<Vec<u8>>, StreamingError> {
+        self.0.source.checkpoint_state(time, &self.0.env)
+    }
+    fn restore(&self, time: Time, bytes: &[u8]) -> Result<(), StreamingError> {
+        self.0.source.restore_state(time, bytes, &self.0.env)
+    }
+}
+
 struct InputCompute<T>(Arc<Input<T>>);
 
 impl<T: Data> StreamCompute<T> for InputCompute<T> {
@@ -151,6 +196,7 @@ impl StreamingContext {
                 clock: Arc::clone(&self.inner.clock),
                 listeners: self.inner.listeners.clone(),
                 stream_id,
+                checkpoint_dir: Arc::clone(&self.inner.checkpoint_dir),
             },
         });
         let stream = DStream::with_id(
@@ -161,7 +207,10 @@ impl StreamingContext {
         );
         self.inner
             .graph
-            .add_input(stream.info(), Arc::new(InputHandle(input)));
+            .add_input(stream.info(), Arc::new(InputHandle(Arc::clone(&input))));
+        self.inner
+            .graph
+            .add_checkpointable(Arc::new(InputHandle(input)));
         stream
     }
 }

@@ -24,6 +24,7 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod checkpoint;
 mod clock;
 mod conf;
 mod context;
@@ -37,6 +38,7 @@ mod pair;
 mod queue;
 mod scheduler;
 mod state;
+mod stats;
 pub mod testing;
 mod time;
 mod transform;
@@ -44,7 +46,7 @@ mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conf::StreamingConf;
-pub use context::{ContextState, StopOptions, StreamingContext};
+pub use context::{ContextState, RecoveryOptions, StopOptions, StreamingContext};
 pub use dstream::{DStream, StreamResult};
 pub use error::StreamingError;
 pub use input::{InputEnv, InputSource};
@@ -52,6 +54,7 @@ pub use listener::{BatchInfo, ListenerBus, OutputOperationInfo, ReceiverInfo, St
 pub use output::{OutputResult, format_batch};
 pub use queue::InputQueue;
 pub use state::{MapWithStateDStream, State, StateSpec};
+pub use stats::{StatsReportListener, format_stats};
 pub use time::{Duration, Time};
 
 /// The message of a caught panic.

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::checkpoint::Checkpointer;
 use crate::clock::Clock;
 use crate::context::{ContextInner, StreamEnv};
 use crate::graph::{Graph, PlannedJob};
@@ -98,6 +99,27 @@ impl Termination {
         }
     }
 
+    /// Waits until `n` batches have completed, the context stopped or
+    /// `timeout` passes; returns whether `n` batches completed. A batch
+    /// failure is returned as the error.
+    pub(crate) fn wait_for_batches(
+        &self,
+        n: u64,
+        timeout: std::time::Duration,
+    ) -> Result<bool, StreamingError> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut state, _) = self
+            .changed
+            .wait_timeout_while(state, timeout, |s| {
+                !s.stopped && s.error.is_none() && s.completed_batches < n
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        match state.error.take() {
+            Some(error) => Err(error),
+            None => Ok(state.completed_batches >= n),
+        }
+    }
+
     /// Waits until the batch at `time` (and every one before it) completed,
     /// or `timeout` passes; returns whether it did.
     pub(crate) fn wait_for_batch(&self, time: Time, timeout: std::time::Duration) -> bool {
@@ -126,6 +148,7 @@ struct ExecutorShared {
     listeners: ListenerBus,
     termination: Arc<Termination>,
     drop_queued: Arc<AtomicBool>,
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 fn spawn(
@@ -142,7 +165,11 @@ fn spawn(
 }
 
 impl Runtime {
-    pub(crate) fn start(inner: &ContextInner, first_batch: Time) -> Result<Self, StreamingError> {
+    pub(crate) fn start(
+        inner: &ContextInner,
+        first_batch: Time,
+        checkpointer: Option<Arc<Checkpointer>>,
+    ) -> Result<Self, StreamingError> {
         let (sender, receiver) = crossbeam_channel::unbounded::<JobSet>();
         let stop_generating = Arc::new(AtomicBool::new(false));
         let drop_queued = Arc::new(AtomicBool::new(false));
@@ -151,6 +178,7 @@ impl Runtime {
             listeners: inner.listeners.clone(),
             termination: Arc::clone(&inner.termination),
             drop_queued: Arc::clone(&drop_queued),
+            checkpointer: checkpointer.clone(),
         });
         let mut executors = Vec::new();
         for _ in 0..inner.conf.concurrent_jobs()? {
@@ -167,6 +195,7 @@ impl Runtime {
             listeners: inner.listeners.clone(),
             stop: Arc::clone(&stop_generating),
             sender,
+            checkpointer,
         };
         let generator = spawn("ember-job-generator", move || generator.run(first_batch))?;
         Ok(Runtime {
@@ -206,6 +235,7 @@ struct Generator {
     listeners: ListenerBus,
     stop: Arc<AtomicBool>,
     sender: Sender<JobSet>,
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl Generator {
@@ -216,6 +246,9 @@ impl Generator {
                 continue;
             }
             let jobs = self.graph.generate_jobs(next);
+            if let Some(checkpointer) = &self.checkpointer {
+                checkpointer.generated(next);
+            }
             let info = BatchInfo {
                 batch_time: next,
                 num_records: self.env.take_input(next),
@@ -283,6 +316,11 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) {
     }
     if let Err(e) = shared.graph.after_batch(time) {
         tracing::error!(%time, error = %e, "cleaning up after a batch failed");
+        shared.termination.report_error(e);
+    } else if let Some(checkpointer) = &shared.checkpointer
+        && let Err(e) = checkpointer.after_batch(time)
+    {
+        tracing::error!(%time, error = %e, "writing a checkpoint failed");
         shared.termination.report_error(e);
     }
     info.processing_end = Some(Instant::now());

@@ -21,6 +21,7 @@ mod rate;
 mod socket;
 mod stream;
 mod supervisor;
+mod wal_store;
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use ember_dstream::Duration;
 pub use block_generator::{Block, BlockStore, MemoryBlockStore};
 pub use rate::{PID_DEFAULTS, PidRateEstimator, RateLimiter};
 pub use stream::{ReceiverHandle, ReceiverStreams};
+pub use wal_store::WalBlockStore;
 
 use block_generator::{Handoff, Pending};
 use supervisor::{Control, Request};

@@ -265,6 +265,7 @@ impl FileStreams for StreamingContext {
             options,
             shared: Arc::clone(&shared),
             window: Mutex::new(None),
+            restored_ignore_before: Mutex::new(None),
         };
         (self.input_stream(source), FileStreamHandle { shared })
     }
@@ -286,6 +287,17 @@ struct FileSource {
     options: FileStreamOptions,
     shared: Arc<Shared>,
     window: Mutex<Option<Window>>,
+    /// The `ignore_before` of the run a recovered context continues.
+    restored_ignore_before: Mutex<Option<u64>>,
+}
+
+/// A file stream's position in a checkpoint: the time rule it started with
+/// and the files selected by the batches up to the checkpoint's batch
+/// (within the remember window).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct FilePosition {
+    ignore_before: Option<u64>,
+    selected: Vec<(u64, Vec<PathBuf>)>,
 }
 
 /// A file selected for a batch.
@@ -335,11 +347,15 @@ impl FileSource {
             .max(1);
         // Before `start` (never in a running context), the batch's own start.
         let start = env.clock().now().min(time - batch);
+        let restored = *self
+            .restored_ignore_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let chosen = Window {
-            ignore_before: if self.options.new_files_only {
-                start.milliseconds()
-            } else {
-                0
+            ignore_before: match restored {
+                Some(ignore_before) => ignore_before,
+                None if self.options.new_files_only => start.milliseconds(),
+                None => 0,
             },
             remember: batch * batches,
         };
@@ -412,6 +428,61 @@ impl InputSource<String> for FileSource {
     fn start(&self, env: &InputEnv) -> Result<(), StreamingError> {
         let now = env.clock().now();
         self.window(env, now + env.batch_duration()).map(|_| ())
+    }
+
+    fn checkpoint_state(
+        &self,
+        time: Time,
+        _env: &InputEnv,
+    ) -> Result<Option<Vec<u8>>, StreamingError> {
+        let ignore_before = self
+            .window
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map(|w| w.ignore_before);
+        let selected = self
+            .shared
+            .selected()
+            .range(..=time)
+            .map(|(at, files)| (at.milliseconds(), files.clone()))
+            .collect();
+        let position = FilePosition {
+            ignore_before,
+            selected,
+        };
+        postcard::to_stdvec(&position)
+            .map(Some)
+            .map_err(|e| StreamingError::Checkpoint {
+                dir: self.shared.dir.clone(),
+                message: format!("serializing the file stream's position: {e}"),
+            })
+    }
+
+    fn restore_state(
+        &self,
+        time: Time,
+        bytes: &[u8],
+        _env: &InputEnv,
+    ) -> Result<(), StreamingError> {
+        let position: FilePosition =
+            postcard::from_bytes(bytes).map_err(|e| StreamingError::Checkpoint {
+                dir: self.shared.dir.clone(),
+                message: format!("deserializing the file stream's position: {e}"),
+            })?;
+        *self
+            .restored_ignore_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = position.ignore_before;
+        let mut selected = self.shared.selected();
+        selected.clear();
+        let mut files = 0;
+        for (at, paths) in position.selected {
+            files += paths.len();
+            selected.insert(Time::from_millis(at), paths);
+        }
+        tracing::info!(dir = %self.shared.dir.display(), %time, files,
+            "file stream position restored from checkpoint");
+        Ok(())
     }
 
     fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<String>>, StreamingError> {

@@ -41,6 +41,23 @@ pub trait BlockStore<T>: Send + Sync + 'static {
     fn take_until(&self, time: Time) -> Vec<Block<T>>;
     /// Records held in stored blocks not yet taken.
     fn buffered_records(&self) -> u64;
+    /// Called when the stream starts, before the receiver: `log_dir` is
+    /// `<checkpoint dir>/receivedData/<stream id>` when a checkpoint
+    /// directory is set, and `recovered` the checkpoint time a recovered
+    /// context continues from. A write-ahead-logged store opens its log
+    /// there and replays the logged blocks after `recovered` (all of them
+    /// without a checkpoint).
+    fn open(
+        &self,
+        _log_dir: Option<&std::path::Path>,
+        _recovered: Option<Time>,
+    ) -> Result<(), SourceError> {
+        Ok(())
+    }
+    /// A checkpoint is being written; `durable` is the time of the previous
+    /// one, already durable: blocks stamped at or before it are never
+    /// needed again (a logged store deletes their segments).
+    fn checkpointed(&self, _durable: Time) {}
 }
 
 /// The in-memory block store (no write-ahead log).

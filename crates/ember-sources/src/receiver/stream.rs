@@ -13,13 +13,15 @@ use ember_dstream::{
     StreamingListener, Time,
 };
 use ember_rdd::{Data, Rdd};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::block_generator::{BlockGenerator, Handoff, Pending};
 use super::socket::{SocketReceiver, SocketTextReceiver};
 use super::supervisor::{Control, Request, Supervisor};
 use super::{
     BlockStore, Counters, MemoryBlockStore, PidRateEstimator, RateLimiter, Receiver,
-    ReceiverMetrics, Shared,
+    ReceiverMetrics, Shared, WalBlockStore,
 };
 use crate::error::SourceError;
 
@@ -80,6 +82,10 @@ struct ReceiverSource<T> {
     handle: ReceiverHandle,
     running: Mutex<Option<Running<T>>>,
     batch_records: RecordsPerBatch,
+    /// The checkpoint a recovered context continues from.
+    recovered: Mutex<Option<Time>>,
+    /// The newest checkpoint being written (durable once the next starts).
+    last_checkpoint: Mutex<Option<Time>>,
 }
 
 impl<T: Data> ReceiverSource<T> {
@@ -101,6 +107,8 @@ impl<T: Data> ReceiverSource<T> {
             store,
             running: Mutex::new(None),
             batch_records: Arc::default(),
+            recovered: Mutex::new(None),
+            last_checkpoint: Mutex::new(None),
         }
     }
 
@@ -201,7 +209,51 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
     }
 
     fn start(&self, env: &InputEnv) -> Result<(), StreamingError> {
+        let recovered = *self
+            .recovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let log_dir = env
+            .checkpoint_dir()
+            .map(|dir| dir.join("receivedData").join(env.stream_id().to_string()));
+        self.store
+            .open(log_dir.as_deref(), recovered)
+            .map_err(StreamingError::from)?;
         self.start_receiver(env).map_err(StreamingError::from)
+    }
+
+    fn checkpoint_state(
+        &self,
+        time: Time,
+        _env: &InputEnv,
+    ) -> Result<Option<Vec<u8>>, StreamingError> {
+        let previous = self
+            .last_checkpoint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(time)
+            .or(*self
+                .recovered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner));
+        if let Some(durable) = previous {
+            self.store.checkpointed(durable);
+        }
+        // An (empty) entry, so that recovery calls `restore_state`.
+        Ok(Some(Vec::new()))
+    }
+
+    fn restore_state(
+        &self,
+        time: Time,
+        _bytes: &[u8],
+        _env: &InputEnv,
+    ) -> Result<(), StreamingError> {
+        *self
+            .recovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(time);
+        Ok(())
     }
 
     fn stop(&self) {
@@ -336,13 +388,43 @@ pub trait ReceiverStreams {
 
     /// [`socket_text_stream`](Self::socket_text_stream), plus a handle on
     /// the receiver's metrics (records, invalid UTF-8 lines, restarts).
+    ///
+    /// With `spark.streaming.receiver.writeAheadLog.enable` set to `true`
+    /// and a checkpoint directory, received blocks go through a
+    /// [`WalBlockStore`] (logged before they are acknowledged, replayed on
+    /// recovery).
     fn socket_text_stream_with_handle(
         &self,
         host: impl Into<String>,
         port: u16,
     ) -> (DStream<String>, ReceiverHandle) {
-        self.receiver_stream_with_handle(SocketTextReceiver::new(host, port))
+        if self.write_ahead_log_enabled() {
+            self.receiver_stream_with_store(
+                SocketTextReceiver::new(host, port),
+                Arc::new(WalBlockStore::new()),
+            )
+        } else {
+            self.receiver_stream_with_handle(SocketTextReceiver::new(host, port))
+        }
     }
+
+    /// A receiver stream whose blocks are write-ahead logged when
+    /// `spark.streaming.receiver.writeAheadLog.enable` is `true` (the
+    /// records must be serializable for that), in memory otherwise.
+    fn receiver_stream_logged<T>(&self, receiver: impl Receiver<T>) -> (DStream<T>, ReceiverHandle)
+    where
+        T: Data + Serialize + DeserializeOwned,
+    {
+        if self.write_ahead_log_enabled() {
+            self.receiver_stream_with_store(receiver, Arc::new(WalBlockStore::new()))
+        } else {
+            self.receiver_stream_with_handle(receiver)
+        }
+    }
+
+    /// Whether `spark.streaming.receiver.writeAheadLog.enable` is set
+    /// (an unreadable value counts as off, with a warning).
+    fn write_ahead_log_enabled(&self) -> bool;
 
     /// The records `converter` reads from a TCP connection to `host:port`
     /// (it gets a buffered reader and returns an iterator; when the
@@ -358,6 +440,16 @@ pub trait ReceiverStreams {
 }
 
 impl ReceiverStreams for StreamingContext {
+    fn write_ahead_log_enabled(&self) -> bool {
+        match self.conf().flag(WAL_KEY, false) {
+            Ok(enabled) => enabled,
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring an invalid write-ahead log setting");
+                false
+            }
+        }
+    }
+
     fn receiver_stream_with_store<T: Data>(
         &self,
         receiver: impl Receiver<T>,
@@ -369,6 +461,9 @@ impl ReceiverStreams for StreamingContext {
         (self.input_stream(source), handle)
     }
 }
+
+/// Spark's receiver write-ahead log switch.
+const WAL_KEY: &str = "spark.streaming.receiver.writeAheadLog.enable";
 
 /// The input's name for the engine's logs (a `'static` name).
 fn receiver_kind(name: &str) -> &'static str {

@@ -1,0 +1,85 @@
+//! A recoverable, stateful word count over a directory, used by the crash
+//! test (`tests/crash_recovery.rs`): it is killed with SIGKILL at random
+//! moments and restarted, and must end with the same counts as an
+//! uninterrupted run.
+//!
+//! Usage: `crash_word_count <checkpoint dir> <input dir> <state file> [batch ms]`.
+//! Every batch it writes the whole state to `<state file>` (atomically: temp
+//! file, then rename) as a first line `time <batch ms>` followed by one
+//! `<word> <count>` line per word.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use ember_dstream::{Duration, StreamingConf, StreamingContext, StreamingError};
+use ember_sources::file::{FileStreamOptions, FileStreams};
+
+fn write_state(
+    path: &std::path::Path,
+    time_ms: u64,
+    mut state: Vec<(String, u64)>,
+) -> std::io::Result<()> {
+    state.sort();
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    writeln!(file, "time {time_ms}")?;
+    for (word, count) in state {
+        writeln!(file, "{word} {count}")?;
+    }
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+fn run() -> Result<(), StreamingError> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, checkpoint, input, out, rest @ ..] = args.as_slice() else {
+        eprintln!("usage: crash_word_count <checkpoint dir> <input dir> <state file> [batch ms]");
+        std::process::exit(2);
+    };
+    let batch_ms: u64 = rest.first().and_then(|b| b.parse().ok()).unwrap_or(100);
+    let (input, out) = (PathBuf::from(input), PathBuf::from(out));
+    let ssc = StreamingContext::get_or_create(checkpoint, || {
+        let ssc = StreamingContext::new(
+            StreamingConf::new()
+                .master("local[2]")
+                .app_name("crash_word_count"),
+            Duration::from_millis(batch_ms),
+        )?;
+        let lines = ssc.file_stream(
+            &input,
+            FileStreamOptions::default().with_new_files_only(false),
+        );
+        let counts = lines
+            .flat_map(|line: String| {
+                line.split_whitespace()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .map(|word| (word, 1u64))
+            .update_state_by_key(|new: &[u64], old: Option<u64>| {
+                Some(old.unwrap_or(0) + new.iter().sum::<u64>())
+            })
+            .checkpointed_every(Duration::from_millis(batch_ms * 3))?;
+        counts.foreach_rdd(move |rdd, time| match rdd.collect() {
+            Ok(state) => {
+                if let Err(e) = write_state(&out, time.milliseconds(), state) {
+                    eprintln!("writing the state failed: {e}");
+                }
+            }
+            Err(e) => eprintln!("collecting the state failed: {e}"),
+        })?;
+        Ok(ssc)
+    })?;
+    if let Some(time) = ssc.recovered_from() {
+        eprintln!("recovered from checkpoint at {time}");
+    }
+    ssc.start()?;
+    ssc.await_termination()
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("crash_word_count: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,212 @@
+//! [`WalBlockStore`]: the receiver write-ahead log
+//! (`spark.streaming.receiver.writeAheadLog.enable`). Every block is
+//! appended to an [`ember_checkpoint::WriteAheadLog`] in
+//! `<checkpoint dir>/receivedData/<stream id>` and synced before `put`
+//! returns (the acknowledgement to the receiver). When a recovered context
+//! starts, the logged blocks stamped after its checkpoint (the batches that
+//! will be re-run) are put back in memory, in order; segments whose blocks
+//! are all covered by a durable checkpoint are deleted.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use ember_checkpoint::WriteAheadLog;
+use ember_dstream::Time;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::block_generator::{Block, BlockStore, MemoryBlockStore};
+use crate::error::SourceError;
+
+/// One logged block, as postcard: stream id, sequence, time (ms), records.
+type Logged<T> = (usize, u64, u64, Vec<T>);
+
+/// The open log and, per segment, the newest block time it holds.
+struct OpenLog {
+    wal: WriteAheadLog,
+    newest: BTreeMap<u64, u64>,
+}
+
+/// A block store that logs every block before acknowledging it and replays
+/// unprocessed blocks on recovery. Without a checkpoint directory it works
+/// like [`MemoryBlockStore`] (and says so once, with a warning).
+pub struct WalBlockStore<T> {
+    memory: MemoryBlockStore<T>,
+    log: Mutex<Option<OpenLog>>,
+}
+
+impl<T> Default for WalBlockStore<T> {
+    fn default() -> Self {
+        WalBlockStore {
+            memory: MemoryBlockStore::new(),
+            log: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for WalBlockStore<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WalBlockStore").finish_non_exhaustive()
+    }
+}
+
+impl<T> WalBlockStore<T> {
+    /// A store whose log is opened when its stream starts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn log(&self) -> MutexGuard<'_, Option<OpenLog>> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn store_error(stream_id: usize, message: String) -> SourceError {
+    SourceError::BlockStore { stream_id, message }
+}
+
+impl<T: Send + Serialize + DeserializeOwned + 'static> BlockStore<T> for WalBlockStore<T> {
+    fn put(&self, block: Block<T>) -> Result<(), SourceError> {
+        {
+            let mut log = self.log();
+            if let Some(open) = log.as_mut() {
+                let logged = (
+                    block.stream_id,
+                    block.sequence,
+                    block.time.milliseconds(),
+                    &block.records,
+                );
+                let bytes = postcard::to_stdvec(&logged)
+                    .map_err(|e| store_error(block.stream_id, e.to_string()))?;
+                let pointer = open
+                    .wal
+                    .append(&bytes)
+                    .and_then(|p| open.wal.sync().map(|()| p))
+                    .map_err(|e| store_error(block.stream_id, e.to_string()))?;
+                let newest = open.newest.entry(pointer.segment_id).or_insert(0);
+                *newest = (*newest).max(block.time.milliseconds());
+            }
+        }
+        self.memory.put(block)
+    }
+
+    fn take_until(&self, time: Time) -> Vec<Block<T>> {
+        self.memory.take_until(time)
+    }
+
+    fn buffered_records(&self) -> u64 {
+        self.memory.buffered_records()
+    }
+
+    fn open(&self, log_dir: Option<&Path>, recovered: Option<Time>) -> Result<(), SourceError> {
+        let Some(dir) = log_dir else {
+            tracing::warn!(
+                "the receiver write-ahead log is enabled but no checkpoint directory is set: \
+                 received blocks are kept in memory only"
+            );
+            return Ok(());
+        };
+        let wal = WriteAheadLog::open(dir).map_err(|e| store_error(0, e.to_string()))?;
+        let records = wal.read_all().map_err(|e| store_error(0, e.to_string()))?;
+        let after = recovered.map_or(0, Time::milliseconds);
+        let mut newest = BTreeMap::new();
+        let mut replayed = 0;
+        for record in records {
+            let (stream_id, sequence, time_ms, records): Logged<T> =
+                postcard::from_bytes(&record.payload)
+                    .map_err(|e| store_error(0, format!("{}: {e}", dir.display())))?;
+            let slot = newest.entry(record.pointer.segment_id).or_insert(0);
+            *slot = (*slot).max(time_ms);
+            if recovered.is_some() && time_ms <= after {
+                continue; // its batch is in the checkpointed state
+            }
+            replayed += 1;
+            self.memory.put(Block {
+                stream_id,
+                sequence,
+                time: Time::from_millis(time_ms),
+                records,
+            })?;
+        }
+        tracing::info!(dir = %dir.display(), replayed, ?recovered, "receiver write-ahead log opened");
+        *self.log() = Some(OpenLog { wal, newest });
+        Ok(())
+    }
+
+    fn checkpointed(&self, durable: Time) {
+        let mut log = self.log();
+        let Some(open) = log.as_mut() else {
+            return;
+        };
+        if let Err(e) = open.wal.rotate() {
+            tracing::warn!(error = %e, "could not rotate the receiver write-ahead log");
+            return;
+        }
+        let active = open.wal.active_segment_id();
+        // The first segment still needed: one with a block after `durable`.
+        let keep_from = open
+            .newest
+            .iter()
+            .find(|&(_, &newest)| newest > durable.milliseconds())
+            .map_or(active, |(&id, _)| id);
+        match open.wal.delete_segments_before(keep_from) {
+            Ok(deleted) => {
+                open.newest.retain(|&id, _| id >= keep_from.min(active));
+                if deleted > 0 {
+                    tracing::debug!(deleted, %durable, "receiver write-ahead log segments deleted");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not delete write-ahead log segments"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(sequence: u64, time_ms: u64) -> Block<String> {
+        Block {
+            stream_id: 3,
+            sequence,
+            time: Time::from_millis(time_ms),
+            records: vec![format!("r{sequence}")],
+        }
+    }
+
+    #[test]
+    fn replays_blocks_after_the_checkpoint_and_deletes_covered_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = WalBlockStore::new();
+        store.open(Some(dir.path()), None).unwrap();
+        for (i, t) in [100, 200, 300].into_iter().enumerate() {
+            store.put(block(i as u64, t)).unwrap();
+        }
+        store.checkpointed(Time::from_millis(0)); // seals segment 0
+        store.put(block(3, 1100)).unwrap();
+        store.put(block(4, 1200)).unwrap();
+        drop(store); // a crash: nothing taken from memory survives
+
+        let recovered = WalBlockStore::<String>::new();
+        recovered
+            .open(Some(dir.path()), Some(Time::from_millis(200)))
+            .unwrap();
+        let blocks = recovered.take_until(Time::from_millis(5000));
+        let sequences: Vec<u64> = blocks.iter().map(|b| b.sequence).collect();
+        assert_eq!(sequences, vec![2, 3, 4]);
+        assert_eq!(blocks[0].records, vec!["r2".to_owned()]);
+
+        // Once a checkpoint at 1000 is durable, the first segment (blocks
+        // up to 300) goes; the one holding 1100 and 1200 stays.
+        recovered.checkpointed(Time::from_millis(1000));
+        let fresh = WalBlockStore::<String>::new();
+        fresh.open(Some(dir.path()), None).unwrap();
+        let left: Vec<u64> = fresh
+            .take_until(Time::from_millis(5000))
+            .iter()
+            .map(|b| b.sequence)
+            .collect();
+        assert_eq!(left, vec![3, 4]);
+    }
+}
