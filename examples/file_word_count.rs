@@ -13,29 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use ember_dstream::{
-    BatchInfo, Duration, StopOptions, StreamingConf, StreamingContext, StreamingError,
-    StreamingListener,
-};
-use ember_sources::file::FileStreams;
+use ember::prelude::*;
 
 const BATCHES: u64 = 6;
-
-/// Prints records, scheduling delay and processing time of every batch.
-struct Stats;
-
-impl StreamingListener for Stats {
-    fn on_batch_completed(&self, batch: &BatchInfo) {
-        let ms = |d: Option<std::time::Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-        println!(
-            "batch {}: {} lines, scheduling delay {:.1} ms, processing time {:.1} ms",
-            batch.batch_time,
-            batch.num_records,
-            ms(batch.scheduling_delay()),
-            ms(batch.processing_delay()),
-        );
-    }
-}
 
 /// Writes a few files into `dir`, one every 700 ms, each moved in whole.
 fn write_files(dir: PathBuf, staging: PathBuf) {
@@ -78,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .master("local[2]")
         .app_name("FileWordCount");
     let ssc = StreamingContext::new(conf, batch)?;
-    ssc.add_listener(Arc::new(Stats));
+    ssc.add_listener(Arc::new(StatsReportListener::default()));
 
     if let Some(dir) = std::env::args_os().nth(1) {
         let dir = PathBuf::from(dir);
@@ -96,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (dir, staging) = (watched.path().to_path_buf(), staging.path().to_path_buf());
         std::thread::spawn(move || write_files(dir, staging))
     };
-    ssc.await_termination_or_timeout(batch * BATCHES + Duration::from_millis(250))?;
+    ssc.await_batches(BATCHES, Duration::minutes(1))?;
     ssc.stop(StopOptions {
         stop_gracefully: true,
     })?;

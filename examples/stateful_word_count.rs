@@ -11,7 +11,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use ember::datagen::{LINES_PER_BATCH, WordGenerator};
 use ember::prelude::*;
@@ -19,33 +18,12 @@ use ember::prelude::*;
 const BATCHES: u64 = 8;
 const INTERVAL_MS: u64 = 500;
 
-/// Prints one line per completed batch and counts them.
-#[derive(Default)]
-struct Stats {
-    completed: AtomicU64,
-}
-
-impl StreamingListener for Stats {
-    fn on_batch_completed(&self, info: &BatchInfo) {
-        let ms = |d: Option<std::time::Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-        println!(
-            "batch {} ms: {} records, scheduling delay {:.1} ms, processing time {:.1} ms",
-            info.batch_time.milliseconds(),
-            info.num_records,
-            ms(info.scheduling_delay()),
-            ms(info.processing_delay()),
-        );
-        self.completed.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
 fn main() -> Result<(), StreamingError> {
     let conf = StreamingConf::new()
         .master("local[2]")
         .app_name("StatefulWordCount");
     let ssc = StreamingContext::new(conf, Duration::from_millis(INTERVAL_MS))?;
-    let stats = Arc::new(Stats::default());
-    ssc.add_listener(stats.clone());
+    ssc.add_listener(Arc::new(StatsReportListener::default()));
 
     let mut words = WordGenerator::new();
     let lines: VecDeque<Vec<String>> = (0..BATCHES)
@@ -68,11 +46,7 @@ fn main() -> Result<(), StreamingError> {
     ssc.start()?;
     // Wait for the 8 batches (a failure ends the wait too), then finish
     // whatever was generated and stop.
-    while stats.completed.load(Ordering::SeqCst) < BATCHES {
-        if ssc.await_termination_or_timeout(Duration::from_millis(50))? {
-            break;
-        }
-    }
+    ssc.await_batches(BATCHES, Duration::minutes(1))?;
     ssc.stop(StopOptions {
         stop_gracefully: true,
     })?;

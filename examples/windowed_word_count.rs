@@ -15,29 +15,13 @@ use ember::prelude::*;
 const BATCHES: u64 = 8;
 const LINES_PER_BATCH: usize = 1_000;
 
-/// Prints records, scheduling delay and processing time of every batch.
-struct Stats;
-
-impl StreamingListener for Stats {
-    fn on_batch_completed(&self, batch: &BatchInfo) {
-        let ms = |d: Option<std::time::Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-        println!(
-            "batch {}: {} records, scheduling delay {:.1} ms, processing time {:.1} ms",
-            batch.batch_time,
-            batch.num_records,
-            ms(batch.scheduling_delay()),
-            ms(batch.processing_delay()),
-        );
-    }
-}
-
 fn main() -> Result<(), StreamingError> {
     let batch = Duration::from_millis(500);
     let conf = StreamingConf::new()
         .master("local[2]")
         .app_name("WindowedWordCount");
     let ssc = StreamingContext::new(conf, batch)?;
-    ssc.add_listener(Arc::new(Stats));
+    ssc.add_listener(Arc::new(StatsReportListener::default()));
 
     let mut words = WordGenerator::new();
     let batches: VecDeque<Vec<String>> = (0..BATCHES)
@@ -55,8 +39,7 @@ fn main() -> Result<(), StreamingError> {
     counts.print()?;
 
     ssc.start()?;
-    // Run for the batches, plus a little slack for the last one.
-    ssc.await_termination_or_timeout(batch * BATCHES + Duration::from_millis(250))?;
+    ssc.await_batches(BATCHES, Duration::minutes(1))?;
     ssc.stop(StopOptions {
         stop_gracefully: true,
     })?;

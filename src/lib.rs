@@ -22,12 +22,13 @@ pub use ember_rdd as rdd;
 pub use ember_sources as sources;
 
 pub mod datagen;
+pub mod feeder;
 
 /// The everyday names: `use ember::prelude::*;`.
 pub mod prelude {
     pub use ember_dstream::{
-        BatchInfo, DStream, Duration, InputQueue, StopOptions, StreamingConf, StreamingContext,
-        StreamingError, StreamingListener, Time,
+        BatchInfo, DStream, Duration, InputQueue, StatsReportListener, StopOptions, StreamingConf,
+        StreamingContext, StreamingError, StreamingListener, Time,
     };
     pub use ember_macros::stream;
     pub use ember_rdd::{
