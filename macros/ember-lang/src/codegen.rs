@@ -40,6 +40,14 @@
 //! dynamic dispatch, no collection per operator. A stage without a combine
 //! collects its loop's output into one `Vec` per partition.
 //!
+//! A `reduce_by_key` whose stage ends in a `map` building its key with
+//! `to_owned`, `|w| (X.to_owned(), VALUE)` (inlined, `VALUE` naming nothing
+//! `X` names), builds the key only when it is new: `X` is borrowed, `VALUE`
+//! evaluated, the entry looked up by the borrowed `X` (through a local trait
+//! whose method resolves to the same `Self` as `ToOwned::to_owned`, whose
+//! `Owned` always borrows as `Self`), and `X.to_owned()` inserted when
+//! missing; so a word count allocates per distinct word, not per word.
+//!
 //! `count` keeps `DStream::count`'s semantics (`[0]` for an empty batch),
 //! `reduce` gives nothing for an empty batch.
 //!
@@ -459,7 +467,7 @@ impl<'a> Gen<'a> {
             })
             .collect();
 
-        let (init, sink, result, tail) = match combine {
+        let (init, mut sink, result, tail) = match combine {
             None => self.collect_parts(),
             Some((op, c)) => {
                 let node = ops.last().map(|(n, _)| *n).expect("the combine was pushed");
@@ -468,10 +476,18 @@ impl<'a> Gen<'a> {
             }
         };
         let n_elems = stage.fused.len();
+        let mut lookup = None;
+        if let Sink::ByKey { deferred, .. } = &mut sink {
+            *deferred = n_elems
+                .checked_sub(1)
+                .is_some_and(|last| deferred_key(&ops, &funcs, last).is_some());
+            lookup = deferred.then(lookup_trait);
+        }
         let body = self.chain(&ops, &funcs, n_elems, 0, &sink);
         let e0 = gen_ident("__ember_e0");
         quote! {
             {
+                #lookup
                 let #input = #head;
                 #(#shared)*
                 let #part = #stage_fn(&#input, move |#iter| {
@@ -545,6 +561,7 @@ impl<'a> Gen<'a> {
                         map: map.clone(),
                         func: func.cloned(),
                         span,
+                        deferred: false,
                     },
                     quote!(::core::iter::Iterator::filter_map(
                         ::core::iter::IntoIterator::into_iter(#map),
@@ -625,6 +642,17 @@ impl<'a> Gen<'a> {
         let Some(func) = func else {
             return quote_spanned!(span=> ::core::compile_error!("operator without a function"));
         };
+        if let Sink::ByKey {
+            map,
+            func: reduce,
+            span: combine_span,
+            deferred: true,
+        } = sink
+            && i + 1 == n
+            && let Some((c, owned, value)) = deferred_key(ops, funcs, i)
+        {
+            return deferred_combine(c, &elem, owned, value, map, reduce.as_ref(), *combine_span);
+        }
         match element {
             Some(ElementOp::Map) => {
                 let value = func.apply(&[elem.to_token_stream()]);
@@ -780,6 +808,9 @@ enum Sink<'a> {
         map: Ident,
         func: Option<FuncCode<'a>>,
         span: Span,
+        /// Whether the stage's last `map` builds its key with `to_owned`,
+        /// deferred until the key is missing (see [`deferred_key`]).
+        deferred: bool,
     },
     /// Count it.
     Count(Ident),
@@ -801,7 +832,9 @@ impl Sink<'_> {
             Sink::CountByValue(map) => quote! {
                 *::std::collections::HashMap::entry(&mut #map, #elem).or_insert(0u64) += 1;
             },
-            Sink::ByKey { map, func, span } => {
+            Sink::ByKey {
+                map, func, span, ..
+            } => {
                 let (k, v) = (gen_ident("__ember_k"), gen_ident("__ember_v"));
                 let (slot, prev) = (gen_ident("__ember_slot"), gen_ident("__ember_prev"));
                 let merged = merge(func.as_ref(), &prev, &v);
@@ -810,6 +843,9 @@ impl Sink<'_> {
                     match ::std::collections::HashMap::entry(&mut #map, #k) {
                         ::std::collections::hash_map::Entry::Occupied(mut #slot) => {
                             let #slot = #slot.get_mut();
+                            // Types the map's values by the element's before
+                            // the reduce function is inlined on them.
+                            let _ = [::core::option::Option::as_ref(#slot), ::core::option::Option::Some(&#v)];
                             let #v = match ::core::option::Option::take(#slot) {
                                 ::core::option::Option::Some(#prev) => #merged,
                                 ::core::option::Option::None => #v,
@@ -830,6 +866,131 @@ impl Sink<'_> {
                         ::core::option::Option::Some(#prev) => #merged,
                         ::core::option::Option::None => #elem,
                     });
+                }
+            }
+        }
+    }
+}
+
+/// The key and value of a `map` whose key construction the map-side combine
+/// can defer: a closure literal, inlined, without a declared return type or
+/// a turbofish, whose body is the tuple `(X.to_owned(), VALUE)`, where
+/// `VALUE` names nothing `X` names (`X` stays borrowed while `VALUE` is
+/// evaluated, in the order of the tuple) and where the later closures of the
+/// stage (the reduce function) do not use a name the map's pattern binds
+/// (they are inlined in its scope).
+fn deferred_key<'c>(
+    ops: &[(&OpNode, Option<ElementOp>)],
+    funcs: &[Option<FuncCode<'c>>],
+    i: usize,
+) -> Option<(&'c ExprClosure, &'c syn::ExprMethodCall, &'c syn::Expr)> {
+    let (node, element) = ops.get(i)?;
+    let Some(FuncCode::Inline(c)) = funcs.get(i)? else {
+        return None;
+    };
+    if *element != Some(ElementOp::Map)
+        || node.turbofish.is_some()
+        || !matches!(c.output, ReturnType::Default)
+        || shadows_later(c, ops, i)
+    {
+        return None;
+    }
+    fn bare(mut e: &syn::Expr) -> &syn::Expr {
+        e = crate::parse::strip_group(e);
+        while let syn::Expr::Paren(p) = e {
+            e = crate::parse::strip_group(&p.expr);
+        }
+        e
+    }
+    let syn::Expr::Tuple(t) = bare(&c.body) else {
+        return None;
+    };
+    let (Some(key), Some(value), 2) = (t.elems.first(), t.elems.get(1), t.elems.len()) else {
+        return None;
+    };
+    let syn::Expr::MethodCall(owned) = bare(key) else {
+        return None;
+    };
+    if owned.method != "to_owned" || owned.turbofish.is_some() || !owned.args.is_empty() {
+        return None;
+    }
+    let (mut in_key, mut in_value) = (Vec::new(), Vec::new());
+    idents_in(owned.receiver.to_token_stream(), &mut in_key);
+    idents_in(value.to_token_stream(), &mut in_value);
+    if in_value.iter().any(|name| in_key.contains(name)) {
+        return None;
+    }
+    Some((c, owned, value))
+}
+
+/// The local trait through which a deferred key is looked up by reference:
+/// called as a method on the `to_owned` receiver, it resolves (auto-ref and
+/// auto-deref) to the same `Self` as `ToOwned::to_owned` does, and the map's
+/// key, `<Self as ToOwned>::Owned`, always borrows as `Self`.
+fn lookup_trait() -> TokenStream {
+    let name = gen_ident("__EmberLookup");
+    let method = gen_ident("__ember_lookup");
+    quote! {
+        trait #name: ::std::borrow::ToOwned {
+            #[inline]
+            fn #method<'m, V, S>(
+                &self,
+                map: &'m mut ::std::collections::HashMap<Self::Owned, V, S>,
+            ) -> ::core::option::Option<&'m mut V>
+            where
+                Self: ::core::hash::Hash + ::core::cmp::Eq,
+                Self::Owned: ::core::hash::Hash + ::core::cmp::Eq,
+                S: ::core::hash::BuildHasher,
+            {
+                map.get_mut(self)
+            }
+        }
+        impl<T: ?::core::marker::Sized + ::std::borrow::ToOwned> #name for T {}
+    }
+}
+
+/// The map-side combine of `(X.to_owned(), VALUE)` with the key built only
+/// when it is missing: `X` is evaluated once (borrowed), then `VALUE`, then
+/// the entry is looked up by reference; a new key is `X.to_owned()`, the
+/// user's call on the same receiver.
+fn deferred_combine(
+    c: &ExprClosure,
+    elem: &Ident,
+    owned: &syn::ExprMethodCall,
+    value: &syn::Expr,
+    map: &Ident,
+    reduce: Option<&FuncCode<'_>>,
+    span: Span,
+) -> TokenStream {
+    let binds = bindings(c, &[elem.to_token_stream()]);
+    let (x, v) = (gen_ident("__ember_x"), gen_ident("__ember_v"));
+    let (slot, prev) = (gen_ident("__ember_slot"), gen_ident("__ember_prev"));
+    let lookup = gen_ident("__ember_lookup");
+    let receiver = &owned.receiver;
+    let method = &owned.method;
+    let merged = merge(reduce, &prev, &v);
+    let new_key = quote_spanned!(owned.span()=> (*#x).#method());
+    let get = quote_spanned!(span=> (*#x).#lookup(&mut #map));
+    quote_spanned! {c.span()=>
+        {
+            #binds
+            let #x = &#receiver;
+            let #v = #value;
+            match #get {
+                ::core::option::Option::Some(#slot) => {
+                    let _ = [::core::option::Option::as_ref(#slot), ::core::option::Option::Some(&#v)];
+                    let #v = match ::core::option::Option::take(#slot) {
+                        ::core::option::Option::Some(#prev) => #merged,
+                        ::core::option::Option::None => #v,
+                    };
+                    *#slot = ::core::option::Option::Some(#v);
+                }
+                ::core::option::Option::None => {
+                    ::std::collections::HashMap::insert(
+                        &mut #map,
+                        #new_key,
+                        ::core::option::Option::Some(#v),
+                    );
                 }
             }
         }
@@ -964,6 +1125,41 @@ mod tests {
         let mut names = Vec::new();
         pattern_names(&syn::parse_quote!((a, Some(ref b), [c, ..])), &mut names);
         assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn owned_keys_are_built_only_when_missing() {
+        let expand = |map: &str, reduce: &str| {
+            let src = format!(
+                "fn f(lines: DStream<String>) -> DStream<(String, u64)> {{ \
+                 lines.flat_map(|line| line.split(' ')).map({map}).reduce_by_key({reduce}) }}"
+            );
+            crate::expand_with(src.parse().unwrap(), &Runtime::default()).to_string()
+        };
+        let deferred = |map: &str, reduce: &str| expand(map, reduce).contains("__ember_lookup");
+        let add = "|a, b| a + b";
+        assert!(deferred("|w| (w.to_owned(), 1u64)", add));
+        assert!(deferred("|w| ((w.trim().to_owned()), 1u64)", add));
+        assert!(deferred("|w| (w.to_owned(), 1u64)", "add"));
+        let text = expand("|w| (w.to_owned(), 1u64)", add);
+        assert!(
+            text.contains("let __ember_x = & w ; let __ember_v = 1u64 ;"),
+            "{text}"
+        );
+        assert!(text.contains("(* __ember_x) . to_owned ()"), "{text}");
+        // The value uses the key's receiver, the key is not `to_owned`, the
+        // closure declares its type, the reduce function would see the map's
+        // pattern: the key is built eagerly.
+        assert!(!deferred("|w| (w.to_owned(), w.len() as u64)", add));
+        assert!(!deferred("|w| (w.to_string(), 1u64)", add));
+        assert!(!deferred("|w| (String::from(w), 1u64)", add));
+        assert!(!deferred("|w| -> (String, u64) { (w.to_owned(), 1) }", add));
+        assert!(!deferred(
+            "|w| (w.to_owned(), 1u64)",
+            "|a, b| a + b + w.len() as u64"
+        ));
+        assert!(!deferred("|w| (w.to_owned(), 1u64, 2)", add));
+        assert!(!deferred("to_pair", add));
     }
 
     #[test]

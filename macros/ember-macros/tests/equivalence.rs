@@ -59,6 +59,37 @@ stream! {
         })
     }
 
+    /// Deferred key construction on `String` elements (`to_owned` through
+    /// auto-ref).
+    fn owned_words(lines: DStream<String>) -> DStream<(String, u64)> {
+        lines
+            .flat_map(|line| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+            .filter(|w| !w.is_empty())
+            .map(|w| (w.to_owned(), 1u64))
+            .reduce_by_key(|a, b| a + b)
+    }
+
+    /// Deferred key construction on a temporary `&[u8]` (key `Vec<u8>`).
+    fn byte_words(lines: DStream<String>) -> DStream<(Vec<u8>, u64)> {
+        lines
+            .flat_map(|line| line.split(' '))
+            .map(|w| (w.as_bytes().to_owned(), 2u64))
+            .reduce_by_key(|a, b| a.wrapping_mul(b))
+    }
+
+    /// Deferred key construction on a `Clone` type (`i64::to_owned`).
+    fn copied_keys(xs: DStream<i64>) -> DStream<(i64, i64)> {
+        xs.map(|x| x % 7).map(|x| (x.to_owned(), 1i64)).reduce_by_key(|a, b| a + b)
+    }
+
+    /// The value uses the key's receiver: the key is built eagerly.
+    fn eager_words(lines: DStream<String>) -> DStream<(String, u64)> {
+        lines
+            .flat_map(|line| line.split(' '))
+            .map(|w| (w.to_owned(), w.len() as u64 + 1))
+            .reduce_by_key(|a, b| a.max(b))
+    }
+
     fn counted(xs: DStream<i64>) -> DStream<u64> {
         xs.filter(|x| *x > 0).count()
     }
@@ -139,6 +170,32 @@ proptest! {
     fn word_counts(input in lines()) {
         let fused = sorted(run_operation(input.clone(), word_count, 4).unwrap());
         let plain = sorted(run_operation(input, plain_word_count, 4).unwrap());
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn deferred_keys(input in lines(), numbers in numbers()) {
+        let fused = sorted(run_operation(input.clone(), owned_words, 4).unwrap());
+        let plain = sorted(run_operation(input.clone(), plain_word_count, 4).unwrap());
+        prop_assert_eq!(fused, plain);
+        let fused = sorted(run_operation(input.clone(), byte_words, 4).unwrap());
+        let plain = sorted(run_operation(input.clone(), |l| {
+            l.flat_map(|l: String| l.split(' ').map(|w| w.as_bytes().to_vec()).collect::<Vec<_>>())
+                .map(|w| (w, 2u64))
+                .reduce_by_key(|a, b| a.wrapping_mul(b))
+        }, 4).unwrap());
+        prop_assert_eq!(fused, plain);
+        let fused = sorted(run_operation(input.clone(), eager_words, 4).unwrap());
+        let plain = sorted(run_operation(input, |l| {
+            l.flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+                .map(|w| { let n = w.len() as u64 + 1; (w, n) })
+                .reduce_by_key(|a: u64, b| a.max(b))
+        }, 4).unwrap());
+        prop_assert_eq!(fused, plain);
+        let fused = sorted(run_operation(numbers.clone(), copied_keys, 4).unwrap());
+        let plain = sorted(run_operation(numbers, |xs| {
+            xs.map(|x| (x % 7, 1i64)).reduce_by_key(|a, b| a + b)
+        }, 4).unwrap());
         prop_assert_eq!(fused, plain);
     }
 
