@@ -218,8 +218,10 @@ impl<T: Data> DStream<T> {
     /// ```
     pub fn count(&self) -> DStream<u64> {
         self.transform_named("count", |rdd, _| {
+            // Partial counts meet in one partition through a (tiny) shuffle:
+            // `coalesce(1)` would pull the whole upstream chain into one task.
             rdd.map_partitions(|it| std::iter::once(it.count() as u64))
-                .coalesce(1)
+                .repartition(1)
                 .map_partitions(|it| std::iter::once(it.sum::<u64>()))
         })
     }
@@ -238,7 +240,7 @@ impl<T: Data> DStream<T> {
         self.transform_named("reduce", move |rdd, _| {
             let (f1, f2) = (Arc::clone(&f), Arc::clone(&f));
             rdd.map_partitions(move |it| it.reduce(|a, b| f1(a, b)))
-                .coalesce(1)
+                .repartition(1)
                 .map_partitions(move |it| it.reduce(|a, b| f2(a, b)))
         })
     }

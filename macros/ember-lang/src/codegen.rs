@@ -595,7 +595,7 @@ impl<'a> Gen<'a> {
                     quote!(#count),
                     quote_spanned! {span=>
                         #rdd.map_partitions(move |#it| ::core::iter::once(#part(#it)))
-                            .coalesce(1)
+                            .repartition(1)
                             .map_partitions(|#it| ::core::iter::once(::core::iter::Iterator::sum::<u64>(#it)))
                     },
                 )
@@ -614,7 +614,7 @@ impl<'a> Gen<'a> {
                     quote!(#acc),
                     quote_spanned! {span=>
                         #rdd.map_partitions(move |#it| #part(#it))
-                            .coalesce(1)
+                            .repartition(1)
                             .map_partitions(move |#it| ::core::iter::Iterator::reduce(#it, #f))
                     },
                 )
