@@ -44,6 +44,7 @@ mod sort;
 mod source;
 mod storage;
 mod task;
+pub mod text;
 mod text_file;
 mod union;
 

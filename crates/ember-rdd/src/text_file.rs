@@ -7,6 +7,7 @@ use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::text::{TextLines, split_range};
 use crate::{BoxIter, Dependency, JobError, Rdd, RddCompute, RddContext, TaskContext};
 
 /// Hadoop's local block size: one partition per 32 MiB at least.
@@ -49,28 +50,6 @@ impl FileBytes {
     }
 }
 
-/// The start of the first line that begins at or after `pos`.
-fn line_start(data: &[u8], pos: usize) -> usize {
-    if pos == 0 {
-        return 0;
-    }
-    if pos >= data.len() {
-        return data.len();
-    }
-    data[pos - 1..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(data.len(), |i| pos + i)
-}
-
-/// The byte range holding the lines of `partition` out of `partitions`.
-pub(crate) fn split_range(data: &[u8], partition: usize, partitions: usize) -> Range<usize> {
-    let len = data.len() as u128;
-    let n = partitions.max(1) as u128;
-    let at = |p: usize| (p as u128 * len / n) as usize;
-    line_start(data, at(partition))..line_start(data, at(partition + 1))
-}
-
 /// Checks that `range` of `data` is UTF-8, naming the first bad byte.
 pub(crate) fn check_utf8(path: &Path, data: &[u8], range: Range<usize>) -> Result<(), JobError> {
     let start = range.start;
@@ -80,33 +59,6 @@ pub(crate) fn check_utf8(path: &Path, data: &[u8], range: Range<usize>) -> Resul
             path: path.to_path_buf(),
             offset: (start + e.valid_up_to()) as u64,
         })
-}
-
-/// The lines of a validated range (`\n` or `\r\n` endings, no terminator
-/// kept; a final line without a newline counts).
-struct Lines {
-    data: Arc<FileBytes>,
-    pos: usize,
-    end: usize,
-}
-
-impl Iterator for Lines {
-    type Item = String;
-    fn next(&mut self) -> Option<String> {
-        if self.pos >= self.end {
-            return None;
-        }
-        let rest = &self.data[self.pos..self.end];
-        let (line, advance) = match rest.iter().position(|&b| b == b'\n') {
-            Some(i) => (&rest[..i], i + 1),
-            None => (rest, rest.len()),
-        };
-        self.pos += advance;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        // The range was validated as UTF-8 and split at ASCII newlines, so
-        // the lossy path never replaces anything.
-        Some(String::from_utf8_lossy(line).into_owned())
-    }
 }
 
 struct TextFileCompute {
@@ -128,11 +80,7 @@ impl RddCompute<String> for TextFileCompute {
         let data = Arc::new(FileBytes::open(&self.path)?);
         let range = split_range(&data, partition, self.partitions);
         check_utf8(&self.path, &data, range.clone())?;
-        Ok(Box::new(Lines {
-            data,
-            pos: range.start,
-            end: range.end,
-        }))
+        Ok(Box::new(TextLines::new(data, range)))
     }
 }
 
@@ -183,12 +131,7 @@ mod tests {
         (0..partitions)
             .map(|p| {
                 let range = split_range(&data, p, partitions);
-                Lines {
-                    data: Arc::clone(&data),
-                    pos: range.start,
-                    end: range.end,
-                }
-                .collect()
+                TextLines::new(Arc::clone(&data), range).collect()
             })
             .collect()
     }

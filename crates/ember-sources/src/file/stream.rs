@@ -20,6 +20,7 @@ use std::time::UNIX_EPOCH;
 use ember_dstream::{
     DStream, Duration, InputEnv, InputSource, StreamingContext, StreamingError, Time,
 };
+use ember_rdd::text::{TextLines, split_range};
 use ember_rdd::{BoxIter, Dependency, JobError, Rdd, RddCompute, TaskContext};
 
 use super::fs::{FileBytes, FileStatus, FileSystem, LocalFileSystem};
@@ -546,29 +547,6 @@ impl InputSource<String> for FileSource {
     }
 }
 
-/// The start of the first line that begins at or after `pos`.
-fn line_start(data: &[u8], pos: usize) -> usize {
-    if pos == 0 {
-        return 0;
-    }
-    if pos >= data.len() {
-        return data.len();
-    }
-    data[pos - 1..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(data.len(), |i| pos + i)
-}
-
-/// The byte range holding the lines of `partition` out of `partitions`
-/// (a line belongs to the partition its first byte falls in).
-fn split_range(data: &[u8], partition: usize, partitions: usize) -> Range<usize> {
-    let len = data.len() as u128;
-    let n = partitions.max(1) as u128;
-    let at = |p: usize| (p as u128 * len / n) as usize;
-    line_start(data, at(partition))..line_start(data, at(partition + 1))
-}
-
 /// A batch's RDD: one partition per split of each selected file.
 struct FileLinesCompute {
     splits: Vec<(Arc<FileBytes>, Range<usize>)>,
@@ -588,38 +566,8 @@ impl RddCompute<String> for FileLinesCompute {
         let Some((data, range)) = self.splits.get(partition) else {
             return Ok(Box::new(std::iter::empty()));
         };
-        Ok(Box::new(Lines {
-            data: Arc::clone(data),
-            pos: range.start,
-            end: range.end,
-        }))
-    }
-}
-
-/// The lines of a validated range (`\n` or `\r\n` endings, no terminator
-/// kept; a final line without a newline counts).
-struct Lines {
-    data: Arc<FileBytes>,
-    pos: usize,
-    end: usize,
-}
-
-impl Iterator for Lines {
-    type Item = String;
-    fn next(&mut self) -> Option<String> {
-        if self.pos >= self.end {
-            return None;
-        }
-        let rest = &self.data[self.pos..self.end];
-        let (line, advance) = match rest.iter().position(|&b| b == b'\n') {
-            Some(i) => (&rest[..i], i + 1),
-            None => (rest, rest.len()),
-        };
-        self.pos += advance;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        // The whole file was validated as UTF-8 at generation and the range
-        // split at ASCII newlines, so the lossy path never replaces anything.
-        Some(String::from_utf8_lossy(line).into_owned())
+        // The whole file was validated as UTF-8 at generation.
+        Ok(Box::new(TextLines::new(Arc::clone(data), range.clone())))
     }
 }
 
@@ -632,11 +580,7 @@ mod tests {
         (0..partitions)
             .flat_map(|p| {
                 let range = split_range(&data, p, partitions);
-                Lines {
-                    data: Arc::clone(&data),
-                    pos: range.start,
-                    end: range.end,
-                }
+                TextLines::new(Arc::clone(&data), range)
             })
             .collect()
     }
