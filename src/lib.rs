@@ -26,6 +26,7 @@ pub mod feeder;
 
 /// The everyday names: `use ember::prelude::*;`.
 pub mod prelude {
+    pub use ember_checkpoint::{LocalCheckpointStore, RddCheckpointExt, RddCheckpointer};
     pub use ember_dstream::{
         BatchInfo, DStream, Duration, InputQueue, StatsReportListener, StopOptions, StreamingConf,
         StreamingContext, StreamingError, StreamingListener, Time,

@@ -1,7 +1,7 @@
 //! Checkpoint storage for ember: atomic, checksummed, versioned objects and
 //! write-ahead log segments.
 //!
-//! The crate has four layers, each in its own module:
+//! The crate has these layers, each in its own module:
 //!
 //! - [`format`](mod@format): the object file format. Every checkpoint object is a fixed
 //!   header (magic number, format version, pipeline fingerprint, payload
@@ -15,6 +15,9 @@
 //!   ([`CheckpointSeries::latest_valid`]).
 //! - [`WriteAheadLog`]: an append-only segmented log of checksummed records,
 //!   which cuts off a torn tail left by a crash when it is opened.
+//! - [`RddCheckpointer`]: reliable checkpoints of `ember_rdd` RDDs in a
+//!   store (Spark's `rdd.checkpoint()`), which truncate the RDD's lineage;
+//!   [`RddCheckpointExt`] makes it `rdd.checkpoint(&checkpointer)`.
 //!
 //! Every fallible operation returns [`CheckpointError`]; nothing in this crate
 //! panics on damaged or hostile input.
@@ -43,6 +46,7 @@ mod error;
 pub mod format;
 mod fsync;
 mod local;
+mod rdd;
 mod store;
 mod wal;
 
@@ -50,6 +54,7 @@ pub use checkpoints::{CHECKPOINT_PREFIX, Checkpoint, CheckpointSeries, DEFAULT_R
 pub use error::{CheckpointError, DamagedCheckpoint, Result};
 pub use format::{decode, decode_value, encode, encode_value};
 pub use local::{DEFAULT_MMAP_THRESHOLD, LocalCheckpointStore};
+pub use rdd::{RddCheckpointExt, RddCheckpointer};
 pub use store::{CheckpointStore, ObjectData};
 pub use wal::{
     DEFAULT_MAX_SEGMENT_BYTES, RecordDamage, RecordPointer, TornTail, WalIter, WalOptions,

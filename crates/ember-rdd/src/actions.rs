@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use crate::scheduler::run_job;
-use crate::{BoxIter, Data, JobError, Rdd};
+use crate::{BoxIter, Data, JobError, Rdd, TaskContext};
 
 impl<T: Data> Rdd<T> {
     fn all_partitions(&self) -> Vec<usize> {
@@ -20,6 +20,25 @@ impl<T: Data> Rdd<T> {
         f: impl Fn(BoxIter<T>) -> R + Sync,
     ) -> Result<Vec<R>, JobError> {
         run_job(self, &self.all_partitions(), |_, iter| Ok(f(iter)))
+    }
+
+    /// Runs `f` on every partition's task context and iterator and returns
+    /// the per-partition results in partition order (Spark's `runJob` with a
+    /// `TaskContext`): `f` knows which partition it has, and an error it
+    /// returns fails the job (it is final, not retried).
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let sizes = ctx.parallelize(vec![1, 2, 3], 2)
+    ///     .try_run_partitions(|task, iter| Ok((task.partition, iter.count())))?;
+    /// assert_eq!(sizes, vec![(0, 1), (1, 2)]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn try_run_partitions<R: Send>(
+        &self,
+        f: impl Fn(&TaskContext, BoxIter<T>) -> Result<R, JobError> + Sync,
+    ) -> Result<Vec<R>, JobError> {
+        run_job(self, &self.all_partitions(), f)
     }
 
     /// Every element, in partition order.

@@ -53,6 +53,21 @@ pub enum JobError {
         /// The rejected master string.
         master: String,
     },
+    /// Storage outside the RDD core (a reliable checkpoint, for example)
+    /// could not read or write an RDD's data. `source` is that storage's own
+    /// typed error: downcast it to inspect it, e.g.
+    /// `source.downcast_ref::<ember_checkpoint::CheckpointError>()`.
+    #[error("storage error for RDD {rdd}{}: {source}", partition_suffix(*.partition))]
+    Storage {
+        /// The RDD whose data was read or written.
+        rdd: usize,
+        /// The partition concerned; `None` for data of the RDD as a whole
+        /// (such as a checkpoint's manifest).
+        partition: Option<usize>,
+        /// The storage layer's error.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// The worker thread pool could not be started.
     #[error("cannot start the worker thread pool: {message}")]
     ThreadPool {
@@ -69,4 +84,23 @@ impl JobError {
             source: Arc::new(source),
         }
     }
+
+    /// Wraps a storage layer's error about partition `partition` (or, with
+    /// `None`, the whole) of the RDD `rdd`; see [`JobError::Storage`].
+    pub fn storage(
+        rdd: usize,
+        partition: Option<usize>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        JobError::Storage {
+            rdd,
+            partition,
+            source: Arc::new(source),
+        }
+    }
+}
+
+/// `" partition 3"`, or nothing for the RDD as a whole.
+fn partition_suffix(partition: Option<usize>) -> String {
+    partition.map_or_else(String::new, |p| format!(" partition {p}"))
 }

@@ -47,6 +47,13 @@ pub trait RddCompute<T>: Send + Sync + 'static {
     /// The elements of one partition. Errors are final for the task (no
     /// retry); panics are caught and the task retried.
     fn compute(&self, partition: usize, task: &TaskContext) -> Result<BoxIter<T>, JobError>;
+    /// The name of the reliable checkpoint this compute reads its partitions
+    /// from (for a reader of checkpoint files, such as the one
+    /// `ember_checkpoint::RddCheckpointer` installs); `None`, the default,
+    /// for every other compute.
+    fn checkpoint_name(&self) -> Option<String> {
+        None
+    }
 }
 
 pub(crate) struct RddNode<T> {
@@ -248,6 +255,14 @@ impl<T: Data> Rdd<T> {
             .compute
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(compute);
+    }
+
+    /// The name of the reliable checkpoint its partitions are read from, once
+    /// it has been checkpointed (Spark's `getCheckpointFile`); `None` before,
+    /// and for a [`local_checkpoint`](Self::local_checkpoint), which is kept
+    /// in memory only.
+    pub fn checkpoint_name(&self) -> Option<String> {
+        self.node.current_compute().checkpoint_name()
     }
 
     /// Computes every partition now, keeps the results in memory inside the
