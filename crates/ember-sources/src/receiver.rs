@@ -30,6 +30,8 @@ use std::time::{Duration as StdDuration, Instant};
 
 use ember_dstream::Duration;
 
+use crate::error::SourceError;
+
 pub use block_generator::{Block, BlockStore, MemoryBlockStore};
 pub use rate::{PID_DEFAULTS, PidRateEstimator, RateLimiter};
 pub use stream::{ReceiverHandle, ReceiverStreams};
@@ -37,6 +39,9 @@ pub use wal_store::WalBlockStore;
 
 use block_generator::{Handoff, Pending};
 use supervisor::{Control, Request};
+
+/// Spark's receiver write-ahead log switch.
+pub(crate) const WAL_KEY: &str = "spark.streaming.receiver.writeAheadLog.enable";
 
 /// The most records handed to the block generator in one chunk.
 pub const MAX_CHUNK: usize = 1024;
@@ -65,7 +70,11 @@ const FLUSH_AFTER: StdDuration = StdDuration::from_millis(10);
 ///     fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
 ///         let mut n = 0;
 ///         while !ctx.is_stopped() {
-///             ctx.store_block((n..n + 1000).collect());
+///             if let Err(e) = ctx.store_block((n..n + 1000).collect()) {
+///                 // A real source would be asked for these records again.
+///                 ctx.restart("storing failed", Some(&e), None);
+///                 return;
+///             }
 ///             n += 1000;
 ///             std::thread::sleep(std::time::Duration::from_millis(10));
 ///         }
@@ -128,13 +137,18 @@ pub(crate) struct Shared<T> {
 /// A receiver's side of the engine: store records, ask for a restart or a
 /// stop, check whether to stop.
 ///
-/// Records are buffered in this context (no locking per record) and
-/// handed to the block generator in chunks: when [`MAX_CHUNK`] records (or
-/// fewer under a rate limit) are buffered, when 10 ms passed since the last
-/// hand-over, on [`flush`](Self::flush), and when `on_start` returns. A
-/// receiver that blocks for new data after storing single records should
-/// call `flush` first. Clone the context for each thread of a receiver
-/// that runs its own threads; every clone has its own buffer.
+/// Records stored one by one ([`store`](Self::store),
+/// [`store_iter`](Self::store_iter)) are buffered in this context (no
+/// locking per record) and handed to the block generator in chunks: when
+/// [`MAX_CHUNK`] records (or fewer under a rate limit) are buffered, when
+/// 10 ms passed since the last hand-over, on [`flush`](Self::flush), and
+/// when `on_start` returns; they are cut into a block every block interval,
+/// and are not acknowledged. A receiver that blocks for new data after
+/// storing single records should call `flush` first.
+/// [`store_block`](Self::store_block) is the reliable way: it returns once
+/// its block is stored (logged, with the receiver write-ahead log on).
+/// Clone the context for each thread of a receiver that runs its own
+/// threads; every clone has its own buffer.
 pub struct ReceiverContext<T> {
     shared: Arc<Shared<T>>,
     buffer: RefCell<Vec<T>>,
@@ -196,42 +210,79 @@ impl<T> ReceiverContext<T> {
         }
     }
 
-    /// Stores a block of records at once, after the buffered ones (waits
-    /// as long as the rate limit requires).
-    pub fn store_block(&self, records: Vec<T>) {
+    /// Stores `records` as a block of their own and returns once the block
+    /// store holds it, as Spark's `store(ArrayBuffer)`: with the receiver
+    /// write-ahead log on (`spark.streaming.receiver.writeAheadLog.enable`)
+    /// that is once the block is logged and synced, so a reliable receiver
+    /// acknowledges its source after `Ok` (the block survives a crash) and
+    /// has the source send the records again after an `Err`. Records
+    /// stored before are cut into a block first, so the order is kept.
+    /// Waits as long as the rate limit requires.
+    ///
+    /// # Errors
+    /// [`SourceError::BlockStore`] when the store refused the block (the
+    /// log could not be written) or the block generator is gone.
+    pub fn store_block(&self, records: Vec<T>) -> Result<(), SourceError> {
         self.flush();
-        self.hand_over(records);
+        if records.is_empty() {
+            return Ok(());
+        }
+        let n = self.count_in(records.len());
+        let (stored, answer) = crossbeam_channel::bounded(1);
+        let handoff = Handoff::Block { records, stored };
+        if self.shared.chunks.send(handoff).is_err() {
+            self.shared.pending.0.fetch_sub(n, Ordering::Relaxed);
+            return Err(self.generator_gone());
+        }
+        answer.recv().unwrap_or_else(|_| Err(self.generator_gone()))
     }
 
     /// Hands the buffered records to the block generator now.
     pub fn flush(&self) {
         self.last_flush.set(Instant::now());
         let chunk = std::mem::take(&mut *self.buffer.borrow_mut());
-        self.hand_over(chunk);
+        self.store_chunk(chunk);
     }
 
-    fn hand_over(&self, chunk: Vec<T>) {
+    /// Hands `chunk` to the block generator after the buffered records,
+    /// for the block being cut, without waiting for it to be stored (the
+    /// socket receivers' way: a socket cannot be acknowledged).
+    pub(crate) fn store_chunk(&self, chunk: Vec<T>) {
+        if !self.buffer.borrow().is_empty() {
+            self.flush();
+        }
         if chunk.is_empty() {
             return;
         }
-        let n = chunk.len();
-        // Records already received are kept even if a stop interrupts the wait.
-        let _stopped = self
-            .shared
-            .limiter
-            .acquire(n, self.shared.control.stopping());
-        self.shared
-            .counters
-            .records
-            .fetch_add(n as u64, Ordering::Relaxed);
-        self.shared.pending.0.fetch_add(n as u64, Ordering::Relaxed);
+        let n = self.count_in(chunk.len());
         if self.shared.chunks.send(Handoff::Chunk(chunk)).is_err() {
-            self.shared.pending.0.fetch_sub(n as u64, Ordering::Relaxed);
+            self.shared.pending.0.fetch_sub(n, Ordering::Relaxed);
             tracing::warn!(
                 stream_id = self.shared.stream_id,
                 records = n,
                 "block generator gone, records dropped"
             );
+        }
+    }
+
+    /// Waits for the rate limit to allow `n` more records and counts them
+    /// as stored and pending; returns `n`.
+    fn count_in(&self, n: usize) -> u64 {
+        // Records already received are kept even if a stop interrupts the wait.
+        let _stopped = self
+            .shared
+            .limiter
+            .acquire(n, self.shared.control.stopping());
+        let n = n as u64;
+        self.shared.counters.records.fetch_add(n, Ordering::Relaxed);
+        self.shared.pending.0.fetch_add(n, Ordering::Relaxed);
+        n
+    }
+
+    fn generator_gone(&self) -> SourceError {
+        SourceError::BlockStore {
+            stream_id: self.shared.stream_id,
+            message: "the block generator is gone".to_owned(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Custom receivers through `receiver_stream`: records cut into blocks
 //! reach the batches, restarts (asked for or after a panic) are reported to
-//! listeners with the configured delay, and `stop` from the receiver ends
-//! it for good.
+//! listeners with the configured delay, `stop` from the receiver ends it
+//! for good, and `store_block` reports whether the store took its block.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,8 +11,9 @@ use std::time::{Duration as StdDuration, Instant};
 use ember_dstream::{
     Duration, ReceiverInfo, StopOptions, StreamingConf, StreamingContext, StreamingListener,
 };
+use ember_sources::SourceError;
 use ember_sources::prelude::*;
-use ember_sources::receiver::{Receiver, ReceiverContext};
+use ember_sources::receiver::{Block, BlockStore, MemoryBlockStore, Receiver, ReceiverContext};
 
 fn context() -> StreamingContext {
     let conf = StreamingConf::new()
@@ -96,7 +97,8 @@ impl Receiver<u64> for Flaky {
         for i in 0..1000 {
             ctx.store(base + i);
         }
-        ctx.store_block((base + 1000..base + 1010).collect());
+        ctx.store_block((base + 1000..base + 1010).collect())
+            .unwrap();
         match self.run {
             1 => ctx.restart("first run over", Some(&std::fmt::Error), None),
             2 => panic!("second run panics"),
@@ -186,4 +188,88 @@ fn batches_hold_one_partition_per_block_and_no_record_is_lost_on_stop() {
         "in order, no gap"
     );
     assert!(handle.metrics().records >= got.len() as u64);
+}
+
+/// A store that fills up: it refuses blocks once it took `capacity`
+/// records in all.
+struct Filling {
+    memory: MemoryBlockStore<u64>,
+    taken: AtomicUsize,
+    capacity: usize,
+}
+
+impl BlockStore<u64> for Filling {
+    fn put(&self, block: Block<u64>) -> Result<(), SourceError> {
+        let n = block.records.len();
+        if self.taken.load(Ordering::SeqCst) + n > self.capacity {
+            return Err(SourceError::BlockStore {
+                stream_id: block.stream_id,
+                message: "full".into(),
+            });
+        }
+        self.taken.fetch_add(n, Ordering::SeqCst);
+        self.memory.put(block)
+    }
+    fn take_until(&self, time: ember_dstream::Time) -> Vec<Block<u64>> {
+        self.memory.take_until(time)
+    }
+    fn buffered_records(&self) -> u64 {
+        self.memory.buffered_records()
+    }
+}
+
+type Answers = Arc<Mutex<Vec<Result<(), String>>>>;
+
+/// Stores two single records, then blocks of 10 (`0..10`, `10..20`, …)
+/// with `store_block`, noting each answer, then idles.
+struct Blocks {
+    answers: Answers,
+}
+
+impl Receiver<u64> for Blocks {
+    fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
+        ctx.store(1000);
+        ctx.store(1001);
+        for i in 0..5 {
+            let answer = ctx.store_block((i * 10..i * 10 + 10).collect());
+            self.answers
+                .lock()
+                .unwrap()
+                .push(answer.map_err(|e| e.to_string()));
+        }
+        while !ctx.is_stopped() {
+            thread::sleep(StdDuration::from_millis(5));
+        }
+    }
+}
+
+#[test]
+fn store_block_returns_once_stored_and_reports_a_refused_block() {
+    let ssc = context();
+    let answers: Answers = Arc::default();
+    let store = Arc::new(Filling {
+        memory: MemoryBlockStore::new(),
+        taken: AtomicUsize::new(0),
+        capacity: 32,
+    });
+    let (stream, _) = ssc.receiver_stream_with_store(
+        Blocks {
+            answers: Arc::clone(&answers),
+        },
+        store.clone(),
+    );
+    let sink = collect(&stream);
+    ssc.start().unwrap();
+    wait_for("5 answers", || answers.lock().unwrap().len() == 5);
+    // Each `Ok` came after its block was in the store: the two single
+    // records (cut first, to keep the order) and the first three blocks.
+    assert_eq!(store.taken.load(Ordering::SeqCst), 32);
+    let got = answers.lock().unwrap().clone();
+    let refused = Err("cannot store block of stream 0: full".to_owned());
+    assert_eq!(got, vec![Ok(()), Ok(()), Ok(()), refused.clone(), refused]);
+    wait_for("32 records", || records(&sink).len() >= 32);
+    ssc.stop(StopOptions::default()).unwrap();
+    let mut want = vec![1000, 1001];
+    want.extend(0..30);
+    assert_eq!(records(&sink), want);
 }

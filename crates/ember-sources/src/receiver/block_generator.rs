@@ -1,8 +1,10 @@
 //! The block generator: a thread per receiver that gathers the chunks of
 //! records the receiver hands over and cuts them into a [`Block`] every
 //! block interval (`spark.streaming.blockInterval`, default 200 ms), then
-//! puts each block into a [`BlockStore`]. A batch's input RDD is made of
-//! the blocks stamped in its interval, one partition per block.
+//! puts each block into a [`BlockStore`]; a block the receiver stores
+//! whole (`store_block`) is put at once and the receiver told when it is
+//! stored. A batch's input RDD is made of the blocks stamped in its
+//! interval, one partition per block.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +25,10 @@ pub struct Block<T> {
     /// The block's sequence number within its stream (from 0).
     pub sequence: u64,
     /// When it was cut, on the context's clock: it belongs to the batch
-    /// whose interval `(t - batch, t]` holds this time.
+    /// whose interval `(t - batch, t]` holds this time. A block stored
+    /// after that batch took its blocks is stamped 1 ms after the batch's
+    /// time instead (see [`MemoryBlockStore`]), so its time always names
+    /// the batch that takes it.
     pub time: Time,
     /// Its records, in arrival order.
     pub records: Vec<T>,
@@ -61,16 +66,32 @@ pub trait BlockStore<T>: Send + Sync + 'static {
 }
 
 /// The in-memory block store (no write-ahead log).
+///
+/// A block is stamped when it is cut, but put a moment later; if a batch
+/// took its blocks in between (the batch's time had come), the block goes
+/// to the next batch, and its time is moved to 1 ms after the batch that
+/// took the others, so that a block's time always tells which batch took
+/// it (recovery replays logged blocks by that time).
 #[derive(Debug)]
 pub struct MemoryBlockStore<T> {
-    blocks: Mutex<VecDeque<Block<T>>>,
+    queue: Mutex<Queue<T>>,
     records: AtomicU64,
+}
+
+/// The stored blocks and the newest time a batch took blocks up to.
+#[derive(Debug)]
+struct Queue<T> {
+    blocks: VecDeque<Block<T>>,
+    taken_until: Option<Time>,
 }
 
 impl<T> Default for MemoryBlockStore<T> {
     fn default() -> Self {
         MemoryBlockStore {
-            blocks: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Queue {
+                blocks: VecDeque::new(),
+                taken_until: None,
+            }),
             records: AtomicU64::new(0),
         }
     }
@@ -81,23 +102,42 @@ impl<T> MemoryBlockStore<T> {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Stores `block` after restamping it (see the type's documentation)
+    /// and passing it to `log`, all under the lock [`take_until`] takes: a
+    /// block `log` accepted is taken by the batch its logged time names.
+    /// Nothing is stored when `log` fails.
+    ///
+    /// [`take_until`]: BlockStore::take_until
+    pub(crate) fn put_logged(
+        &self,
+        mut block: Block<T>,
+        log: impl FnOnce(&Block<T>) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(taken) = queue.taken_until
+            && block.time <= taken
+        {
+            block.time = Time::from_millis(taken.milliseconds() + 1);
+        }
+        log(&block)?;
+        self.records
+            .fetch_add(block.records.len() as u64, Ordering::Relaxed);
+        queue.blocks.push_back(block);
+        Ok(())
+    }
 }
 
 impl<T: Send + 'static> BlockStore<T> for MemoryBlockStore<T> {
     fn put(&self, block: Block<T>) -> Result<(), SourceError> {
-        self.records
-            .fetch_add(block.records.len() as u64, Ordering::Relaxed);
-        self.blocks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(block);
-        Ok(())
+        self.put_logged(block, |_| Ok(()))
     }
 
     fn take_until(&self, time: Time) -> Vec<Block<T>> {
-        let mut blocks = self.blocks.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = blocks.iter().take_while(|b| b.time <= time).count();
-        let taken: Vec<Block<T>> = blocks.drain(..n).collect();
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.taken_until = queue.taken_until.max(Some(time));
+        let n = queue.blocks.iter().take_while(|b| b.time <= time).count();
+        let taken: Vec<Block<T>> = queue.blocks.drain(..n).collect();
         let records: usize = taken.iter().map(|b| b.records.len()).sum();
         self.records.fetch_sub(records as u64, Ordering::Relaxed);
         taken
@@ -110,8 +150,15 @@ impl<T: Send + 'static> BlockStore<T> for MemoryBlockStore<T> {
 
 /// What a receiver hands the block generator.
 pub(crate) enum Handoff<T> {
-    /// A chunk of records.
+    /// A chunk of records, for the block being cut.
     Chunk(Vec<T>),
+    /// Records to store as a block of their own, right away (after the
+    /// block being cut, to keep the order); the store's answer goes back
+    /// through `stored`.
+    Block {
+        records: Vec<T>,
+        stored: crossbeam_channel::Sender<Result<(), SourceError>>,
+    },
     /// Cut the current block and exit.
     Shutdown,
 }
@@ -154,6 +201,55 @@ impl BlockGenerator {
     }
 }
 
+/// Turns records into numbered, stamped blocks and puts them in the store.
+struct Cutter<'a, T> {
+    stream_id: usize,
+    sequence: u64,
+    store: &'a dyn BlockStore<T>,
+    clock: &'a dyn Clock,
+    pending: &'a Pending,
+}
+
+impl<T: 'static> Cutter<'_, T> {
+    /// Puts `records` (if any) as the next block; the store's answer.
+    fn put(&mut self, records: Vec<T>) -> Result<(), SourceError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let n = records.len() as u64;
+        let block = Block {
+            stream_id: self.stream_id,
+            sequence: self.sequence,
+            time: self.clock.now(),
+            records,
+        };
+        self.sequence += 1;
+        let stored = self.store.put(block);
+        self.pending.0.fetch_sub(n, Ordering::Relaxed);
+        stored
+    }
+
+    /// Puts the records gathered so far as a block.
+    fn cut(&mut self, current: &mut Vec<T>) {
+        if let Err(e) = self.put(std::mem::take(current)) {
+            tracing::error!(stream_id = self.stream_id, error = %e, "dropping a block the store refused");
+        }
+    }
+
+    /// Puts a block the receiver stores whole, after the gathered records,
+    /// and tells the waiting receiver how it went.
+    fn put_whole(
+        &mut self,
+        current: &mut Vec<T>,
+        records: Vec<T>,
+        stored: &crossbeam_channel::Sender<Result<(), SourceError>>,
+    ) {
+        self.cut(current);
+        // Fails only if the waiting receiver thread is gone: no one to tell.
+        let _ = stored.send(self.put(records));
+    }
+}
+
 fn run<T: 'static>(
     stream_id: usize,
     interval: StdDuration,
@@ -162,31 +258,19 @@ fn run<T: 'static>(
     clock: &dyn Clock,
     pending: &Pending,
 ) {
-    let mut current: Vec<T> = Vec::new();
-    let mut sequence = 0u64;
-    let mut next_cut = Instant::now() + interval;
-    let mut cut = |current: &mut Vec<T>| {
-        if current.is_empty() {
-            return;
-        }
-        let records = std::mem::take(current);
-        let n = records.len() as u64;
-        let block = Block {
-            stream_id,
-            sequence,
-            time: clock.now(),
-            records,
-        };
-        sequence += 1;
-        if let Err(e) = store.put(block) {
-            tracing::error!(stream_id, error = %e, "dropping a block the store refused");
-        }
-        pending.0.fetch_sub(n, Ordering::Relaxed);
+    let mut cutter = Cutter {
+        stream_id,
+        sequence: 0,
+        store,
+        clock,
+        pending,
     };
+    let mut current: Vec<T> = Vec::new();
+    let mut next_cut = Instant::now() + interval;
     loop {
         let now = Instant::now();
         if now >= next_cut {
-            cut(&mut current);
+            cutter.cut(&mut current);
             next_cut += interval;
             if next_cut <= now {
                 next_cut = now + interval;
@@ -201,16 +285,52 @@ fn run<T: 'static>(
                     current.extend(chunk);
                 }
             }
+            Ok(Handoff::Block { records, stored }) => {
+                cutter.put_whole(&mut current, records, &stored);
+            }
             Ok(Handoff::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
                 // Take whatever was handed over before the shutdown.
-                while let Ok(Handoff::Chunk(chunk)) = chunks.try_recv() {
-                    current.extend(chunk);
+                loop {
+                    match chunks.try_recv() {
+                        Ok(Handoff::Chunk(chunk)) => current.extend(chunk),
+                        Ok(Handoff::Block { records, stored }) => {
+                            cutter.put_whole(&mut current, records, &stored);
+                        }
+                        Ok(Handoff::Shutdown) | Err(_) => break,
+                    }
                 }
-                cut(&mut current);
+                cutter.cut(&mut current);
                 tracing::debug!(stream_id, "block generator stopped");
                 return;
             }
             Err(RecvTimeoutError::Timeout) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(sequence: u64, time_ms: u64) -> Block<u64> {
+        Block {
+            stream_id: 0,
+            sequence,
+            time: Time::from_millis(time_ms),
+            records: vec![sequence],
+        }
+    }
+
+    #[test]
+    fn a_block_put_after_its_batch_took_the_others_goes_to_the_next_batch() {
+        let store = MemoryBlockStore::new();
+        store.put(block(0, 40)).unwrap();
+        assert_eq!(store.take_until(Time::from_millis(100)), vec![block(0, 40)]);
+        store.put(block(1, 100)).unwrap(); // late: batch 100 is gone
+        store.put(block(2, 130)).unwrap();
+        assert_eq!(store.buffered_records(), 2);
+        let next = store.take_until(Time::from_millis(200));
+        assert_eq!(next, vec![block(1, 101), block(2, 130)]);
+        assert_eq!(store.buffered_records(), 0);
     }
 }

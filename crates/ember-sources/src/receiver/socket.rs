@@ -126,23 +126,23 @@ impl Receiver<String> for SocketTextReceiver {
         loop {
             if reader.buffer().is_empty() && !chunk.is_empty() {
                 // The next read may block: hand over what is here first.
-                ctx.store_block(std::mem::take(&mut chunk));
+                ctx.store_chunk(std::mem::take(&mut chunk));
             }
             line.clear();
             match reader.read_until(b'\n', &mut line) {
                 Ok(0) => {
-                    ctx.store_block(chunk);
+                    ctx.store_chunk(chunk);
                     ctx.restart("socket data stream had no more data", None, None);
                     return;
                 }
                 Ok(_) => {
                     chunk.push(decode(ctx, &line));
                     if chunk.len() >= ctx.chunk_size() {
-                        ctx.store_block(std::mem::take(&mut chunk));
+                        ctx.store_chunk(std::mem::take(&mut chunk));
                     }
                 }
                 Err(e) => {
-                    ctx.store_block(chunk);
+                    ctx.store_chunk(chunk);
                     if !ctx.is_stopped() {
                         ctx.restart("error receiving data", Some(&e), None);
                     }
@@ -194,7 +194,7 @@ impl<T: Send + 'static> Receiver<T> for SocketReceiver<T> {
             stopped: Box::new(move || stopper.is_stopped()),
             before_read: Box::new(move || {
                 let chunk = std::mem::take(&mut *to_flush.borrow_mut());
-                flusher.store_block(chunk);
+                flusher.store_chunk(chunk);
             }),
         };
         let records = (self.converter)(Box::new(BufReader::with_capacity(BUFFER, reader)));
@@ -205,13 +205,13 @@ impl<T: Send + 'static> Receiver<T> for SocketReceiver<T> {
                 pending.len() >= ctx.chunk_size()
             };
             if full {
-                ctx.store_block(std::mem::take(&mut *pending.borrow_mut()));
+                ctx.store_chunk(std::mem::take(&mut *pending.borrow_mut()));
             }
             if ctx.is_stopped() {
                 break;
             }
         }
-        ctx.store_block(std::mem::take(&mut *pending.borrow_mut()));
+        ctx.store_chunk(std::mem::take(&mut *pending.borrow_mut()));
         if !ctx.is_stopped() {
             ctx.restart("socket data stream had no more data", None, None);
         }

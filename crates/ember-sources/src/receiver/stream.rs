@@ -21,7 +21,7 @@ use super::socket::{SocketReceiver, SocketTextReceiver};
 use super::supervisor::{Control, Request, Supervisor};
 use super::{
     BlockStore, Counters, MemoryBlockStore, PidRateEstimator, RateLimiter, Receiver,
-    ReceiverMetrics, Shared, WalBlockStore,
+    ReceiverMetrics, Shared, WAL_KEY, WalBlockStore,
 };
 use crate::error::SourceError;
 
@@ -357,21 +357,40 @@ pub trait ReceiverStreams {
     /// A stream of what `receiver` stores, cut into blocks every block
     /// interval; each batch holds the blocks of its interval, one
     /// partition per block. The receiver takes one worker slot.
-    fn receiver_stream<T: Data>(&self, receiver: impl Receiver<T>) -> DStream<T> {
+    ///
+    /// With `spark.streaming.receiver.writeAheadLog.enable` set to `true`,
+    /// every block is written to a [`WalBlockStore`] under the checkpoint
+    /// directory before it is acknowledged
+    /// ([`store_block`](crate::receiver::ReceiverContext::store_block)
+    /// returns), and the blocks of the batches a recovered context re-runs
+    /// are replayed from it; that is why the records must be serializable.
+    /// Without a checkpoint directory the context then fails to start.
+    fn receiver_stream<T>(&self, receiver: impl Receiver<T>) -> DStream<T>
+    where
+        T: Data + Serialize + DeserializeOwned,
+    {
         self.receiver_stream_with_handle(receiver).0
     }
 
     /// [`receiver_stream`](Self::receiver_stream), plus a handle on the
     /// receiver's metrics and buffers.
-    fn receiver_stream_with_handle<T: Data>(
+    fn receiver_stream_with_handle<T>(
         &self,
         receiver: impl Receiver<T>,
-    ) -> (DStream<T>, ReceiverHandle) {
-        self.receiver_stream_with_store(receiver, Arc::new(MemoryBlockStore::new()))
+    ) -> (DStream<T>, ReceiverHandle)
+    where
+        T: Data + Serialize + DeserializeOwned,
+    {
+        if self.write_ahead_log_enabled() {
+            self.receiver_stream_with_store(receiver, Arc::new(WalBlockStore::new()))
+        } else {
+            self.receiver_stream_with_store(receiver, Arc::new(MemoryBlockStore::new()))
+        }
     }
 
     /// [`receiver_stream_with_handle`](Self::receiver_stream_with_handle)
-    /// with another block store (a write-ahead-logged one, for example).
+    /// with the given block store, whatever the write-ahead log setting
+    /// ([`MemoryBlockStore`] for records that cannot be serialized).
     fn receiver_stream_with_store<T: Data>(
         &self,
         receiver: impl Receiver<T>,
@@ -382,44 +401,22 @@ pub trait ReceiverStreams {
     /// `host:port` sends. The receiver reconnects after the connection is
     /// refused, reset or closed (after `spark.streaming.receiverRestartDelay`).
     /// Invalid UTF-8 is decoded with replacement characters and counted.
+    /// The write-ahead log applies as for
+    /// [`receiver_stream`](Self::receiver_stream); a socket cannot be
+    /// acknowledged, so it keeps the blocks already cut, not the lines in
+    /// flight.
     fn socket_text_stream(&self, host: impl Into<String>, port: u16) -> DStream<String> {
         self.socket_text_stream_with_handle(host, port).0
     }
 
     /// [`socket_text_stream`](Self::socket_text_stream), plus a handle on
     /// the receiver's metrics (records, invalid UTF-8 lines, restarts).
-    ///
-    /// With `spark.streaming.receiver.writeAheadLog.enable` set to `true`
-    /// and a checkpoint directory, received blocks go through a
-    /// [`WalBlockStore`] (logged before they are acknowledged, replayed on
-    /// recovery).
     fn socket_text_stream_with_handle(
         &self,
         host: impl Into<String>,
         port: u16,
     ) -> (DStream<String>, ReceiverHandle) {
-        if self.write_ahead_log_enabled() {
-            self.receiver_stream_with_store(
-                SocketTextReceiver::new(host, port),
-                Arc::new(WalBlockStore::new()),
-            )
-        } else {
-            self.receiver_stream_with_handle(SocketTextReceiver::new(host, port))
-        }
-    }
-
-    /// A receiver stream whose blocks are write-ahead logged when
-    /// `spark.streaming.receiver.writeAheadLog.enable` is `true` (the
-    /// records must be serializable for that), in memory otherwise.
-    fn receiver_stream_logged<T>(&self, receiver: impl Receiver<T>) -> (DStream<T>, ReceiverHandle)
-    where
-        T: Data + Serialize + DeserializeOwned,
-    {
-        if self.write_ahead_log_enabled() {
-            self.receiver_stream_with_store(receiver, Arc::new(WalBlockStore::new()))
-        } else {
-            self.receiver_stream_with_handle(receiver)
-        }
+        self.receiver_stream_with_handle(SocketTextReceiver::new(host, port))
     }
 
     /// Whether `spark.streaming.receiver.writeAheadLog.enable` is set
@@ -428,10 +425,11 @@ pub trait ReceiverStreams {
 
     /// The records `converter` reads from a TCP connection to `host:port`
     /// (it gets a buffered reader and returns an iterator; when the
-    /// iterator ends the receiver reconnects, as for text).
+    /// iterator ends the receiver reconnects, as for text). The
+    /// write-ahead log applies as for [`socket_text_stream`](Self::socket_text_stream).
     fn socket_stream<T, I, F>(&self, host: impl Into<String>, port: u16, converter: F) -> DStream<T>
     where
-        T: Data,
+        T: Data + Serialize + DeserializeOwned,
         I: Iterator<Item = T> + 'static,
         F: Fn(Box<dyn BufRead>) -> I + Send + Sync + 'static,
     {
@@ -461,9 +459,6 @@ impl ReceiverStreams for StreamingContext {
         (self.input_stream(source), handle)
     }
 }
-
-/// Spark's receiver write-ahead log switch.
-const WAL_KEY: &str = "spark.streaming.receiver.writeAheadLog.enable";
 
 /// The input's name for the engine's logs (a `'static` name).
 fn receiver_kind(name: &str) -> &'static str {

@@ -5,7 +5,8 @@
 //! returns (the acknowledgement to the receiver). When a recovered context
 //! starts, the logged blocks stamped after its checkpoint (the batches that
 //! will be re-run) are put back in memory, in order; segments whose blocks
-//! are all covered by a durable checkpoint are deleted.
+//! are all covered by a durable checkpoint are deleted. Starting without a
+//! checkpoint directory is an error, as in Spark.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,6 +17,7 @@ use ember_dstream::Time;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::WAL_KEY;
 use super::block_generator::{Block, BlockStore, MemoryBlockStore};
 use crate::error::SourceError;
 
@@ -29,8 +31,8 @@ struct OpenLog {
 }
 
 /// A block store that logs every block before acknowledging it and replays
-/// unprocessed blocks on recovery. Without a checkpoint directory it works
-/// like [`MemoryBlockStore`] (and says so once, with a warning).
+/// unprocessed blocks on recovery. It needs a checkpoint directory: its
+/// stream fails to start without one.
 pub struct WalBlockStore<T> {
     memory: MemoryBlockStore<T>,
     log: Mutex<Option<OpenLog>>,
@@ -68,27 +70,33 @@ fn store_error(stream_id: usize, message: String) -> SourceError {
 
 impl<T: Send + Serialize + DeserializeOwned + 'static> BlockStore<T> for WalBlockStore<T> {
     fn put(&self, block: Block<T>) -> Result<(), SourceError> {
-        {
-            let mut log = self.log();
-            if let Some(open) = log.as_mut() {
-                let logged = (
-                    block.stream_id,
-                    block.sequence,
-                    block.time.milliseconds(),
-                    &block.records,
-                );
-                let bytes = postcard::to_stdvec(&logged)
-                    .map_err(|e| store_error(block.stream_id, e.to_string()))?;
-                let pointer = open
-                    .wal
-                    .append(&bytes)
-                    .and_then(|p| open.wal.sync().map(|()| p))
-                    .map_err(|e| store_error(block.stream_id, e.to_string()))?;
-                let newest = open.newest.entry(pointer.segment_id).or_insert(0);
-                *newest = (*newest).max(block.time.milliseconds());
-            }
-        }
-        self.memory.put(block)
+        let stream_id = block.stream_id;
+        let mut log = self.log();
+        let Some(open) = log.as_mut() else {
+            return Err(store_error(
+                stream_id,
+                "the write-ahead log is not open".to_owned(),
+            ));
+        };
+        // Logged with the time under which `take_until` will take it.
+        self.memory.put_logged(block, |block| {
+            let logged = (
+                block.stream_id,
+                block.sequence,
+                block.time.milliseconds(),
+                &block.records,
+            );
+            let bytes =
+                postcard::to_stdvec(&logged).map_err(|e| store_error(stream_id, e.to_string()))?;
+            let pointer = open
+                .wal
+                .append(&bytes)
+                .and_then(|p| open.wal.sync().map(|()| p))
+                .map_err(|e| store_error(stream_id, e.to_string()))?;
+            let newest = open.newest.entry(pointer.segment_id).or_insert(0);
+            *newest = (*newest).max(block.time.milliseconds());
+            Ok(())
+        })
     }
 
     fn take_until(&self, time: Time) -> Vec<Block<T>> {
@@ -101,11 +109,13 @@ impl<T: Send + Serialize + DeserializeOwned + 'static> BlockStore<T> for WalBloc
 
     fn open(&self, log_dir: Option<&Path>, recovered: Option<Time>) -> Result<(), SourceError> {
         let Some(dir) = log_dir else {
-            tracing::warn!(
-                "the receiver write-ahead log is enabled but no checkpoint directory is set: \
-                 received blocks are kept in memory only"
-            );
-            return Ok(());
+            return Err(SourceError::InvalidConf {
+                key: WAL_KEY.to_owned(),
+                value: "true".to_owned(),
+                reason: "the receiver write-ahead log needs a checkpoint directory: \
+                         call StreamingContext::checkpoint(dir) first"
+                    .to_owned(),
+            });
         };
         let wal = WriteAheadLog::open(dir).map_err(|e| store_error(0, e.to_string()))?;
         let records = wal.read_all().map_err(|e| store_error(0, e.to_string()))?;
@@ -208,5 +218,43 @@ mod tests {
             .map(|b| b.sequence)
             .collect();
         assert_eq!(left, vec![3, 4]);
+    }
+
+    #[test]
+    fn a_block_put_after_its_batch_took_the_others_is_logged_for_the_next_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = WalBlockStore::new();
+        store.open(Some(dir.path()), None).unwrap();
+        store.put(block(0, 90)).unwrap();
+        assert_eq!(store.take_until(Time::from_millis(100)).len(), 1);
+        // Cut at 95, but put after the batch at 100 took its blocks: the
+        // batch at 200 takes it, so it is logged as of 101, and a context
+        // recovered from a checkpoint at 100 replays it.
+        store.put(block(1, 95)).unwrap();
+        drop(store);
+        let recovered = WalBlockStore::<String>::new();
+        recovered
+            .open(Some(dir.path()), Some(Time::from_millis(100)))
+            .unwrap();
+        let blocks = recovered.take_until(Time::from_millis(200));
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(
+            (blocks[0].sequence, blocks[0].time),
+            (1, Time::from_millis(101))
+        );
+    }
+
+    #[test]
+    fn opening_without_a_directory_is_refused() {
+        let store = WalBlockStore::<String>::new();
+        let err = store.open(None, None).unwrap_err();
+        assert!(
+            matches!(&err, SourceError::InvalidConf { key, .. } if key == WAL_KEY),
+            "{err}"
+        );
+        assert!(
+            store.put(block(0, 10)).is_err(),
+            "a closed log took a block"
+        );
     }
 }
