@@ -13,8 +13,11 @@
 //! (records per second per receiver, 0 = unlimited),
 //! `spark.streaming.backpressure.enabled` (false),
 //! `spark.streaming.backpressure.initialRate` (unset = unlimited until the
-//! first estimate), and `spark.streaming.backpressure.pid.proportional`
-//! (1.0), `.integral` (0.2), `.derived` (0.0), `.minRate` (100).
+//! first estimate), `spark.streaming.backpressure.pid.proportional`
+//! (1.0), `.integral` (0.2), `.derived` (0.0), `.minRate` (100), and
+//! `spark.streaming.receiver.writeAheadLog.enable` (false; read when the
+//! stream is defined: blocks go through a [`WalBlockStore`], which needs a
+//! checkpoint directory).
 
 mod block_generator;
 mod rate;

@@ -8,27 +8,15 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{Killed, Rng};
 
 const WORDS: [&str; 8] = [
     "apple", "banana", "cherry", "date", "elder", "fig", "grape", "honey",
 ];
-
-/// xorshift64*, seeded from the clock (the seed is printed for replays).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 type Counts = BTreeMap<String, u64>;
 
@@ -75,21 +63,23 @@ fn check_not_over(state: &Counts, expected: &Counts, when: &str) {
     }
 }
 
-fn spawn(ckpt: &Path, input: &Path, out: &Path, log: &Path) -> Child {
+fn spawn(ckpt: &Path, input: &Path, out: &Path, log: &Path) -> Killed {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_crash_word_count"))
-        .arg(ckpt)
-        .arg(input)
-        .arg(out)
-        .arg("100")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+    Killed(
+        Command::new(env!("CARGO_BIN_EXE_crash_word_count"))
+            .arg(ckpt)
+            .arg(input)
+            .arg(out)
+            .arg("100")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -102,13 +92,8 @@ fn killed_and_restarted_word_count_counts_every_file_once() {
         root.path().join("stderr.log"),
     );
     std::fs::create_dir_all(&input).unwrap();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    eprintln!("crash test seed {seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::from_clock("crash test");
+    let seed = rng.seed;
     let mut expected = Counts::new();
     let mut files = 0;
     let kills = 24;
@@ -125,12 +110,11 @@ fn killed_and_restarted_word_count_counts_every_file_once() {
             std::thread::sleep(Duration::from_millis(20 + rng.below(60)));
         }
         assert!(
-            child.try_wait().unwrap().is_none(),
+            child.running(),
             "crash_word_count exited on its own in round {round}; see its stderr:\n{}",
             std::fs::read_to_string(&log).unwrap_or_default()
         );
-        child.kill().unwrap(); // SIGKILL on Unix
-        child.wait().unwrap();
+        child.kill();
         if let Some((_, state)) = read_state(&out) {
             check_not_over(&state, &expected, &format!("after kill {round}"));
         }
@@ -141,7 +125,7 @@ fn killed_and_restarted_word_count_counts_every_file_once() {
         }
     }
     // A last run, left alone until it caught up.
-    let mut child = spawn(&ckpt, &input, &out, &log);
+    let child = spawn(&ckpt, &input, &out, &log);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut last = None;
     while Instant::now() < deadline {
@@ -158,8 +142,7 @@ fn killed_and_restarted_word_count_counts_every_file_once() {
     // A few more batches must not change anything either.
     std::thread::sleep(Duration::from_millis(400));
     let after = read_state(&out);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
     let recoveries = log_text.matches("recovered from checkpoint").count();
     eprintln!(

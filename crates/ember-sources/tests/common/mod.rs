@@ -1,0 +1,57 @@
+//! What the crash tests share: a seeded random generator (the seed is
+//! printed, so a failing run can be replayed) and a child process that is
+//! killed when the test ends, even by a failed assertion.
+
+use std::process::Child;
+
+/// xorshift64*.
+pub(crate) struct Rng {
+    state: u64,
+    /// The seed, for failure messages.
+    pub(crate) seed: u64,
+}
+
+impl Rng {
+    /// Seeded from the clock; prints the seed.
+    pub(crate) fn from_clock(test: &str) -> Rng {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+            | 1;
+        eprintln!("{test}: seed {seed}");
+        Rng { state: seed, seed }
+    }
+    pub(crate) fn next(&mut self) -> u64 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A child process killed with SIGKILL (and reaped) when dropped.
+pub(crate) struct Killed(pub(crate) Child);
+
+impl Killed {
+    /// Whether it is still running.
+    pub(crate) fn running(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+    /// SIGKILL, then wait for it.
+    pub(crate) fn kill(mut self) {
+        self.kill_now();
+    }
+    fn kill_now(&mut self) {
+        let _ = self.0.kill(); // SIGKILL on Unix
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.kill_now();
+    }
+}
