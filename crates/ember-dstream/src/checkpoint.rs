@@ -1,36 +1,34 @@
 //! Streaming checkpoints: what a checkpoint holds, the pipeline fingerprint
-//! that guards recovery, the [`Checkpointer`] that writes one after each
-//! batch at the checkpoint interval, and the state-stream registration
-//! ([`DStream::checkpointed`]).
+//! that guards recovery, the [`Checkpointable`] participants, and the
+//! [`Checkpointer`] that writes one after each batch at the checkpoint
+//! interval. What state streams save is in `state_checkpoint.rs`.
 //!
 //! One checkpoint is one object `checkpoint-<batch time ms>` of a
 //! [`CheckpointSeries`] in the checkpoint directory, written atomically
 //! (temp file, fsync, rename) with a CRC. It holds, together: the batch
 //! interval, the zero time, the last completed batch time, the batches
 //! generated but not completed then, the pipeline's fingerprint and
-//! description, and one entry per participant — the whole state of each
-//! checkpointed state stream (postcard `Vec<T>`) and each input's position
-//! (e.g. a file stream's selected files). Because everything is in one
+//! description, and one entry per participant — the state of each state
+//! stream (every state stream takes part once a checkpoint directory is
+//! set) and each input's position (e.g. a file stream's selected files). Because everything is in one
 //! object, a restart continues exactly where the last durable checkpoint
 //! left off: batches after it are generated again (catch-up batches) from
 //! replayable inputs, none is applied twice to the restored state and none
 //! is skipped.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
 
 use ember_checkpoint::{CheckpointError, CheckpointSeries, LocalCheckpointStore};
-use ember_rdd::Data;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::dstream::{StreamCore, StreamInfo};
 use crate::graph::Graph;
-use crate::{DStream, Duration, StreamResult, StreamingError, Time};
+use crate::{Duration, StreamingError, Time};
 
-/// The version of [`StreamingCheckpoint`]'s layout.
-const CHECKPOINT_LAYOUT: u32 = 1;
+/// The version of [`StreamingCheckpoint`]'s layout (2: state entries carry
+/// their RDD's time; incremental windows save their reduced batches).
+pub(crate) const CHECKPOINT_LAYOUT: u32 = 2;
 
 /// The default checkpoint interval's lower bound (Spark: 10 s).
 const MIN_DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
@@ -45,17 +43,21 @@ pub(crate) fn default_interval(slide: Duration) -> Duration {
             .max(1)
 }
 
-/// Something whose state goes into every checkpoint: a checkpointed state
-/// stream or an input source.
+/// Something whose state goes into every checkpoint: a state stream or an
+/// input source.
 pub(crate) trait Checkpointable: Send + Sync {
+    /// The id of the stream it belongs to.
+    fn stream_id(&self) -> usize;
     /// The entry's key in the checkpoint (`stream-<id>`).
-    fn key(&self) -> String;
+    fn key(&self) -> String {
+        format!("stream-{}", self.stream_id())
+    }
     /// Its state as of the completed batch `time`, or `None` when it has
     /// nothing to save.
     fn snapshot(&self, time: Time) -> Result<Option<Vec<u8>>, StreamingError>;
     /// Puts back the state saved at `time` (before the context starts).
     fn restore(&self, time: Time, bytes: &[u8]) -> Result<(), StreamingError>;
-    /// The checkpoint interval it asks for, if any.
+    /// The checkpoint interval it asks for, if any (state streams do).
     fn interval(&self) -> Option<Duration> {
         None
     }
@@ -105,8 +107,9 @@ pub(crate) fn pipeline_fingerprint(graph: &Graph) -> (u64, Vec<String>) {
         .iter()
         .map(|s| {
             let parents: Vec<String> = s.parents().iter().map(|p| p.id().to_string()).collect();
+            let details = s.details().map(|d| format!(" {d}")).unwrap_or_default();
             format!(
-                "stream {}: {} slide {} parents [{}]",
+                "stream {}: {}{details} slide {} parents [{}]",
                 s.id(),
                 s.name(),
                 s.slide(),
@@ -135,6 +138,20 @@ pub(crate) fn describe_difference(old: &[String], new: &[String]) -> String {
             new[old.len()]
         ),
         std::cmp::Ordering::Equal => "the fingerprints differ".to_owned(),
+    }
+}
+
+/// Names `dir` in a checkpoint error raised without it (by a participant).
+pub(crate) fn in_dir(dir: &Path, error: StreamingError) -> StreamingError {
+    match error {
+        StreamingError::Checkpoint {
+            dir: empty,
+            message,
+        } if empty.as_os_str().is_empty() => StreamingError::Checkpoint {
+            dir: dir.to_path_buf(),
+            message,
+        },
+        other => other,
     }
 }
 
@@ -213,7 +230,10 @@ impl Checkpointer {
         }
         let mut entries = Vec::new();
         for participant in self.graph.checkpointables() {
-            if let Some(bytes) = participant.snapshot(time)? {
+            if let Some(bytes) = participant
+                .snapshot(time)
+                .map_err(|e| in_dir(&self.dir, e))?
+            {
                 entries.push((participant.key(), bytes));
             }
         }
@@ -239,142 +259,4 @@ impl Checkpointer {
         tracing::debug!(%time, dir = %self.dir.display(), "checkpoint written");
         Ok(())
     }
-}
-
-/// A checkpointed state stream: its whole state, collected after each
-/// checkpointed batch and parallelized back on recovery.
-struct StateParticipant<T> {
-    stream: Weak<StreamCore<T>>,
-    id: usize,
-    interval: Option<Duration>,
-    partitions: usize,
-}
-
-impl<T: Data + Serialize + DeserializeOwned> Checkpointable for StateParticipant<T> {
-    fn key(&self) -> String {
-        format!("stream-{}", self.id)
-    }
-    fn snapshot(&self, time: Time) -> Result<Option<Vec<u8>>, StreamingError> {
-        let Some(core) = self.stream.upgrade() else {
-            return Ok(None);
-        };
-        let Some(rdd) = core.generated_rdd(time) else {
-            return Ok(None);
-        };
-        let state = rdd.collect()?;
-        let bytes = ember_checkpoint::format::to_payload(&state).map_err(|e| {
-            StreamingError::Checkpoint {
-                dir: PathBuf::new(),
-                message: format!("serializing the state of stream {}: {e}", self.id),
-            }
-        })?;
-        Ok(Some(bytes))
-    }
-    fn restore(&self, time: Time, bytes: &[u8]) -> Result<(), StreamingError> {
-        let Some(core) = self.stream.upgrade() else {
-            return Ok(());
-        };
-        let state: Vec<T> = ember_checkpoint::format::from_payload(bytes).map_err(|e| {
-            StreamingError::Checkpoint {
-                dir: PathBuf::new(),
-                message: format!("deserializing the state of stream {}: {e}", self.id),
-            }
-        })?;
-        tracing::info!(stream = self.id, %time, entries = state.len(), "state restored from checkpoint");
-        let rdd = core.env.rdd.parallelize(state, self.partitions);
-        rdd.cache();
-        core.insert_generated(time, rdd);
-        Ok(())
-    }
-    fn interval(&self) -> Option<Duration> {
-        self.interval
-    }
-}
-
-impl<T: Data + Serialize + DeserializeOwned> DStream<T> {
-    /// Makes this state stream (the result of
-    /// [`update_state_by_key`](DStream::update_state_by_key)) recoverable:
-    /// with a checkpoint directory, its whole state goes into every
-    /// checkpoint, and a context recovered by
-    /// [`StreamingContext::get_or_create`](crate::StreamingContext::get_or_create)
-    /// continues from it. The checkpoint interval is the default: the
-    /// smallest multiple of the slide that is at least 10 s.
-    ///
-    /// It is a separate step because it needs `Serialize + DeserializeOwned`
-    /// elements, which plain `update_state_by_key` does not ask for. Other
-    /// streams are refused with [`StreamingError::NotStateful`].
-    ///
-    /// ```
-    /// use std::collections::VecDeque;
-    /// use std::sync::Arc;
-    /// use ember_dstream::{Duration, ManualClock, StreamingConf, StreamingContext};
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let ssc = StreamingContext::get_or_create(dir.path(), || {
-    ///     let conf = StreamingConf::new().master("local[2]");
-    ///     let ssc = StreamingContext::with_clock(conf, Duration::from_secs(1), Arc::new(ManualClock::new()))?;
-    ///     let batches: VecDeque<Vec<(String, u64)>> = vec![vec![("a".to_string(), 1)]].into();
-    ///     ssc.queue_stream(batches, true)
-    ///         .update_state_by_key(|new: &[u64], old: Option<u64>| {
-    ///             Some(old.unwrap_or(0) + new.iter().sum::<u64>())
-    ///         })
-    ///         .checkpointed()?
-    ///         .print()?;
-    ///     Ok(ssc)
-    /// })?;
-    /// assert_eq!(ssc.recovered_from(), None); // nothing to recover yet
-    /// # Ok::<(), ember_dstream::StreamingError>(())
-    /// ```
-    pub fn checkpointed(&self) -> StreamResult<T> {
-        self.register_checkpoint(None)
-    }
-
-    /// [`checkpointed`](Self::checkpointed) with a checkpoint interval (a
-    /// multiple of the slide). Each checkpoint is written after the batch at
-    /// a multiple of the interval; batches after the last checkpoint are
-    /// re-run on recovery.
-    pub fn checkpointed_every(&self, interval: Duration) -> StreamResult<T> {
-        let slide = self.slide_duration();
-        if interval.is_zero() {
-            return Err(StreamingError::ZeroDuration {
-                what: "the checkpoint interval",
-            });
-        }
-        if !interval.is_multiple_of(slide) {
-            return Err(StreamingError::SlideNotMultiple {
-                slide: interval,
-                parent_slide: slide,
-            });
-        }
-        self.register_checkpoint(Some(interval))
-    }
-
-    fn register_checkpoint(&self, interval: Option<Duration>) -> StreamResult<T> {
-        let name = self.core.operation_name();
-        if name != "update_state_by_key" {
-            return Err(StreamingError::NotStateful {
-                operation: "checkpointed",
-                stream: name,
-            });
-        }
-        let inner = self.context_inner()?;
-        crate::StreamingContext::check_initialized(&inner)?;
-        let interval = interval.or_else(|| Some(default_interval(self.slide_duration())));
-        inner.graph.add_checkpointable(Arc::new(StateParticipant {
-            stream: Arc::downgrade(&self.core),
-            id: self.id(),
-            interval,
-            partitions: self.rdd_context().default_parallelism(),
-        }));
-        Ok(self.clone())
-    }
-}
-
-/// Whether `stream` is a stateful stream (for the start-up warning).
-pub(crate) fn stateful_ids(graph: &Graph) -> Vec<(usize, &'static str)> {
-    graph
-        .streams()
-        .iter()
-        .filter(|s| s.is_stateful())
-        .map(|s: &Arc<dyn StreamInfo>| (s.id(), s.name()))
-        .collect()
 }

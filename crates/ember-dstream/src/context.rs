@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use ember_rdd::{RddConf, RddContext};
 
 use crate::checkpoint::{
-    Checkpointer, StreamingCheckpoint, checkpoint_error, describe_difference, open_series,
-    pipeline_fingerprint, stateful_ids,
+    CHECKPOINT_LAYOUT, Checkpointer, StreamingCheckpoint, checkpoint_error, describe_difference,
+    in_dir, open_series, pipeline_fingerprint,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::graph::Graph;
@@ -105,7 +105,8 @@ impl Drop for ContextInner {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RecoveryOptions {
     /// When the checkpoint was written by a different pipeline (its
-    /// fingerprint differs), delete the old checkpoints and start afresh
+    /// fingerprint differs) or in an older layout, delete the old
+    /// checkpoints and start afresh
     /// with a warning instead of failing.
     pub discard_mismatched_state: bool,
 }
@@ -202,12 +203,15 @@ impl StreamingContext {
     /// code), sets `dir` as its checkpoint directory, and if `dir` holds a
     /// valid checkpoint, restores it: on [`start`](Self::start) the batches
     /// continue after the checkpoint's batch (the batches between it and
-    /// now run at once as catch-up batches), checkpointed state streams
-    /// start from their saved state and inputs from their saved position.
+    /// now run at once as catch-up batches), state streams start from
+    /// their saved state (every state stream is checkpointed; see
+    /// [`DStream::checkpoint`](crate::DStream::checkpoint) for the
+    /// interval) and inputs from their saved position.
     ///
     /// The configuration and everything else from `create` wins, except:
     /// a different batch interval is an error, and a different pipeline
-    /// (operations, their order or slides: the fingerprint) is an error
+    /// (operations, their order, slides and window lengths: the
+    /// fingerprint) or a checkpoint of an older layout is an error
     /// naming the first difference (see [`get_or_create_with`](Self::get_or_create_with)
     /// to discard the old state instead). A damaged newest checkpoint is
     /// skipped with a warning for an older valid one; when none is valid,
@@ -257,11 +261,20 @@ impl StreamingContext {
             });
         }
         let (fingerprint, pipeline) = pipeline_fingerprint(&ssc.inner.graph);
-        if checkpoint.fingerprint != fingerprint {
-            let difference = format!(
+        let difference = if checkpoint.layout != CHECKPOINT_LAYOUT {
+            Some(format!(
+                "checkpoint-{time_ms} has layout {}, this version reads layout {CHECKPOINT_LAYOUT}",
+                checkpoint.layout
+            ))
+        } else if checkpoint.fingerprint != fingerprint {
+            Some(format!(
                 "pipeline changed since checkpoint-{time_ms}: {}",
                 describe_difference(&checkpoint.pipeline, &pipeline)
-            );
+            ))
+        } else {
+            None
+        };
+        if let Some(difference) = difference {
             if !options.discard_mismatched_state {
                 return Err(StreamingError::CheckpointMismatch {
                     dir: dir.to_path_buf(),
@@ -312,10 +325,13 @@ impl StreamingContext {
             return Ok(None);
         };
         let time = Time::from_millis(checkpoint.time_ms);
+        let dir = self.checkpoint_dir().unwrap_or_default();
         for participant in self.inner.graph.checkpointables() {
             let key = participant.key();
             match checkpoint.entries.iter().find(|(k, _)| *k == key) {
-                Some((_, bytes)) => participant.restore(time, bytes)?,
+                Some((_, bytes)) => participant
+                    .restore(time, bytes)
+                    .map_err(|e| in_dir(&dir, e))?,
                 None if participant.interval().is_some() => {
                     tracing::warn!(%key, %time, "the checkpoint holds no state for this stream; it starts empty");
                 }
@@ -418,24 +434,6 @@ impl StreamingContext {
         }
         let recovered = self.restore()?;
         let checkpoint_dir = self.checkpoint_dir();
-        if checkpoint_dir.is_some() {
-            let registered: Vec<String> = self
-                .inner
-                .graph
-                .checkpointables()
-                .iter()
-                .map(|c| c.key())
-                .collect();
-            for (id, name) in stateful_ids(&self.inner.graph) {
-                if !registered.contains(&format!("stream-{id}")) {
-                    tracing::warn!(
-                        stream = id,
-                        operation = name,
-                        "this state stream is not checkpointed (call .checkpointed() on it): its state will not survive a restart"
-                    );
-                }
-            }
-        }
         for (started, input) in inputs.iter().enumerate() {
             if let Err(e) = input.start() {
                 tracing::error!(input = input.name(), error = %e, "starting an input failed");

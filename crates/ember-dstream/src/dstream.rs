@@ -31,6 +31,11 @@ pub(crate) trait StreamCompute<T>: Send + Sync + 'static {
     fn is_stateful(&self) -> bool {
         false
     }
+    /// What else defines the operation beyond its name and slide (a
+    /// window's length), for the pipeline's fingerprint.
+    fn details(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The untyped view of a stream that the graph walks.
@@ -38,8 +43,8 @@ pub(crate) trait StreamInfo: Send + Sync {
     fn id(&self) -> usize;
     /// The operation's name (for the pipeline's fingerprint).
     fn name(&self) -> &'static str;
-    /// Whether its RDDs carry state (see [`StreamCompute::is_stateful`]).
-    fn is_stateful(&self) -> bool;
+    /// See [`StreamCompute::details`].
+    fn details(&self) -> Option<String>;
     fn slide(&self) -> Duration;
     fn parents(&self) -> Vec<Arc<dyn StreamInfo>>;
     /// Sets the zero time (the time before the first batch).
@@ -48,7 +53,8 @@ pub(crate) trait StreamInfo: Send + Sync {
     fn remember(&self, d: Duration);
     /// Drops generated RDDs older than the remember duration.
     fn clear_metadata(&self, time: Time);
-    /// Cuts the lineage of the state RDD generated for `time`.
+    /// Cuts the lineage of the RDD generated for `time` if it is a state
+    /// RDD (every batch) or `time` is one of the stream's checkpoint times.
     fn truncate_state(&self, time: Time) -> Result<(), StreamingError>;
     /// How many generated RDDs it holds now.
     fn retained(&self) -> usize;
@@ -60,7 +66,20 @@ pub(crate) trait StreamInfo: Send + Sync {
 struct Generated<T> {
     zero_time: Option<Time>,
     remember: Duration,
+    /// Set by [`DStream::checkpoint`].
+    checkpoint_interval: Option<Duration>,
     rdds: BTreeMap<Time, Rdd<T>>,
+}
+
+impl<T> Generated<T> {
+    /// Whether `time` is one of the stream's checkpoint times (a multiple
+    /// of its checkpoint interval after the zero time).
+    fn is_checkpoint_time(&self, time: Time) -> bool {
+        match (self.zero_time, self.checkpoint_interval) {
+            (Some(zero), Some(interval)) => time > zero && (time - zero).is_multiple_of(interval),
+            _ => false,
+        }
+    }
 }
 
 pub(crate) struct StreamCore<T> {
@@ -115,8 +134,8 @@ impl<T: Data> StreamInfo for StreamCore<T> {
     fn name(&self) -> &'static str {
         self.compute.name()
     }
-    fn is_stateful(&self) -> bool {
-        self.compute.is_stateful()
+    fn details(&self) -> Option<String> {
+        self.compute.details()
     }
     fn slide(&self) -> Duration {
         self.compute.slide()
@@ -152,11 +171,15 @@ impl<T: Data> StreamInfo for StreamCore<T> {
         drop(old);
     }
     fn truncate_state(&self, time: Time) -> Result<(), StreamingError> {
-        if self.compute.is_stateful() {
-            let rdd = self.generated().rdds.get(&time).cloned();
-            if let Some(rdd) = rdd {
-                rdd.local_checkpoint()?;
+        let rdd = {
+            let generated = self.generated();
+            if !self.compute.is_stateful() && !generated.is_checkpoint_time(time) {
+                return Ok(());
             }
+            generated.rdds.get(&time).cloned()
+        };
+        if let Some(rdd) = rdd {
+            rdd.local_checkpoint()?;
         }
         Ok(())
     }
@@ -169,11 +192,6 @@ impl<T: Data> StreamInfo for StreamCore<T> {
 }
 
 impl<T: Data> StreamCore<T> {
-    /// The operation's name.
-    pub(crate) fn operation_name(&self) -> &'static str {
-        self.compute.name()
-    }
-
     /// The RDD generated for `time`, if it is still remembered.
     pub(crate) fn generated_rdd(&self, time: Time) -> Option<Rdd<T>> {
         self.generated().rdds.get(&time).cloned()
@@ -183,6 +201,25 @@ impl<T: Data> StreamCore<T> {
     /// the restored state at the checkpoint's time).
     pub(crate) fn insert_generated(&self, time: Time, rdd: Rdd<T>) {
         self.generated().rdds.insert(time, rdd);
+    }
+
+    /// The stream's last valid time at or before `time` (a multiple of its
+    /// slide after the zero time), or `None` when there is none yet.
+    pub(crate) fn last_time_until(&self, time: Time) -> Option<Time> {
+        let zero = self.generated().zero_time?;
+        let slide = self.compute.slide();
+        let last = zero + slide * ((time - zero) / slide);
+        (last > zero).then_some(last)
+    }
+
+    /// The checkpoint interval set by [`DStream::checkpoint`], if any.
+    pub(crate) fn checkpoint_interval(&self) -> Option<Duration> {
+        self.generated().checkpoint_interval
+    }
+
+    /// Sets the checkpoint interval (checked by [`DStream::checkpoint`]).
+    pub(crate) fn set_checkpoint_interval(&self, interval: Duration) {
+        self.generated().checkpoint_interval = Some(interval);
     }
 
     fn get_or_compute(&self, time: Time) -> Result<Option<Rdd<T>>, StreamingError> {
@@ -203,10 +240,13 @@ impl<T: Data> StreamCore<T> {
         let Some(rdd) = self.compute.compute(time)? else {
             return Ok(None);
         };
-        if self.compute.is_stateful() {
+        let mut generated = self.generated();
+        // A checkpoint time's RDD is cached, so cutting its lineage after
+        // the batch takes the computed partitions instead of computing
+        // them again (Spark persists checkpointed streams too).
+        if self.compute.is_stateful() || generated.is_checkpoint_time(time) {
             rdd.cache();
         }
-        let mut generated = self.generated();
         Ok(Some(generated.rdds.entry(time).or_insert(rdd).clone()))
     }
 }
@@ -235,6 +275,7 @@ impl<T: Data> DStream<T> {
                 generated: Mutex::new(Generated {
                     zero_time: None,
                     remember: Duration::ZERO,
+                    checkpoint_interval: None,
                     rdds: BTreeMap::new(),
                 }),
             }),

@@ -118,13 +118,16 @@ pub enum StreamingError {
         /// What differs (old vs new).
         difference: String,
     },
-    /// An operation that needs a stateful stream got another one.
-    #[error("{operation} needs a state stream (update_state_by_key), got {stream}")]
-    NotStateful {
-        /// The operation asked for.
-        operation: &'static str,
-        /// The operation name of the stream it was called on.
-        stream: &'static str,
+    /// A checkpoint interval that is not a positive multiple of the
+    /// stream's slide.
+    #[error(
+        "checkpoint interval {interval} must be a positive multiple of the stream's slide duration {slide}"
+    )]
+    CheckpointIntervalNotMultiple {
+        /// The interval asked for.
+        interval: Duration,
+        /// The stream's slide.
+        slide: Duration,
     },
     /// A background thread could not be started.
     #[error("cannot start thread {name}: {message}")]

@@ -106,12 +106,24 @@ impl Graph {
             .push(participant);
     }
 
-    /// The participants of every checkpoint, in registration order.
+    /// The participants of every checkpoint, in registration order: the
+    /// inputs (generated every batch) and the state streams that an output
+    /// reads (directly or not); a state stream no output reads is never
+    /// generated and has nothing to save.
     pub(crate) fn checkpointables(&self) -> Vec<Arc<dyn Checkpointable>> {
+        let live: HashSet<usize> = self
+            .streams()
+            .iter()
+            .chain(self.inputs().iter())
+            .map(|s| s.id())
+            .collect();
         self.checkpointables
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .iter()
+            .filter(|c| live.contains(&c.stream_id()))
+            .cloned()
+            .collect()
     }
 
     /// One line per output operation, in declaration order.

@@ -154,8 +154,8 @@ impl<T: Data> InputLifecycle for InputHandle<T> {
 }
 
 impl<T: Data> Checkpointable for InputHandle<T> {
-    fn key(&self) -> String {
-        format!("stream-{}", self.0.env.stream_id)
+    fn stream_id(&self) -> usize {
+        self.0.env.stream_id
     }
     fn snapshot(&self, time: Time) -> Result<Option<Vec<u8>>, StreamingError> {
         self.0.source.checkpoint_state(time, &self.0.env)

@@ -38,6 +38,7 @@ mod pair;
 mod queue;
 mod scheduler;
 mod state;
+mod state_checkpoint;
 mod stats;
 pub mod testing;
 mod time;
@@ -54,6 +55,7 @@ pub use listener::{BatchInfo, ListenerBus, OutputOperationInfo, ReceiverInfo, St
 pub use output::{OutputResult, format_batch};
 pub use queue::InputQueue;
 pub use state::{MapWithStateDStream, State, StateSpec};
+pub use state_checkpoint::StateData;
 pub use stats::{StatsReportListener, format_stats};
 pub use time::{Duration, Time};
 

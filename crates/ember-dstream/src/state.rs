@@ -7,7 +7,9 @@
 //! (computed partitions kept in memory, lineage dropped), so the lineage of
 //! the state never grows however long the stream runs. The state RDD of
 //! batch `t` is the previous state (the RDD of `t - slide`, or nothing at
-//! the first batch) cogrouped with the batch's values.
+//! the first batch) cogrouped with the batch's values. Each state stream
+//! also takes part in the context's checkpoints (`state_checkpoint.rs`),
+//! hence the [`StateData`] bound on keys and states.
 
 use std::hash::Hash;
 use std::ops::Deref;
@@ -16,8 +18,9 @@ use std::sync::{Arc, Once, OnceLock, Weak};
 use ember_rdd::{Data, Rdd};
 
 use crate::dstream::{StreamCompute, StreamCore, StreamInfo};
+use crate::state_checkpoint::register_state;
 use crate::testing::IntoStream;
-use crate::{DStream, Duration, StreamingContext, StreamingError, Time};
+use crate::{DStream, Duration, StateData, StreamingContext, StreamingError, Time};
 
 /// A link from a state stream's compute back to its own stream, so it can
 /// read its previous state RDD. Set right after the stream is created; weak
@@ -34,7 +37,11 @@ fn own_rdd<T: Data>(link: &SelfLink<T>, time: Time) -> Result<Option<Rdd<T>>, St
 
 /// Logs, once per stream, that state without a checkpoint directory is
 /// lost on restart.
-fn warn_without_checkpoint<T: Data>(stream: &DStream<T>, warned: &Once, operation: &str) {
+pub(crate) fn warn_without_checkpoint<T: Data>(
+    stream: &DStream<T>,
+    warned: &Once,
+    operation: &str,
+) {
     warned.call_once(|| {
         if let Ok(inner) = stream.context_inner()
             && (StreamingContext { inner }).checkpoint_dir().is_none()
@@ -103,39 +110,49 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     /// the whole state every batch, in the context's default parallelism
     /// partitions.
     ///
-    /// Without a checkpoint directory the state is kept in memory only (its
-    /// lineage is cut after every batch) and a warning says it will not
-    /// survive a restart.
+    /// With a checkpoint directory (set by
+    /// [`StreamingContext::checkpoint`] or
+    /// [`get_or_create`](StreamingContext::get_or_create)), the whole state
+    /// goes into every checkpoint (interval: [`DStream::checkpoint`]) and a
+    /// recovered context continues from it; hence keys and states are
+    /// [`StateData`] (serde-serializable). Without one the state is kept in
+    /// memory only (its lineage is cut after every batch) and a warning
+    /// says it will not survive a restart.
     ///
     /// ```
     /// use ember_dstream::testing::run_operation;
-    /// let input = vec![vec![("a", 1), ("b", 1), ("a", 1)], vec![("a", 1)], vec![]];
+    /// let input = vec![vec![('a', 1), ('b', 1), ('a', 1)], vec![('a', 1)], vec![]];
     /// let out = run_operation(input, |s| {
     ///     s.update_state_by_key(|new: &[i32], total: Option<i32>| {
     ///         Some(total.unwrap_or(0) + new.iter().sum::<i32>())
     ///     })
     /// }, 3)?;
-    /// let sorted: Vec<Vec<(&str, i32)>> = out.into_iter().map(|mut b| { b.sort(); b }).collect();
+    /// let sorted: Vec<Vec<(char, i32)>> = out.into_iter().map(|mut b| { b.sort(); b }).collect();
     /// assert_eq!(sorted, vec![
-    ///     vec![("a", 2), ("b", 1)],
-    ///     vec![("a", 3), ("b", 1)],
-    ///     vec![("a", 3), ("b", 1)],
+    ///     vec![('a', 2), ('b', 1)],
+    ///     vec![('a', 3), ('b', 1)],
+    ///     vec![('a', 3), ('b', 1)],
     /// ]);
     /// # Ok::<(), ember_dstream::StreamingError>(())
     /// ```
-    pub fn update_state_by_key<S: Data>(
+    pub fn update_state_by_key<S: StateData>(
         &self,
         update: impl Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
-    ) -> DStream<(K, S)> {
+    ) -> DStream<(K, S)>
+    where
+        K: StateData,
+    {
         let own: SelfLink<(K, S)> = Arc::default();
+        let partitions = self.rdd_context().default_parallelism();
         let stream = self.derive(UpdateStateByKey {
             parent: self.clone(),
             update: Arc::new(update),
-            partitions: self.rdd_context().default_parallelism(),
+            partitions,
             own: Arc::clone(&own),
             warned: Once::new(),
         });
         let _ = own.set(Arc::downgrade(&stream.core));
+        register_state(&stream, partitions, Some, std::convert::identity);
         stream
     }
 
@@ -149,10 +166,15 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     /// then removed (its mapped value is part of that batch's output, as in
     /// Spark).
     ///
+    /// With a checkpoint directory, every key's state and the time it last
+    /// got a record (for the timeout) go into every checkpoint, as for
+    /// [`update_state_by_key`](Self::update_state_by_key); keys and states
+    /// are [`StateData`], values and mapped values need not be.
+    ///
     /// ```
     /// use ember_dstream::{StateSpec, testing::run_operation};
-    /// let input = vec![vec![("a", 1), ("a", 2)], vec![("b", 5), ("a", 10)]];
-    /// let spec = StateSpec::function(|_key: &&str, value: Option<i32>, state: &mut ember_dstream::State<i32>| {
+    /// let input = vec![vec![('a', 1), ('a', 2)], vec![('b', 5), ('a', 10)]];
+    /// let spec = StateSpec::function(|_key: &char, value: Option<i32>, state: &mut ember_dstream::State<i32>| {
     ///     let sum = state.get().copied().unwrap_or(0) + value.unwrap_or(0);
     ///     state.update(sum);
     ///     sum
@@ -162,10 +184,13 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     /// assert_eq!(sorted, vec![vec![1, 3], vec![5, 13]]);
     /// # Ok::<(), ember_dstream::StreamingError>(())
     /// ```
-    pub fn map_with_state<S: Data, U: Data>(
+    pub fn map_with_state<S: StateData, U: Data>(
         &self,
         spec: StateSpec<K, V, S, U>,
-    ) -> MapWithStateDStream<K, S, U> {
+    ) -> MapWithStateDStream<K, S, U>
+    where
+        K: StateData,
+    {
         let own: SelfLink<Slot<K, S, U>> = Arc::default();
         let partitions = spec
             .num_partitions
@@ -181,6 +206,7 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
             warned: Once::new(),
         });
         let _ = own.set(Arc::downgrade(&internal.core));
+        register_state(&internal, partitions, Slot::saved, Slot::restored);
         let mapped = internal.transform_named("map_with_state", |rdd, _| {
             rdd.flat_map(|slot| match slot {
                 Slot::Mapped(u) => Some(u),
@@ -337,6 +363,22 @@ enum Slot<K, S, U> {
     Mapped(U),
 }
 
+impl<K, S, U> Slot<K, S, U> {
+    /// What a checkpoint keeps of a slot: a key's state with the time (ms)
+    /// it last got a record; mapped values are not kept.
+    fn saved(self) -> Option<(K, S, u64)> {
+        match self {
+            Slot::State(key, state, last) => Some((key, state, last.milliseconds())),
+            Slot::Mapped(_) => None,
+        }
+    }
+
+    /// A saved state back as a slot.
+    fn restored((key, state, last): (K, S, u64)) -> Self {
+        Slot::State(key, state, Time::from_millis(last))
+    }
+}
+
 /// Spark's `InternalMapWithStateDStream`.
 struct MapWithStateCompute<K, V, S, U> {
     parent: DStream<(K, V)>,
@@ -458,6 +500,14 @@ impl<K: Data, S: Data, U: Data> std::fmt::Debug for MapWithStateDStream<K, S, U>
 }
 
 impl<K: Data, S: Data, U: Data> MapWithStateDStream<K, S, U> {
+    /// Sets the state's checkpoint interval: [`DStream::checkpoint`] on the
+    /// state stream behind the mapped values (calling it through the deref
+    /// would set the mapped stream's instead).
+    pub fn checkpoint(&self, interval: Duration) -> Result<Self, StreamingError> {
+        self.internal.checkpoint(interval)?;
+        Ok(self.clone())
+    }
+
     /// The stream of mapped values (what the result derefs to).
     pub fn stream(&self) -> DStream<U> {
         self.mapped.clone()

@@ -1,15 +1,19 @@
 //! Window operations: `window` (the union of the parent's batches in
 //! `(t - window, t]`, every slide) and the windowed aggregations built on it.
 //! A window or slide that is not a multiple of the parent's slide is an
-//! error when the stream is defined.
+//! error when the stream is defined. The incremental window
+//! (`reduce_by_key_and_window_inv` and the counts built on it) is a state
+//! stream: it takes part in the context's checkpoints.
 
 use std::hash::Hash;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Once, OnceLock, Weak};
 
 use ember_rdd::{Data, Rdd};
 
 use crate::dstream::{StreamCompute, StreamCore, StreamInfo};
-use crate::{DStream, Duration, StreamResult, StreamingError, Time};
+use crate::state::warn_without_checkpoint;
+use crate::state_checkpoint::register_window;
+use crate::{DStream, Duration, StateData, StreamResult, StreamingError, Time};
 
 /// A shared reduce (or inverse reduce) function.
 type ReduceFn<V> = Arc<dyn Fn(V, V) -> V + Send + Sync>;
@@ -59,6 +63,9 @@ struct Windowed<T> {
 impl<T: Data> StreamCompute<T> for Windowed<T> {
     fn name(&self) -> &'static str {
         "window"
+    }
+    fn details(&self) -> Option<String> {
+        Some(format!("window {}", self.window))
     }
     fn slide(&self) -> Duration {
         self.slide
@@ -216,11 +223,15 @@ struct ReducedWindowed<K, V> {
     window: Duration,
     slide: Duration,
     partitions: usize,
+    warned: Once,
 }
 
 impl<K: Data + Hash + Eq, V: Data> StreamCompute<(K, V)> for ReducedWindowed<K, V> {
     fn name(&self) -> &'static str {
         "reduce_by_key_and_window_inv"
+    }
+    fn details(&self) -> Option<String> {
+        Some(format!("window {}", self.window))
     }
     fn slide(&self) -> Duration {
         self.slide
@@ -235,6 +246,7 @@ impl<K: Data + Hash + Eq, V: Data> StreamCompute<(K, V)> for ReducedWindowed<K, 
         true
     }
     fn compute(&self, time: Time) -> Result<Option<Rdd<(K, V)>>, StreamingError> {
+        warn_without_checkpoint(&self.reduced, &self.warned, "reduce_by_key_and_window_inv");
         let (window, slide) = (self.window, self.slide);
         let ctx = self.reduced.rdd_context();
         // The previous window is (t - slide - window, t - slide], the
@@ -407,31 +419,37 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     /// the window's length. Both durations must be multiples of this
     /// stream's slide.
     ///
+    /// It is a state stream: with a checkpoint directory, every checkpoint
+    /// holds its last window and the reduced batches that later windows
+    /// will still subtract, so a recovered context outputs exactly the
+    /// windows an uninterrupted run would (interval:
+    /// [`DStream::checkpoint`]). Hence keys and values are [`StateData`].
+    ///
     /// ```
     /// use std::sync::Arc;
     /// use ember_dstream::{Duration, testing::run_operation};
-    /// let input = vec![vec![("a", 1), ("b", 1)], vec![("b", 1)], vec![]];
+    /// let input = vec![vec![('a', 1), ('b', 1)], vec![('b', 1)], vec![]];
     /// let (window, slide) = (Duration::from_secs(2), Duration::from_secs(1));
-    /// let sorted = |out: Vec<Vec<(&'static str, i64)>>| -> Vec<Vec<(&'static str, i64)>> {
+    /// let sorted = |out: Vec<Vec<(char, i64)>>| -> Vec<Vec<(char, i64)>> {
     ///     out.into_iter().map(|mut b| { b.sort(); b }).collect()
     /// };
     /// let kept = run_operation(input.clone(), |s| {
     ///     s.reduce_by_key_and_window_inv(|x, y| x + y, |x, y| x - y, window, slide, None)
     /// }, 4)?;
     /// assert_eq!(sorted(kept), vec![
-    ///     vec![("a", 1), ("b", 1)],
-    ///     vec![("a", 1), ("b", 2)],
-    ///     vec![("a", 0), ("b", 1)],
-    ///     vec![("a", 0), ("b", 0)],
+    ///     vec![('a', 1), ('b', 1)],
+    ///     vec![('a', 1), ('b', 2)],
+    ///     vec![('a', 0), ('b', 1)],
+    ///     vec![('a', 0), ('b', 0)],
     /// ]);
     /// let filtered = run_operation(input, |s| {
     ///     s.reduce_by_key_and_window_inv(|x, y| x + y, |x, y| x - y, window, slide,
-    ///         Some(Arc::new(|(_, n): &(&str, i64)| *n != 0)))
+    ///         Some(Arc::new(|(_, n): &(char, i64)| *n != 0)))
     /// }, 4)?;
     /// assert_eq!(sorted(filtered), vec![
-    ///     vec![("a", 1), ("b", 1)],
-    ///     vec![("a", 1), ("b", 2)],
-    ///     vec![("b", 1)],
+    ///     vec![('a', 1), ('b', 1)],
+    ///     vec![('a', 1), ('b', 2)],
+    ///     vec![('b', 1)],
     ///     vec![],
     /// ]);
     /// # Ok::<(), ember_dstream::StreamingError>(())
@@ -445,7 +463,11 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
         window: Duration,
         slide: Duration,
         filter_fn: Option<Arc<dyn Fn(&(K, V)) -> bool + Send + Sync>>,
-    ) -> StreamResult<(K, V)> {
+    ) -> StreamResult<(K, V)>
+    where
+        K: StateData,
+        V: StateData,
+    {
         let partitions = self.rdd_context().default_parallelism();
         self.reduce_by_key_and_window_inv_with(f, inv_f, window, slide, filter_fn, partitions)
     }
@@ -458,7 +480,11 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
         slide: Duration,
         filter: Option<PairFilter<K, V>>,
         partitions: usize,
-    ) -> StreamResult<(K, V)> {
+    ) -> StreamResult<(K, V)>
+    where
+        K: StateData,
+        V: StateData,
+    {
         check_window(self.slide_duration(), window, slide)?;
         let f: ReduceFn<V> = Arc::new(f);
         let reduced = self.derive(ReducedBatches {
@@ -476,31 +502,35 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
             window,
             slide,
             partitions,
+            warned: Once::new(),
         });
         // A weak self-reference: the stream reads its own previous RDD.
         let _ = this.set(Arc::downgrade(&stream.core));
+        register_window(&stream, &reduced, window, partitions);
         Ok(stream)
     }
 }
 
-impl<T: Data + Hash + Eq> DStream<T> {
+impl<T: StateData + Hash + Eq> DStream<T> {
     /// Every `slide`, how many times each distinct element occurs in the
     /// last `window` (Spark's `countByValueAndWindow`), computed
     /// incrementally; elements whose count fell to zero are dropped. Both
-    /// durations must be multiples of this stream's slide.
+    /// durations must be multiples of this stream's slide. A state stream
+    /// like [`reduce_by_key_and_window_inv`](DStream::reduce_by_key_and_window_inv),
+    /// hence the [`StateData`] elements.
     ///
     /// ```
     /// use ember_dstream::{Duration, testing::run_operation};
     /// let out = run_operation(
-    ///     vec![vec!["a", "b", "a"], vec!["b"], vec![]],
+    ///     vec![vec!['a', 'b', 'a'], vec!['b'], vec![]],
     ///     |s| s.count_by_value_and_window(Duration::from_secs(2), Duration::from_secs(1)),
     ///     4,
     /// )?;
     /// let sorted: Vec<Vec<_>> = out.into_iter().map(|mut b| { b.sort(); b }).collect();
     /// assert_eq!(sorted, vec![
-    ///     vec![("a", 2), ("b", 1)],
-    ///     vec![("a", 2), ("b", 2)],
-    ///     vec![("b", 1)],
+    ///     vec![('a', 2), ('b', 1)],
+    ///     vec![('a', 2), ('b', 2)],
+    ///     vec![('b', 1)],
     ///     vec![],
     /// ]);
     /// # Ok::<(), ember_dstream::StreamingError>(())

@@ -26,9 +26,9 @@ fn sorted_batches<T: Ord>(batches: Vec<Vec<T>>) -> Vec<Vec<T>> {
 #[test]
 fn update_state_by_key_keeps_updates_and_removes_keys() -> R {
     let input = vec![
-        vec![("a", 1), ("b", 2)],
-        vec![("a", 3), ("c", 1)],
-        vec![("b", -100)],
+        vec![('a', 1), ('b', 2)],
+        vec![('a', 3), ('c', 1)],
+        vec![('b', -100)],
         vec![],
     ];
     let out = run_operation(
@@ -44,11 +44,11 @@ fn update_state_by_key_keeps_updates_and_removes_keys() -> R {
     assert_eq!(
         sorted_batches(out),
         vec![
-            vec![("a", 1), ("b", 2)],
-            vec![("a", 4), ("b", 2), ("c", 1)],
-            vec![("a", 4), ("c", 1)],
-            vec![("a", 4), ("c", 1)],
-            vec![("a", 4), ("c", 1)],
+            vec![('a', 1), ('b', 2)],
+            vec![('a', 4), ('b', 2), ('c', 1)],
+            vec![('a', 4), ('c', 1)],
+            vec![('a', 4), ('c', 1)],
+            vec![('a', 4), ('c', 1)],
         ]
     );
     Ok(())
@@ -58,7 +58,7 @@ fn update_state_by_key_keeps_updates_and_removes_keys() -> R {
 fn update_state_by_key_calls_every_key_on_empty_batches() -> R {
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
-    let input = vec![vec![("x", 1)], vec![("y", 1)], vec![], vec![]];
+    let input = vec![vec![('x', 1)], vec![('y', 1)], vec![], vec![]];
     // State: (total, idle batches); a key idle for 2 batches is removed.
     let out = run_operation(
         input,
@@ -78,9 +78,9 @@ fn update_state_by_key_calls_every_key_on_empty_batches() -> R {
     assert_eq!(
         sorted_batches(out),
         vec![
-            vec![("x", (1, 0))],
-            vec![("x", (1, 1)), ("y", (1, 0))],
-            vec![("y", (1, 1))],
+            vec![('x', (1, 0))],
+            vec![('x', (1, 1)), ('y', (1, 0))],
+            vec![('y', (1, 1))],
             vec![],
             vec![],
         ]
@@ -109,10 +109,10 @@ fn update_state_by_key_uses_default_parallelism() -> R {
 
 /// What the timeout test's function returns: key, value, running sum,
 /// whether the state was timing out.
-type Event = (&'static str, Option<i32>, i32, bool);
+type Event = (char, Option<i32>, i32, bool);
 
-fn summing_spec(timeout: Option<Duration>) -> StateSpec<&'static str, i32, i32, Event> {
-    let spec = StateSpec::function(|k: &&'static str, v: Option<i32>, s: &mut State<i32>| {
+fn summing_spec(timeout: Option<Duration>) -> StateSpec<char, i32, i32, Event> {
+    let spec = StateSpec::function(|k: &char, v: Option<i32>, s: &mut State<i32>| {
         let sum = s.get().copied().unwrap_or(0) + v.unwrap_or(0);
         let timing_out = s.is_timing_out();
         // Harmless on a timing-out state: the key goes away regardless.
@@ -125,8 +125,8 @@ fn summing_spec(timeout: Option<Duration>) -> StateSpec<&'static str, i32, i32, 
     }
 }
 
-fn timeout_input() -> Vec<Vec<(&'static str, i32)>> {
-    vec![vec![("a", 1), ("b", 1)], vec![("a", 1)]]
+fn timeout_input() -> Vec<Vec<(char, i32)>> {
+    vec![vec![('a', 1), ('b', 1)], vec![('a', 1)]]
 }
 
 #[test]
@@ -140,12 +140,12 @@ fn map_with_state_times_out_idle_keys_once() -> R {
     assert_eq!(
         sorted_batches(mapped),
         vec![
-            vec![("a", Some(1), 1, false), ("b", Some(1), 1, false)],
-            vec![("a", Some(1), 2, false)],
+            vec![('a', Some(1), 1, false), ('b', Some(1), 1, false)],
+            vec![('a', Some(1), 2, false)],
             vec![],
             // b's last record was at 1000: idle 3 s > 2 s at 4000.
-            vec![("b", None, 1, true)],
-            vec![("a", None, 2, true)],
+            vec![('b', None, 1, true)],
+            vec![('a', None, 2, true)],
             vec![],
         ]
     );
@@ -157,10 +157,10 @@ fn map_with_state_times_out_idle_keys_once() -> R {
     assert_eq!(
         sorted_batches(snapshots),
         vec![
-            vec![("a", 1), ("b", 1)],
-            vec![("a", 2), ("b", 1)],
-            vec![("a", 2), ("b", 1)],
-            vec![("a", 2)],
+            vec![('a', 1), ('b', 1)],
+            vec![('a', 2), ('b', 1)],
+            vec![('a', 2), ('b', 1)],
+            vec![('a', 2)],
             vec![],
             vec![],
         ]
@@ -174,8 +174,8 @@ fn map_with_state_without_timeout_keeps_keys_and_outputs_only_records() -> R {
     assert_eq!(
         sorted_batches(mapped),
         vec![
-            vec![("a", Some(1), 1, false), ("b", Some(1), 1, false)],
-            vec![("a", Some(1), 2, false)],
+            vec![('a', Some(1), 1, false), ('b', Some(1), 1, false)],
+            vec![('a', Some(1), 2, false)],
             vec![],
             vec![],
         ]
@@ -188,10 +188,10 @@ fn map_with_state_without_timeout_keeps_keys_and_outputs_only_records() -> R {
     assert_eq!(
         sorted_batches(snapshots),
         vec![
-            vec![("a", 1), ("b", 1)],
-            vec![("a", 2), ("b", 1)],
-            vec![("a", 2), ("b", 1)],
-            vec![("a", 2), ("b", 1)],
+            vec![('a', 1), ('b', 1)],
+            vec![('a', 2), ('b', 1)],
+            vec![('a', 2), ('b', 1)],
+            vec![('a', 2), ('b', 1)],
         ]
     );
     Ok(())
@@ -234,25 +234,25 @@ fn map_with_state_remove_drops_the_key() -> R {
 
 #[test]
 fn map_with_state_starts_from_initial_state() -> R {
-    let spec = |s: &ember_dstream::DStream<(&'static str, i32)>| {
-        let initial = s.rdd_context().parallelize(vec![("a", 10), ("z", 5)], 2);
-        StateSpec::function(|_k: &&'static str, v: Option<i32>, st: &mut State<i32>| {
+    let spec = |s: &ember_dstream::DStream<(char, i32)>| {
+        let initial = s.rdd_context().parallelize(vec![('a', 10), ('z', 5)], 2);
+        StateSpec::function(|_k: &char, v: Option<i32>, st: &mut State<i32>| {
             let sum = st.get().copied().unwrap_or(0) + v.unwrap_or(0);
             st.update(sum);
             sum
         })
         .initial_state(initial)
     };
-    let input = vec![vec![("a", 1)], vec![("b", 2)]];
+    let input = vec![vec![('a', 1)], vec![('b', 2)]];
     let mapped = run_operation(input.clone(), |s| s.map_with_state(spec(&s)), 3)?;
     assert_eq!(sorted_batches(mapped), vec![vec![11], vec![2], vec![]]);
     let snapshots = run_operation(input, |s| s.map_with_state(spec(&s)).state_snapshots(), 3)?;
     assert_eq!(
         sorted_batches(snapshots),
         vec![
-            vec![("a", 11), ("z", 5)],
-            vec![("a", 11), ("b", 2), ("z", 5)],
-            vec![("a", 11), ("b", 2), ("z", 5)],
+            vec![('a', 11), ('z', 5)],
+            vec![('a', 11), ('b', 2), ('z', 5)],
+            vec![('a', 11), ('b', 2), ('z', 5)],
         ]
     );
     Ok(())

@@ -10,8 +10,8 @@ use ember_dstream::testing::run_operation;
 use ember_dstream::{DStream, Duration, StreamingError};
 use proptest::prelude::*;
 
-type Pairs = Vec<(&'static str, i64)>;
-type PairFilter = Arc<dyn Fn(&(&'static str, i64)) -> bool + Send + Sync>;
+type Pairs = Vec<(char, i64)>;
+type PairFilter = Arc<dyn Fn(&(char, i64)) -> bool + Send + Sync>;
 type Case = (Vec<Vec<(u8, i64)>>, usize, usize, usize);
 
 fn secs(s: u64) -> Duration {
@@ -93,9 +93,9 @@ fn count_by_window_is_empty_before_data_then_zero_for_empty_windows() -> Result<
 
 fn pair_input() -> Vec<Pairs> {
     vec![
-        vec![("a", 1), ("b", 2)],
-        vec![("a", 3)],
-        vec![("b", 1)],
+        vec![('a', 1), ('b', 2)],
+        vec![('a', 3)],
+        vec![('b', 1)],
         vec![],
     ]
 }
@@ -110,11 +110,11 @@ fn reduce_by_key_and_window_inv_keeps_zero_keys_without_a_filter() -> Result<(),
     assert_eq!(
         sorted(out),
         vec![
-            vec![("a", 1), ("b", 2)],
-            vec![("a", 4), ("b", 2)],
-            vec![("a", 3), ("b", 1)],
-            vec![("a", 0), ("b", 1)],
-            vec![("a", 0), ("b", 0)],
+            vec![('a', 1), ('b', 2)],
+            vec![('a', 4), ('b', 2)],
+            vec![('a', 3), ('b', 1)],
+            vec![('a', 0), ('b', 1)],
+            vec![('a', 0), ('b', 0)],
         ]
     );
     Ok(())
@@ -123,10 +123,10 @@ fn reduce_by_key_and_window_inv_keeps_zero_keys_without_a_filter() -> Result<(),
 #[test]
 fn reduce_by_key_and_window_inv_drops_what_the_filter_drops() -> Result<(), StreamingError> {
     let expected = vec![
-        vec![("a", 1), ("b", 2)],
-        vec![("a", 4), ("b", 2)],
-        vec![("a", 3), ("b", 1)],
-        vec![("b", 1)],
+        vec![('a', 1), ('b', 2)],
+        vec![('a', 4), ('b', 2)],
+        vec![('a', 3), ('b', 1)],
+        vec![('b', 1)],
         vec![],
     ];
     let filtered = run_operation(
@@ -147,7 +147,7 @@ fn reduce_by_key_and_window_inv_drops_what_the_filter_drops() -> Result<(), Stre
 #[test]
 fn reduce_by_key_and_window_inv_with_a_slide_of_two_batches() -> Result<(), StreamingError> {
     // Overlapping windows: 4 s every 2 s.
-    let input: Vec<Pairs> = (0..5).map(|_| vec![("a", 1)]).collect();
+    let input: Vec<Pairs> = (0..5).map(|_| vec![('a', 1)]).collect();
     let out = run_operation(
         input,
         |d| d.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, secs(4), secs(2), None),
@@ -156,41 +156,41 @@ fn reduce_by_key_and_window_inv_with_a_slide_of_two_batches() -> Result<(), Stre
     assert_eq!(
         out,
         vec![
-            vec![("a", 2)],
-            vec![("a", 4)],
-            vec![("a", 3)],
-            vec![("a", 1)]
+            vec![('a', 2)],
+            vec![('a', 4)],
+            vec![('a', 3)],
+            vec![('a', 1)]
         ]
     );
     // Slide longer than the window: batches 1 and 3 are in no window (and
-    // "b" never shows), the key stays once seen.
+    // 'b' never shows), the key stays once seen.
     let input: Vec<Pairs> = vec![
-        vec![("a", 1)],
-        vec![("a", 2)],
-        vec![("b", 5)],
-        vec![("a", 1)],
+        vec![('a', 1)],
+        vec![('a', 2)],
+        vec![('b', 5)],
+        vec![('a', 1)],
     ];
     let out = run_operation(
         input,
         |d| d.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, secs(1), secs(2), None),
         6,
     )?;
-    assert_eq!(out, vec![vec![("a", 2)], vec![("a", 1)], vec![("a", 0)]]);
+    assert_eq!(out, vec![vec![('a', 2)], vec![('a', 1)], vec![('a', 0)]]);
     Ok(())
 }
 
 #[test]
 fn count_by_value_and_window_drops_zero_counts() -> Result<(), StreamingError> {
-    let input = vec![vec!["a", "b", "a"], vec!["a"], vec![], vec!["b"]];
+    let input = vec![vec!['a', 'b', 'a'], vec!['a'], vec![], vec!['b']];
     let out = run_operation(input, |d| d.count_by_value_and_window(secs(2), secs(1)), 5)?;
     assert_eq!(
         sorted(out),
         vec![
-            vec![("a", 2), ("b", 1)],
-            vec![("a", 3), ("b", 1)],
-            vec![("a", 1)],
-            vec![("b", 1)],
-            vec![("b", 1)],
+            vec![('a', 2), ('b', 1)],
+            vec![('a', 3), ('b', 1)],
+            vec![('a', 1)],
+            vec![('b', 1)],
+            vec![('b', 1)],
         ]
     );
     Ok(())
@@ -199,9 +199,9 @@ fn count_by_value_and_window_drops_zero_counts() -> Result<(), StreamingError> {
 #[test]
 fn window_with_slide_two_and_key_window_ops() -> Result<(), StreamingError> {
     let input = vec![
-        vec![("a", 1)],
-        vec![("b", 1)],
-        vec![("a", 1)],
+        vec![('a', 1)],
+        vec![('b', 1)],
+        vec![('a', 1)],
         vec![],
         vec![],
     ];
@@ -213,7 +213,7 @@ fn window_with_slide_two_and_key_window_ops() -> Result<(), StreamingError> {
     // windows (−1, 2], (1, 4], (3, 6]
     assert_eq!(
         sorted(out),
-        vec![vec![("a", 1), ("b", 1)], vec![("a", 1), ("b", 1)], vec![]]
+        vec![vec![('a', 1), ('b', 1)], vec![('a', 1), ('b', 1)], vec![]]
     );
     Ok(())
 }
