@@ -25,7 +25,7 @@ fn create(
         .update_state_by_key(|new: &[u64], total: Option<u64>| {
             Some(total.unwrap_or(0) + new.iter().sum::<u64>())
         })
-        .checkpointed_every(Duration::from_secs(1))?
+        .checkpoint(Duration::from_secs(1))?
         .foreach_rdd(|_, _| ())?;
     Ok(ssc)
 }

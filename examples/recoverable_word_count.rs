@@ -41,7 +41,7 @@ fn main() -> Result<(), StreamingError> {
             .update_state_by_key(|new: &[u64], total: Option<u64>| {
                 Some(total.unwrap_or(0) + new.iter().sum::<u64>())
             })
-            .checkpointed_every(Duration::from_secs(2))?
+            .checkpoint(Duration::from_secs(2))?
             .print_n(20)?;
         Ok(ssc)
     })?;

@@ -211,6 +211,8 @@ fn damaged_newest_checkpoint_falls_back_and_all_damaged_is_an_error() -> R {
 /// batch's elements as `Debug` strings, sorted.
 type Outputs = BTreeMap<(usize, u64), Vec<String>>;
 type Sink = Arc<Mutex<Outputs>>;
+/// `reduce_by_key_and_window_inv`'s optional filter.
+type PairFilter = Option<Arc<dyn Fn(&(u8, i64)) -> bool + Send + Sync>>;
 
 /// Registers output `index`: every batch of `stream`, sorted, into `sink`.
 fn sink<T: Data + Debug>(
@@ -779,7 +781,7 @@ proptest! {
         filtered in any::<bool>(),
     ) {
         let pipeline = move |pairs: DStream<(u8, i64)>, out: &Sink| {
-            let filter: Option<Arc<dyn Fn(&(u8, i64)) -> bool + Send + Sync>> =
+            let filter: PairFilter =
                 filtered.then(|| Arc::new(|(_, v): &(u8, i64)| *v != 0) as _);
             let sums = pairs
                 .reduce_by_key_and_window_inv(

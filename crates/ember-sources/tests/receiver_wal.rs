@@ -90,7 +90,7 @@ fn count_by(
         .update_state_by_key(|new: &[u64], old: Option<u64>| {
             Some(old.unwrap_or(0) + new.iter().sum::<u64>())
         })
-        .checkpointed_every(Duration::from_millis(200))?
+        .checkpoint(Duration::from_millis(200))?
         .foreach_rdd(move |rdd, _| {
             let mut state = rdd.collect().unwrap_or_default();
             state.sort();

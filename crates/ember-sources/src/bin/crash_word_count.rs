@@ -59,7 +59,7 @@ fn run() -> Result<(), StreamingError> {
             .update_state_by_key(|new: &[u64], old: Option<u64>| {
                 Some(old.unwrap_or(0) + new.iter().sum::<u64>())
             })
-            .checkpointed_every(Duration::from_millis(batch_ms * 3))?;
+            .checkpoint(Duration::from_millis(batch_ms * 3))?;
         counts.foreach_rdd(move |rdd, time| match rdd.collect() {
             Ok(state) => {
                 if let Err(e) = write_state(&out, time.milliseconds(), state) {
