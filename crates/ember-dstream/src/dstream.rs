@@ -192,11 +192,6 @@ impl<T: Data> StreamInfo for StreamCore<T> {
 }
 
 impl<T: Data> StreamCore<T> {
-    /// The RDD generated for `time`, if it is still remembered.
-    pub(crate) fn generated_rdd(&self, time: Time) -> Option<Rdd<T>> {
-        self.generated().rdds.get(&time).cloned()
-    }
-
     /// Puts an RDD for `time` as if it had been generated (recovery puts
     /// the restored state at the checkpoint's time).
     pub(crate) fn insert_generated(&self, time: Time, rdd: Rdd<T>) {

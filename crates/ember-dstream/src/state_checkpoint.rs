@@ -70,23 +70,26 @@ fn state_interval<T: Data>(core: &StreamCore<T>) -> Duration {
         .unwrap_or_else(|| default_interval(StreamInfo::slide(core)))
 }
 
-/// The RDD a state stream generated for its last time at or before
-/// `time`, or `None` when it has no time yet. Missing although due is an
-/// error: a checkpoint without it would lose the state.
+/// A state stream's RDD for its last time at or before `time` (computed
+/// now when no output asked for it yet, e.g. one reading it through a
+/// slower window), or `None` when it has no time yet.
 fn last_rdd<T: Data>(
-    core: &StreamCore<T>,
+    core: &Arc<StreamCore<T>>,
     id: usize,
     time: Time,
 ) -> Result<Option<(Time, Rdd<T>)>, StreamingError> {
     let Some(last) = core.last_time_until(time) else {
         return Ok(None);
     };
-    match core.generated_rdd(last) {
+    let stream = DStream {
+        core: Arc::clone(core),
+    };
+    match stream.get_or_compute(last)? {
         Some(rdd) => Ok(Some((last, rdd))),
         None => Err(entry_error(
             id,
             "saving",
-            format!("its RDD of {last} is not in memory (did that batch fail?)"),
+            format!("it has no RDD for {last}"),
         )),
     }
 }
@@ -219,13 +222,12 @@ impl<K: StateData, V: StateData> Checkpointable for WindowParticipant<K, V> {
         // them reads the input batches, which are still in memory.
         let mut reduced = Vec::new();
         let slide = StreamInfo::slide(&*reduced_core);
+        let reduced_stream = DStream {
+            core: Arc::clone(&reduced_core),
+        };
         let mut at = reduced_core.last_time_until(time);
         while let Some(t) = at.filter(|t| *t > from) {
-            if let Some(rdd) = (DStream {
-                core: Arc::clone(&reduced_core),
-            })
-            .get_or_compute(t)?
-            {
+            if let Some(rdd) = reduced_stream.get_or_compute(t)? {
                 reduced.push(SavedRdd {
                     time_ms: t.milliseconds(),
                     elements: rdd.collect()?,

@@ -605,6 +605,38 @@ fn state_streams_of_different_slides_recover_together() -> R {
 }
 
 #[test]
+fn state_read_only_by_a_slower_output_is_checkpointed_every_batch() -> R {
+    // The outputs read the state every 2 s (through windows), so at the
+    // odd checkpoint times its RDD was not computed yet: the checkpoint
+    // computes it.
+    let pipeline = |pairs: DStream<(u8, i64)>, out: &Sink| {
+        let totals = pairs
+            .update_state_by_key(running_total)
+            .checkpoint(Duration::from_secs(1))?;
+        sink(
+            &totals.window(Duration::from_secs(2), Duration::from_secs(2))?,
+            out,
+            0,
+        )?;
+        let sums = pairs
+            .reduce_by_key_and_window_inv(
+                |a, b| a + b,
+                |a, b| a - b,
+                Duration::from_secs(3),
+                Duration::from_secs(1),
+                None,
+            )?
+            .checkpoint(Duration::from_secs(1))?;
+        sink(
+            &sums.window(Duration::from_secs(2), Duration::from_secs(2))?,
+            out,
+            1,
+        )
+    };
+    assert_restarts_change_nothing(pair_batches(12, 4, 7), pipeline, 1, &[3, 5, 6, 9, 12])
+}
+
+#[test]
 fn checkpoint_interval_must_be_a_positive_multiple_of_the_slide() -> R {
     let ssc = StreamingContext::with_clock(
         StreamingConf::new().master("local[2]"),
