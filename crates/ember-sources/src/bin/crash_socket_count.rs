@@ -150,7 +150,7 @@ fn run() -> Result<(), StreamingError> {
             .update_state_by_key(|new: &[u64], old: Option<u64>| {
                 Some(old.unwrap_or(0) + new.iter().sum::<u64>())
             })
-            .checkpointed_every(Duration::from_millis(checkpoint_ms))?;
+            .checkpoint(Duration::from_millis(checkpoint_ms))?;
         let out = out.clone();
         counts.foreach_rdd(move |rdd, time| match rdd.collect() {
             Ok(state) => {
