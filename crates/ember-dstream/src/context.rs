@@ -106,8 +106,7 @@ impl Drop for ContextInner {
 pub struct RecoveryOptions {
     /// When the checkpoint was written by a different pipeline (its
     /// fingerprint differs) or in an older layout, delete the old
-    /// checkpoints and start afresh
-    /// with a warning instead of failing.
+    /// checkpoints and start afresh with a warning instead of failing.
     pub discard_mismatched_state: bool,
 }
 
