@@ -1,11 +1,13 @@
-//! `cogroup` and the joins built on it, as in Spark: a `CoGroupedRDD` with
-//! one shuffle dependency per parent (both by the same hash partitioner)
-//! that groups each key's values from both sides.
+//! `cogroup` and the joins built on it, as in Spark: a `CoGroupedRDD` that
+//! groups each key's values from both sides. A parent already placed by
+//! the cogroup's partitioner is read partition by partition (a narrow,
+//! one-to-one dependency); only the others are shuffled.
 
 use std::hash::Hash;
 use std::sync::Arc;
 
 use crate::partitioner::{FastMap, fast_map};
+use crate::partitioning::default_partitioner;
 use crate::shuffle::{ShuffleDep, bucket};
 use crate::{
     BoxIter, Data, Dependency, HashPartitioner, JobError, Partitioner, Rdd, RddCompute, TaskContext,
@@ -16,11 +18,45 @@ type Groups<V, W> = (Vec<V>, Vec<W>);
 /// A full outer join's pair: either side may be missing.
 type EitherOrBoth<V, W> = (Option<V>, Option<W>);
 
-/// Spark's `CoGroupedRDD`: reads the same reduce partition of both
-/// parents' shuffles and groups the values per key.
+/// How a `CoGroupedRDD` reads one parent.
+enum CoGroupInput<K, V> {
+    /// Already placed by the cogroup's partitioner: partition i of the
+    /// cogroup reads partition i of the parent.
+    CoPartitioned(Rdd<(K, V)>),
+    /// Shuffled by the cogroup's partitioner.
+    Shuffled(Arc<ShuffleDep<K, V, V>>),
+}
+
+impl<K: Data, V: Data> CoGroupInput<K, V> {
+    fn new(parent: &Rdd<(K, V)>, partitioner: &Arc<dyn Partitioner<K>>) -> Self {
+        if parent.is_partitioned_like(partitioner.as_ref()) {
+            CoGroupInput::CoPartitioned(parent.clone())
+        } else {
+            CoGroupInput::Shuffled(parent.shuffle_dependency(Arc::clone(partitioner), bucket))
+        }
+    }
+
+    fn dependency(&self) -> Dependency {
+        match self {
+            CoGroupInput::CoPartitioned(parent) => Dependency::OneToOne(parent.info()),
+            CoGroupInput::Shuffled(shuffle) => Dependency::Shuffle(shuffle.clone()),
+        }
+    }
+
+    fn read(&self, partition: usize, task: &TaskContext) -> Result<BoxIter<(K, V)>, JobError> {
+        match self {
+            CoGroupInput::CoPartitioned(parent) => parent.iterator(partition, task),
+            CoGroupInput::Shuffled(shuffle) => shuffle.read(partition, task),
+        }
+    }
+}
+
+/// Spark's `CoGroupedRDD`: reads the same partition of both parents
+/// (shuffled or co-partitioned) and groups the values per key.
 struct CoGroupedCompute<K, V, W> {
-    left: Arc<ShuffleDep<K, V, V>>,
-    right: Arc<ShuffleDep<K, W, W>>,
+    num_partitions: usize,
+    left: CoGroupInput<K, V>,
+    right: CoGroupInput<K, W>,
 }
 
 impl<K: Data + Hash + Eq, V: Data, W: Data> RddCompute<(K, Groups<V, W>)>
@@ -30,13 +66,10 @@ impl<K: Data + Hash + Eq, V: Data, W: Data> RddCompute<(K, Groups<V, W>)>
         "CoGroupedRDD"
     }
     fn num_partitions(&self) -> usize {
-        self.left.num_partitions()
+        self.num_partitions
     }
     fn dependencies(&self) -> Vec<Dependency> {
-        vec![
-            Dependency::Shuffle(self.left.clone()),
-            Dependency::Shuffle(self.right.clone()),
-        ]
+        vec![self.left.dependency(), self.right.dependency()]
     }
     fn compute(
         &self,
@@ -56,7 +89,10 @@ impl<K: Data + Hash + Eq, V: Data, W: Data> RddCompute<(K, Groups<V, W>)>
 
 impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     /// For each key in either RDD, the values it has in this one and in
-    /// `other`; partitions: the larger of the two RDDs'.
+    /// `other`. The partitioner is Spark's default: that of a parent that
+    /// has one (the one with more partitions, if its count is within ten
+    /// times the larger parent's), whose side then needs no shuffle;
+    /// otherwise hashing into as many partitions as the larger parent has.
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
@@ -72,20 +108,60 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn cogroup<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, Groups<V, W>)> {
-        let n = self.num_partitions().max(other.num_partitions());
-        self.cogroup_with_partitions(other, n)
+        let partitioner = default_partitioner(&[
+            (self.num_partitions(), self.partitioner()),
+            (other.num_partitions(), other.partitioner()),
+        ]);
+        self.cogroup_with_partitioner(other, partitioner)
     }
 
-    /// `cogroup` into `num_partitions` partitions.
+    /// `cogroup` hashed into `num_partitions` partitions.
     pub fn cogroup_with_partitions<W: Data>(
         &self,
         other: &Rdd<(K, W)>,
         num_partitions: usize,
     ) -> Rdd<(K, Groups<V, W>)> {
-        let partitioner: Arc<dyn Partitioner<K>> = Arc::new(HashPartitioner::new(num_partitions));
-        let left = self.shuffle_dependency(Arc::clone(&partitioner), bucket);
-        let right = other.shuffle_dependency(partitioner, bucket);
-        self.derive("cogroup", CoGroupedCompute { left, right })
+        self.cogroup_with_partitioner(other, Arc::new(HashPartitioner::new(num_partitions)))
+    }
+
+    /// `cogroup` into the partitions `partitioner` chooses. A side already
+    /// placed by an equivalent partitioner (the output of `reduce_by_key`,
+    /// `partition_by`, an earlier `cogroup`, … by it) is read in place; only
+    /// the other side is shuffled. The result is placed by `partitioner`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use ember_rdd::{HashPartitioner, Partitioner};
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let by_2: Arc<dyn Partitioner<u32>> = Arc::new(HashPartitioner::new(2));
+    /// let state = ctx.parallelize(vec![(1, 'a'), (2, 'b')], 2).partition_by(Arc::clone(&by_2));
+    /// let batch = ctx.parallelize(vec![(1, 10), (3, 30)], 3);
+    /// let groups = state.cogroup_with_partitioner(&batch, by_2);
+    /// assert_eq!(groups.to_debug_string(), "\
+    /// (2) CoGroupedRDD[3] at cogroup []
+    ///  |  ShuffledRDD[1] at partition_by []
+    ///  +-(2) ParallelCollectionRDD[0] at parallelize []
+    ///  +-(3) ParallelCollectionRDD[2] at parallelize []");
+    /// let mut groups = groups.collect()?;
+    /// groups.sort();
+    /// assert_eq!(groups, vec![
+    ///     (1, (vec!['a'], vec![10])),
+    ///     (2, (vec!['b'], vec![])),
+    ///     (3, (vec![], vec![30])),
+    /// ]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn cogroup_with_partitioner<W: Data>(
+        &self,
+        other: &Rdd<(K, W)>,
+        partitioner: Arc<dyn Partitioner<K>>,
+    ) -> Rdd<(K, Groups<V, W>)> {
+        let compute = CoGroupedCompute {
+            num_partitions: partitioner.num_partitions(),
+            left: CoGroupInput::new(self, &partitioner),
+            right: CoGroupInput::new(other, &partitioner),
+        };
+        self.derive_partitioned("cogroup", compute, partitioner)
     }
 
     /// Pairs of values for each key present in both RDDs.

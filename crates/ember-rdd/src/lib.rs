@@ -36,6 +36,7 @@ mod metrics;
 mod narrow;
 mod pair;
 mod partitioner;
+mod partitioning;
 mod rdd;
 mod save;
 mod scheduler;

@@ -1,9 +1,13 @@
 //! Narrow transformations: each output partition reads one parent partition
 //! (or a fixed group of them), so they pipeline inside a task as one
-//! iterator chain with no intermediate collection.
+//! iterator chain with no intermediate collection. Those that keep every
+//! record in its partition under its key (`filter`, `map_values`,
+//! `flat_map_values`, `map_partitions_preserving_partitioning`) keep the
+//! parent's partitioner.
 
 use std::sync::Arc;
 
+use crate::partitioning::ErasedPartitioner;
 use crate::union::{CoalescedCompute, UnionCompute};
 use crate::{BoxIter, Data, Dependency, JobError, Rdd, RddCompute, TaskContext};
 
@@ -36,12 +40,25 @@ impl<T: Data> Rdd<T> {
         operation: &'static str,
         f: impl Fn(usize, BoxIter<T>) -> BoxIter<U> + Send + Sync + 'static,
     ) -> Rdd<U> {
-        self.derive(
+        self.map_partitions_placed(operation, None, f)
+    }
+
+    /// A `MapPartitionsRDD` whose records `partitioner` places (the
+    /// parent's, when `f` keeps every record in its partition and key).
+    pub(crate) fn map_partitions_placed<U: Data>(
+        &self,
+        operation: &'static str,
+        partitioner: Option<ErasedPartitioner>,
+        f: impl Fn(usize, BoxIter<T>) -> BoxIter<U> + Send + Sync + 'static,
+    ) -> Rdd<U> {
+        Rdd::with_partitioner(
+            self.context(),
             operation,
             MapPartitionsCompute {
                 parent: self.clone(),
                 f: Arc::new(f),
             },
+            partitioner,
         )
     }
 
@@ -80,7 +97,7 @@ impl<T: Data> Rdd<T> {
         })
     }
 
-    /// Keeps the elements for which `f` is true.
+    /// Keeps the elements for which `f` is true (and the partitioner).
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
@@ -90,7 +107,7 @@ impl<T: Data> Rdd<T> {
     /// ```
     pub fn filter(&self, f: impl Fn(&T) -> bool + Send + Sync + 'static) -> Rdd<T> {
         let f = Arc::new(f);
-        self.map_partitions_named("filter", move |_, iter| {
+        self.map_partitions_placed("filter", self.erased_partitioner(), move |_, iter| {
             let f = Arc::clone(&f);
             Box::new(iter.filter(move |x| f(x)))
         })
@@ -182,16 +199,48 @@ impl<T: Data> Rdd<T> {
 }
 
 impl<K: Data, V: Data> Rdd<(K, V)> {
-    /// Applies `f` to every value, keeping the keys.
+    /// Applies `f` to every value, keeping the keys (and the partitioner).
     pub fn map_values<U: Data>(&self, f: impl Fn(V) -> U + Send + Sync + 'static) -> Rdd<(K, U)> {
         let f = Arc::new(f);
-        self.map_partitions_named("map_values", move |_, iter| {
+        self.map_partitions_placed("map_values", self.erased_partitioner(), move |_, iter| {
             let f = Arc::clone(&f);
             Box::new(iter.map(move |(k, v)| (k, f(v))))
         })
     }
 
-    /// Applies `f` to every value and pairs the key with each result.
+    /// Applies `f` to each partition's iterator, promising that `f` keeps
+    /// every key it outputs in the partition it came from (typically: it
+    /// keeps the keys and changes or drops values), so the result keeps
+    /// this RDD's partitioner. Spark's
+    /// `mapPartitions(f, preservesPartitioning = true)`. Breaking the
+    /// promise makes later cogroups and joins by that partitioner miss
+    /// matches.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let sums = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2).reduce_by_key(|x, y| x + y);
+    /// let big = sums.map_partitions_preserving_partitioning(|it| it.filter(|(_, n)| *n > 2).map(|(k, n)| (k, n * 10)));
+    /// assert_eq!(big.collect()?, vec![("a", 40)]);
+    /// assert!(big.partitioner().is_some());
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn map_partitions_preserving_partitioning<W: Data, I>(
+        &self,
+        f: impl Fn(BoxIter<(K, V)>) -> I + Send + Sync + 'static,
+    ) -> Rdd<(K, W)>
+    where
+        I: IntoIterator<Item = (K, W)> + 'static,
+        I::IntoIter: 'static,
+    {
+        self.map_partitions_placed(
+            "map_partitions",
+            self.erased_partitioner(),
+            move |_, iter| Box::new(f(iter).into_iter()),
+        )
+    }
+
+    /// Applies `f` to every value and pairs the key with each result
+    /// (keeping the partitioner).
     pub fn flat_map_values<U: Data, I>(
         &self,
         f: impl Fn(V) -> I + Send + Sync + 'static,
@@ -201,7 +250,7 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
         I::IntoIter: 'static,
     {
         let f = Arc::new(f);
-        self.map_partitions_named("flat_map_values", move |_, iter| {
+        self.map_partitions_placed("flat_map_values", self.erased_partitioner(), move |_, iter| {
             let f = Arc::clone(&f);
             Box::new(iter.flat_map(move |(k, v)| f(v).into_iter().map(move |u| (k.clone(), u))))
         })

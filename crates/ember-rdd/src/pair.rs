@@ -2,12 +2,15 @@
 //! operations built on it (`reduce_by_key`, `fold_by_key`,
 //! `aggregate_by_key`, `group_by_key`), `partition_by`, `distinct` and
 //! `repartition`. Where the operation allows, map tasks combine values per
-//! key before the shuffle.
+//! key before the shuffle. An RDD already placed by the partitioner an
+//! aggregation asks for is aggregated in place, without a shuffle (as
+//! Spark does).
 
 use std::hash::Hash;
 use std::sync::Arc;
 
 use crate::partitioner::{FastMap, PositionPartitioner, fast_map};
+use crate::partitioning::default_partitioner;
 use crate::shuffle::bucket;
 use crate::{BoxIter, Data, HashPartitioner, Partitioner, Rdd};
 
@@ -32,16 +35,26 @@ fn combined_pairs<K, C>(map: FastMap<K, Option<C>>) -> impl Iterator<Item = (K, 
     map.into_iter().filter_map(|(k, c)| c.map(|c| (k, c)))
 }
 
+/// A hash partitioner over `n` partitions, as a trait object.
+fn hash_partitioner<K: Hash>(n: usize) -> Arc<dyn Partitioner<K>> {
+    Arc::new(HashPartitioner::new(n))
+}
+
 impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
-    fn default_partitioner(&self, num_partitions: Option<usize>) -> Arc<dyn Partitioner<K>> {
-        let n = num_partitions.unwrap_or_else(|| self.num_partitions());
-        Arc::new(HashPartitioner::new(n))
+    /// The partitioner of a per-key operation on this RDD that was given
+    /// none: its own partitioner when it has one (so no shuffle is
+    /// needed), else a hash partitioner over its number of partitions.
+    fn own_default_partitioner(&self) -> Arc<dyn Partitioner<K>> {
+        default_partitioner(&[(self.num_partitions(), self.partitioner())])
     }
 
     /// The general per-key aggregation: `create` turns a key's first value
     /// into a combiner, `merge_value` adds a value to a combiner (on the map
     /// side, before the shuffle), `merge_combiners` merges combiners from
-    /// different map tasks. `num_partitions` defaults to this RDD's.
+    /// different map tasks. With `num_partitions`, the result is hashed
+    /// into that many partitions; without, it keeps this RDD's partitioner
+    /// when it has one (and then needs no shuffle), else hashes into as
+    /// many partitions as this RDD has.
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
@@ -60,12 +73,49 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
         merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
         num_partitions: Option<usize>,
     ) -> Rdd<(K, C)> {
+        let partitioner = match num_partitions {
+            Some(n) => hash_partitioner(n),
+            None => self.own_default_partitioner(),
+        };
         self.combine_named(
             "combine_by_key",
             create,
             merge_value,
             merge_combiners,
-            num_partitions,
+            partitioner,
+        )
+    }
+
+    /// `combine_by_key` into the partitions `partitioner` chooses; when
+    /// this RDD is already placed by an equivalent partitioner, each
+    /// partition is combined where it is, without a shuffle.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use ember_rdd::{HashPartitioner, Partitioner};
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let by_3: Arc<dyn Partitioner<&str>> = Arc::new(HashPartitioner::new(3));
+    /// let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2).partition_by(Arc::clone(&by_3));
+    /// let lists = pairs.combine_by_key_with_partitioner(|v| vec![v], |mut l, v| { l.push(v); l }, |mut a, b| { a.extend(b); a }, by_3);
+    /// assert!(!lists.to_debug_string().contains("+-(3)"), "one shuffle only: {}", lists.to_debug_string());
+    /// let mut lists = lists.collect()?;
+    /// lists.sort();
+    /// assert_eq!(lists, vec![("a", vec![1, 3]), ("b", vec![2])]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn combine_by_key_with_partitioner<C: Data>(
+        &self,
+        create: impl Fn(V) -> C + Send + Sync + 'static,
+        merge_value: impl Fn(C, V) -> C + Send + Sync + 'static,
+        merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
+        partitioner: Arc<dyn Partitioner<K>>,
+    ) -> Rdd<(K, C)> {
+        self.combine_named(
+            "combine_by_key",
+            create,
+            merge_value,
+            merge_combiners,
+            partitioner,
         )
     }
 
@@ -75,12 +125,22 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
         create: impl Fn(V) -> C + Send + Sync + 'static,
         merge_value: impl Fn(C, V) -> C + Send + Sync + 'static,
         merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
-        num_partitions: Option<usize>,
+        partitioner: Arc<dyn Partitioner<K>>,
     ) -> Rdd<(K, C)> {
+        if self.is_partitioned_like(partitioner.as_ref()) {
+            // Every key's records are in one partition already.
+            return self.map_partitions_placed(
+                operation,
+                self.erased_partitioner(),
+                move |_, records| {
+                    Box::new(combined_pairs(combine(records, &create, &merge_value)))
+                },
+            );
+        }
         let merge_combiners = Arc::new(merge_combiners);
         self.shuffle(
             operation,
-            self.default_partitioner(num_partitions),
+            partitioner,
             move |records, p| {
                 let mut buckets: Vec<Vec<(K, C)>> =
                     (0..p.num_partitions()).map(|_| Vec::new()).collect();
@@ -110,14 +170,24 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + Send + Sync + 'static) -> Rdd<(K, V)> {
-        self.reduce_by_key_with_partitions(f, self.num_partitions())
+        self.reduce_by_key_with_partitioner(f, self.own_default_partitioner())
     }
 
-    /// `reduce_by_key` into `num_partitions` partitions.
+    /// `reduce_by_key` hashed into `num_partitions` partitions.
     pub fn reduce_by_key_with_partitions(
         &self,
         f: impl Fn(V, V) -> V + Send + Sync + 'static,
         num_partitions: usize,
+    ) -> Rdd<(K, V)> {
+        self.reduce_by_key_with_partitioner(f, hash_partitioner(num_partitions))
+    }
+
+    /// `reduce_by_key` into the partitions `partitioner` chooses (no
+    /// shuffle when this RDD is already placed by an equivalent one).
+    pub fn reduce_by_key_with_partitioner(
+        &self,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+        partitioner: Arc<dyn Partitioner<K>>,
     ) -> Rdd<(K, V)> {
         let f = Arc::new(f);
         let g = Arc::clone(&f);
@@ -126,7 +196,7 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
             |v| v,
             move |a, b| f(a, b),
             move |a, b| g(a, b),
-            Some(num_partitions),
+            partitioner,
         )
     }
 
@@ -144,7 +214,7 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
             move |v| f(zero.clone(), v),
             move |a, b| g(a, b),
             move |a, b| h(a, b),
-            None,
+            self.own_default_partitioner(),
         )
     }
 
@@ -163,7 +233,7 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
             move |v| seq(zero.clone(), v),
             move |u, v| seq2(u, v),
             comb,
-            None,
+            self.own_default_partitioner(),
         )
     }
 
@@ -178,27 +248,44 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn group_by_key(&self) -> Rdd<(K, Vec<V>)> {
-        self.group_by_key_with_partitions(self.num_partitions())
+        self.group_by_key_with_partitioner(self.own_default_partitioner())
     }
 
-    /// `group_by_key` into `num_partitions` partitions.
+    /// `group_by_key` hashed into `num_partitions` partitions.
     pub fn group_by_key_with_partitions(&self, num_partitions: usize) -> Rdd<(K, Vec<V>)> {
-        self.shuffle(
-            "group_by_key",
-            self.default_partitioner(Some(num_partitions)),
-            bucket,
-            |records| {
-                let map = combine(records, &|v| vec![v], &|mut vs: Vec<V>, v| {
-                    vs.push(v);
-                    vs
-                });
-                Box::new(combined_pairs(map))
-            },
-        )
+        self.group_by_key_with_partitioner(hash_partitioner(num_partitions))
     }
 
-    /// Moves every record to the partition `partitioner` gives its key.
+    fn group_by_key_with_partitioner(
+        &self,
+        partitioner: Arc<dyn Partitioner<K>>,
+    ) -> Rdd<(K, Vec<V>)> {
+        fn group<K: Hash + Eq, V>(records: BoxIter<(K, V)>) -> BoxIter<(K, Vec<V>)>
+        where
+            K: 'static,
+            V: 'static,
+        {
+            let map = combine(records, &|v| vec![v], &|mut vs: Vec<V>, v| {
+                vs.push(v);
+                vs
+            });
+            Box::new(combined_pairs(map))
+        }
+        if self.is_partitioned_like(partitioner.as_ref()) {
+            return self.map_partitions_placed("group_by_key", self.erased_partitioner(), |_, records| {
+                group(records)
+            });
+        }
+        self.shuffle("group_by_key", partitioner, bucket, group)
+    }
+
+    /// Moves every record to the partition `partitioner` gives its key;
+    /// an RDD already placed by an equivalent partitioner is returned as
+    /// it is.
     pub fn partition_by(&self, partitioner: Arc<dyn Partitioner<K>>) -> Rdd<(K, V)> {
+        if self.is_partitioned_like(partitioner.as_ref()) {
+            return self.clone();
+        }
         self.shuffle("partition_by", partitioner, bucket, |records| records)
     }
 }
@@ -217,8 +304,10 @@ impl<T: Data> Rdd<T> {
     where
         T: Hash + Eq,
     {
-        self.map(|x| (x, ()))
-            .combine_named("distinct", |()| (), |(), ()| (), |(), ()| (), None)
+        let pairs = self.map(|x| (x, ()));
+        let partitioner = pairs.own_default_partitioner();
+        pairs
+            .combine_named("distinct", |()| (), |(), ()| (), |(), ()| (), partitioner)
             .keys()
     }
 

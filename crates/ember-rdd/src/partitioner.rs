@@ -1,6 +1,9 @@
 //! Partitioners: which reduce partition a key goes to in a shuffle. Hash
-//! partitioning by default, range partitioning for sorts.
+//! partitioning by default, range partitioning for sorts. Two partitioners
+//! that place every key alike are [`Partitioner::equivalent`]: an RDD
+//! already placed by one needs no shuffle to be placed by the other.
 
+use std::any::Any;
 use std::hash::{BuildHasher, Hash};
 
 use crate::JobError;
@@ -29,6 +32,27 @@ pub trait Partitioner<K>: Send + Sync {
     /// sort's range partitioner samples its input here).
     fn prepare(&self) -> Result<(), JobError> {
         Ok(())
+    }
+    /// Whether `other` sends every key to the same partition as this one
+    /// (Spark's `Partitioner.equals`): a cogroup, join or per-key
+    /// aggregation by `other` then reads an RDD placed by `self` without a
+    /// shuffle. Returning `false` is always safe (it only costs a shuffle).
+    /// The default recognises only the very same partitioner object.
+    ///
+    /// ```
+    /// use ember_rdd::{HashPartitioner, Partitioner};
+    /// let four: &dyn Partitioner<&str> = &HashPartitioner::new(4);
+    /// assert!(four.equivalent(&HashPartitioner::new(4)));
+    /// assert!(!four.equivalent(&HashPartitioner::new(5)));
+    /// ```
+    fn equivalent(&self, other: &dyn Partitioner<K>) -> bool {
+        std::mem::size_of_val(self) != 0
+            && std::ptr::addr_eq(self as *const Self, other as *const dyn Partitioner<K>)
+    }
+    /// This partitioner as [`Any`], so that `equivalent` can recognise
+    /// another partitioner of its own type; `None` by default.
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
     }
 }
 
@@ -61,6 +85,15 @@ impl<K: Hash> Partitioner<K> for HashPartitioner {
     fn partition(&self, key: &K) -> usize {
         (hash_state().hash_one(key) % self.partitions as u64) as usize
     }
+    fn equivalent(&self, other: &dyn Partitioner<K>) -> bool {
+        other
+            .as_any()
+            .and_then(|other| other.downcast_ref::<HashPartitioner>())
+            == Some(self)
+    }
+    fn as_any(&self) -> Option<&dyn Any> {
+        Some(self)
+    }
 }
 
 /// Sends keys to partitions by sorted ranges: partition i holds keys above
@@ -90,7 +123,7 @@ impl<K: Ord> RangePartitioner<K> {
     }
 }
 
-impl<K: Ord + Send + Sync> Partitioner<K> for RangePartitioner<K> {
+impl<K: Ord + Send + Sync + 'static> Partitioner<K> for RangePartitioner<K> {
     fn num_partitions(&self) -> usize {
         self.bounds.len() + 1
     }
@@ -101,6 +134,15 @@ impl<K: Ord + Send + Sync> Partitioner<K> for RangePartitioner<K> {
         } else {
             self.bounds.len() - index
         }
+    }
+    fn equivalent(&self, other: &dyn Partitioner<K>) -> bool {
+        other
+            .as_any()
+            .and_then(|other| other.downcast_ref::<RangePartitioner<K>>())
+            == Some(self)
+    }
+    fn as_any(&self) -> Option<&dyn Any> {
+        Some(self)
     }
 }
 
@@ -143,5 +185,23 @@ mod tests {
         assert_eq!(p.partition(&15), 1);
         assert_eq!(p.partition(&25), 0);
         assert_eq!(p.num_partitions(), 3);
+    }
+
+    #[test]
+    fn equivalence_by_type_and_parameters() {
+        let hash4: &dyn Partitioner<u32> = &HashPartitioner::new(4);
+        assert!(hash4.equivalent(&HashPartitioner::new(4)));
+        assert!(!hash4.equivalent(&HashPartitioner::new(3)));
+        let range = RangePartitioner::new(vec![10u32, 20], true);
+        assert!(range.equivalent(&RangePartitioner::new(vec![10, 20], true)));
+        assert!(!range.equivalent(&RangePartitioner::new(vec![10, 20], false)));
+        assert!(!range.equivalent(&RangePartitioner::new(vec![10, 21], true)));
+        assert!(!range.equivalent(hash4), "same count, other placement");
+        assert!(!hash4.equivalent(&range));
+        // The default: only the same object.
+        let position = PositionPartitioner { partitions: 4 };
+        assert!(position.equivalent(&position));
+        assert!(!position.equivalent(&PositionPartitioner { partitions: 4 }));
+        assert!(!Partitioner::<usize>::equivalent(&HashPartitioner::new(4), &position));
     }
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::dependency::{Dependency, RddInfo};
 use crate::lineage;
+use crate::partitioning::ErasedPartitioner;
 use crate::source::PartitionedCollection;
 use crate::storage::BlockId;
 use crate::{JobError, RddContext, StorageLevel, TaskContext};
@@ -62,6 +63,8 @@ pub(crate) struct RddNode<T> {
     operation: &'static str,
     compute: RwLock<Arc<dyn RddCompute<T>>>,
     storage: RwLock<StorageLevel>,
+    /// What places the records when `T` is a pair (see `partitioning.rs`).
+    pub(crate) partitioner: Option<ErasedPartitioner>,
 }
 
 impl<T> Drop for RddNode<T> {
@@ -129,6 +132,16 @@ impl<T: Data> Rdd<T> {
         operation: &'static str,
         compute: impl RddCompute<T>,
     ) -> Self {
+        Self::with_partitioner(ctx, operation, compute, None)
+    }
+
+    /// A new RDD whose records `partitioner` places (when `Some`).
+    pub(crate) fn with_partitioner(
+        ctx: &RddContext,
+        operation: &'static str,
+        compute: impl RddCompute<T>,
+        partitioner: Option<ErasedPartitioner>,
+    ) -> Self {
         Rdd {
             node: Arc::new(RddNode {
                 id: ctx.new_rdd_id(),
@@ -136,6 +149,7 @@ impl<T: Data> Rdd<T> {
                 operation,
                 compute: RwLock::new(Arc::new(compute)),
                 storage: RwLock::new(StorageLevel::None),
+                partitioner,
             }),
         }
     }
@@ -246,8 +260,9 @@ impl<T: Data> Rdd<T> {
     }
 
     /// Truncates the lineage: from now on the partitions come from
-    /// `compute`, which must yield the same elements (for example a reader
-    /// of checkpoint files written from this RDD). The old parents are
+    /// `compute`, which must yield the same elements in the same partitions
+    /// (the RDD keeps its partitioner), for example a reader of checkpoint
+    /// files written from this RDD. The old parents are
     /// released. This is the hook reliable checkpointing plugs into.
     pub fn replace_lineage(&self, compute: impl RddCompute<T>) {
         *self

@@ -156,7 +156,7 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
 
     /// A shuffle of this RDD by `partitioner`: `map_side` buckets each map
     /// partition, `reduce_side` turns each reduce partition's records into
-    /// its output.
+    /// its output, which `partitioner` places.
     pub(crate) fn shuffle<W: Data, C: Data>(
         &self,
         operation: &'static str,
@@ -167,12 +167,13 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
         + 'static,
         reduce_side: impl Fn(BoxIter<(K, W)>) -> BoxIter<(K, C)> + Send + Sync + 'static,
     ) -> Rdd<(K, C)> {
-        self.derive(
+        self.derive_partitioned(
             operation,
             ShuffledCompute {
-                dep: self.shuffle_dependency(partitioner, map_side),
+                dep: self.shuffle_dependency(Arc::clone(&partitioner), map_side),
                 reduce_side: Arc::new(reduce_side),
             },
+            partitioner,
         )
     }
 }

@@ -89,6 +89,8 @@ fn join_of_deeper_lineages_debug_string() {
         .parallelize(vec![(2, 5u32)], 3) // 2
         .reduce_by_key(|a, b| a + b); // 3
     let joined = left.left_outer_join(&right); // 4 cogroup, 5 flat_map_values
+    // The join takes over the reduce_by_key's partitioner, so that side is
+    // read in place (`|`, same stage) and only the left side is shuffled.
     assert_eq!(
         joined.to_debug_string(),
         "\
@@ -96,8 +98,8 @@ fn join_of_deeper_lineages_debug_string() {
  |  CoGroupedRDD[4] at cogroup []
  +-(2) MapPartitionsRDD[1] at map []
  |  |  ParallelCollectionRDD[0] at parallelize []
- +-(3) ShuffledRDD[3] at reduce_by_key []
-    +-(3) ParallelCollectionRDD[2] at parallelize []"
+ |  ShuffledRDD[3] at reduce_by_key []
+ +-(3) ParallelCollectionRDD[2] at parallelize []"
     );
     assert_eq!(joined.collect().unwrap(), vec![(2, ('a', Some(5)))]);
 }
