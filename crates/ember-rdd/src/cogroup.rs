@@ -6,7 +6,7 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use crate::partitioner::{FastMap, fast_map};
+use crate::combine::{Combiners, INITIAL_KEYS};
 use crate::partitioning::default_partitioner;
 use crate::shuffle::{ShuffleDep, bucket};
 use crate::{
@@ -76,14 +76,24 @@ impl<K: Data + Hash + Eq, V: Data, W: Data> RddCompute<(K, Groups<V, W>)>
         partition: usize,
         task: &TaskContext,
     ) -> Result<BoxIter<(K, Groups<V, W>)>, JobError> {
-        let mut groups: FastMap<K, Groups<V, W>> = fast_map(1024);
-        for (k, v) in self.left.read(partition, task)? {
-            groups.entry(k).or_default().0.push(v);
-        }
-        for (k, w) in self.right.read(partition, task)? {
-            groups.entry(k).or_default().1.push(w);
-        }
-        Ok(Box::new(groups.into_iter()))
+        let mut groups: Combiners<K, Groups<V, W>> = Combiners::with_capacity(INITIAL_KEYS);
+        groups.extend(
+            self.left.read(partition, task)?,
+            |v| (vec![v], Vec::new()),
+            |mut group, v| {
+                group.0.push(v);
+                group
+            },
+        );
+        groups.extend(
+            self.right.read(partition, task)?,
+            |w| (Vec::new(), vec![w]),
+            |mut group, w| {
+                group.1.push(w);
+                group
+            },
+        );
+        Ok(Box::new(groups.into_entries().into_iter()))
     }
 }
 

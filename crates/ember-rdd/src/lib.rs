@@ -26,6 +26,7 @@
 
 mod actions;
 mod cogroup;
+mod combine;
 mod conf;
 mod context;
 mod dependency;

@@ -250,10 +250,14 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
         I::IntoIter: 'static,
     {
         let f = Arc::new(f);
-        self.map_partitions_placed("flat_map_values", self.erased_partitioner(), move |_, iter| {
-            let f = Arc::clone(&f);
-            Box::new(iter.flat_map(move |(k, v)| f(v).into_iter().map(move |u| (k.clone(), u))))
-        })
+        self.map_partitions_placed(
+            "flat_map_values",
+            self.erased_partitioner(),
+            move |_, iter| {
+                let f = Arc::clone(&f);
+                Box::new(iter.flat_map(move |(k, v)| f(v).into_iter().map(move |u| (k.clone(), u))))
+            },
+        )
     }
 
     /// The keys.

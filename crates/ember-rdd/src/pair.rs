@@ -9,31 +9,11 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use crate::partitioner::{FastMap, PositionPartitioner, fast_map};
+use crate::combine::combine;
+use crate::partitioner::PositionPartitioner;
 use crate::partitioning::default_partitioner;
-use crate::shuffle::bucket;
+use crate::shuffle::{bucket, bucket_entries};
 use crate::{BoxIter, Data, HashPartitioner, Partitioner, Rdd};
-
-/// Folds `(key, value)` records into one combiner per key.
-fn combine<K: Hash + Eq, V, C>(
-    records: impl Iterator<Item = (K, V)>,
-    create: &impl Fn(V) -> C,
-    merge: &impl Fn(C, V) -> C,
-) -> FastMap<K, Option<C>> {
-    let mut map: FastMap<K, Option<C>> = fast_map(1024);
-    for (k, v) in records {
-        let slot = map.entry(k).or_insert(None);
-        *slot = Some(match slot.take() {
-            Some(c) => merge(c, v),
-            None => create(v),
-        });
-    }
-    map
-}
-
-fn combined_pairs<K, C>(map: FastMap<K, Option<C>>) -> impl Iterator<Item = (K, C)> {
-    map.into_iter().filter_map(|(k, c)| c.map(|c| (k, c)))
-}
 
 /// A hash partitioner over `n` partitions, as a trait object.
 fn hash_partitioner<K: Hash>(n: usize) -> Arc<dyn Partitioner<K>> {
@@ -132,28 +112,18 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
             return self.map_partitions_placed(
                 operation,
                 self.erased_partitioner(),
-                move |_, records| {
-                    Box::new(combined_pairs(combine(records, &create, &merge_value)))
-                },
+                move |_, records| Box::new(combine(records, &create, &merge_value).into_iter()),
             );
         }
         let merge_combiners = Arc::new(merge_combiners);
         self.shuffle(
             operation,
             partitioner,
-            move |records, p| {
-                let mut buckets: Vec<Vec<(K, C)>> =
-                    (0..p.num_partitions()).map(|_| Vec::new()).collect();
-                for (k, c) in combined_pairs(combine(records, &create, &merge_value)) {
-                    let index = p.partition(&k);
-                    buckets[index].push((k, c));
-                }
-                buckets
-            },
+            move |records, p| bucket_entries(combine(records, &create, &merge_value), p),
             move |records| {
                 let merge = Arc::clone(&merge_combiners);
-                let map = combine(records, &|c| c, &|a, b| merge(a, b));
-                Box::new(combined_pairs(map)) as BoxIter<(K, C)>
+                let combined = combine(records, |c| c, |a, b| merge(a, b));
+                Box::new(combined.into_iter()) as BoxIter<(K, C)>
             },
         )
     }
@@ -260,21 +230,25 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
         &self,
         partitioner: Arc<dyn Partitioner<K>>,
     ) -> Rdd<(K, Vec<V>)> {
-        fn group<K: Hash + Eq, V>(records: BoxIter<(K, V)>) -> BoxIter<(K, Vec<V>)>
-        where
-            K: 'static,
-            V: 'static,
-        {
-            let map = combine(records, &|v| vec![v], &|mut vs: Vec<V>, v| {
-                vs.push(v);
-                vs
-            });
-            Box::new(combined_pairs(map))
+        fn group<K: Hash + Eq + 'static, V: 'static>(
+            records: BoxIter<(K, V)>,
+        ) -> BoxIter<(K, Vec<V>)> {
+            let groups = combine(
+                records,
+                |v| vec![v],
+                |mut vs: Vec<V>, v| {
+                    vs.push(v);
+                    vs
+                },
+            );
+            Box::new(groups.into_iter())
         }
         if self.is_partitioned_like(partitioner.as_ref()) {
-            return self.map_partitions_placed("group_by_key", self.erased_partitioner(), |_, records| {
-                group(records)
-            });
+            return self.map_partitions_placed(
+                "group_by_key",
+                self.erased_partitioner(),
+                |_, records| group(records),
+            );
         }
         self.shuffle("group_by_key", partitioner, bucket, group)
     }

@@ -8,18 +8,10 @@ use std::hash::{BuildHasher, Hash};
 
 use crate::JobError;
 
-/// The hash state used for partitioning and for shuffle-side maps: fixed
-/// seed, so a key lands in the same partition in every run and process.
-pub(crate) fn hash_state() -> foldhash::fast::FixedState {
+/// The hash state used for partitioning: fixed seed, so a key lands in
+/// the same partition in every run and process.
+fn hash_state() -> foldhash::fast::FixedState {
     foldhash::fast::FixedState::with_seed(0x5eed_e3be_4ea5_71c5)
-}
-
-/// A hash map with the fixed, fast hash state.
-pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
-
-/// A map for shuffle-side combining, sized for `capacity` keys.
-pub(crate) fn fast_map<K, V>(capacity: usize) -> FastMap<K, V> {
-    FastMap::with_capacity_and_hasher(capacity, hash_state())
 }
 
 /// Decides the reduce partition of each key.
@@ -202,6 +194,9 @@ mod tests {
         let position = PositionPartitioner { partitions: 4 };
         assert!(position.equivalent(&position));
         assert!(!position.equivalent(&PositionPartitioner { partitions: 4 }));
-        assert!(!Partitioner::<usize>::equivalent(&HashPartitioner::new(4), &position));
+        assert!(!Partitioner::<usize>::equivalent(
+            &HashPartitioner::new(4),
+            &position
+        ));
     }
 }

@@ -76,6 +76,10 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
     }
 }
 
+/// A parent of an operation that needs a partitioner: its number of
+/// partitions and its partitioner, if any.
+pub(crate) type ParentPlacement<K> = (usize, Option<Arc<dyn Partitioner<K>>>);
+
 /// The partitioner for an operation over `rdds` that was given none, as
 /// Spark chooses it: the partitioner of the parent with the most
 /// partitions among those that have one, when its count is within a factor
@@ -83,7 +87,7 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
 /// many partitions as the largest parent has. Reusing a parent's
 /// partitioner spares that parent a shuffle.
 pub(crate) fn default_partitioner<K: Data + Hash>(
-    rdds: &[(usize, Option<Arc<dyn Partitioner<K>>>)],
+    rdds: &[ParentPlacement<K>],
 ) -> Arc<dyn Partitioner<K>> {
     let most_partitions = rdds.iter().map(|(n, _)| *n).max().unwrap_or(0);
     let largest_partitioned = rdds
@@ -117,10 +121,16 @@ mod tests {
 
     #[test]
     fn default_partitioner_follows_spark() {
-        assert_eq!(count(&default_partitioner::<u32>(&[(3, None), (5, None)])), 5);
+        assert_eq!(
+            count(&default_partitioner::<u32>(&[(3, None), (5, None)])),
+            5
+        );
         assert_eq!(count(&default_partitioner(&[(4, hash(4)), (8, None)])), 4);
         assert_eq!(count(&default_partitioner(&[(4, hash(4)), (40, None)])), 40);
-        assert_eq!(count(&default_partitioner(&[(4, hash(4)), (6, hash(6))])), 6);
+        assert_eq!(
+            count(&default_partitioner(&[(4, hash(4)), (6, hash(6))])),
+            6
+        );
         assert_eq!(count(&default_partitioner::<u32>(&[])), 1);
         let own = hash(3);
         let chosen = default_partitioner(&[(3, own.clone()), (2, None)]);

@@ -178,6 +178,33 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
     }
 }
 
+/// Cuts combined `(key, combiner)` entries into one bucket per reduce
+/// partition, each allocated at its exact size (one partition: the entries
+/// themselves, without a copy).
+pub(crate) fn bucket_entries<K, C>(
+    entries: Vec<(K, C)>,
+    p: &dyn Partitioner<K>,
+) -> Vec<Vec<(K, C)>> {
+    let n = p.num_partitions();
+    if n <= 1 {
+        return vec![entries];
+    }
+    let targets: Vec<usize> = entries.iter().map(|(k, _)| p.partition(k)).collect();
+    let mut sizes = vec![0usize; n];
+    for &target in &targets {
+        if let Some(size) = sizes.get_mut(target) {
+            *size += 1;
+        }
+    }
+    let mut buckets: Vec<Vec<(K, C)>> = sizes.into_iter().map(Vec::with_capacity).collect();
+    for (entry, target) in entries.into_iter().zip(targets) {
+        if let Some(bucket) = buckets.get_mut(target) {
+            bucket.push(entry);
+        }
+    }
+    buckets
+}
+
 /// Map side without combining: each record goes to its key's bucket.
 pub(crate) fn bucket<K, V>(records: BoxIter<(K, V)>, p: &dyn Partitioner<K>) -> Vec<Vec<(K, V)>> {
     let mut buckets: Vec<Vec<(K, V)>> = (0..p.num_partitions()).map(|_| Vec::new()).collect();

@@ -25,7 +25,10 @@ fn hash<K: std::hash::Hash>(n: usize) -> Arc<dyn Partitioner<K>> {
 }
 
 /// Whether `rdd` is placed by a hash partitioner over `n` partitions.
-fn hashed_into<K: Clone + Send + Sync + std::hash::Hash + 'static, V: Clone + Send + Sync + 'static>(
+fn hashed_into<
+    K: Clone + Send + Sync + std::hash::Hash + 'static,
+    V: Clone + Send + Sync + 'static,
+>(
     rdd: &Rdd<(K, V)>,
     n: usize,
 ) -> bool {
@@ -50,17 +53,26 @@ fn placed_by<K: Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'static>
 fn shuffles_set_the_partitioner_and_key_preserving_operations_keep_it() {
     let ctx = ctx();
     let pairs = ctx.parallelize(vec![(1u32, 10i64), (2, 20), (1, 30), (3, 40)], 3);
-    assert!(pairs.partitioner().is_none(), "parallelize knows no placement");
+    assert!(
+        pairs.partitioner().is_none(),
+        "parallelize knows no placement"
+    );
 
     let sums = pairs.reduce_by_key(|a, b| a + b);
     assert!(hashed_into(&sums, 3));
-    assert!(hashed_into(&pairs.reduce_by_key_with_partitions(|a, b| a + b, 5), 5));
+    assert!(hashed_into(
+        &pairs.reduce_by_key_with_partitions(|a, b| a + b, 5),
+        5
+    ));
     assert!(hashed_into(&pairs.group_by_key_with_partitions(4), 4));
     assert!(hashed_into(&pairs.partition_by(hash(2)), 2));
     assert!(hashed_into(&pairs.cogroup_with_partitions(&pairs, 6), 6));
     assert!(hashed_into(&pairs.join(&pairs), 3));
     assert!(hashed_into(&pairs.full_outer_join(&pairs), 3));
-    assert!(sums.sort_by_key(true).partitioner().is_some(), "a range partitioner");
+    assert!(
+        sums.sort_by_key(true).partitioner().is_some(),
+        "a range partitioner"
+    );
 
     // Operations that keep every key in its partition keep the partitioner.
     assert!(hashed_into(&sums.filter(|(k, _)| *k > 1), 3));
@@ -74,7 +86,10 @@ fn shuffles_set_the_partitioner_and_key_preserving_operations_keep_it() {
     cached.cache();
     assert!(hashed_into(&cached, 3));
     cached.local_checkpoint().unwrap();
-    assert!(hashed_into(&cached, 3), "the same partitions after a checkpoint");
+    assert!(
+        hashed_into(&cached, 3),
+        "the same partitions after a checkpoint"
+    );
 
     // Operations that may move keys drop it.
     assert!(sums.map(|pair| pair).partitioner().is_none());
@@ -117,7 +132,12 @@ fn cogroup_with_a_co_partitioned_parent_shuffles_only_the_other() {
 
     // A different partition count is a different placement: both shuffle.
     let other_count = state.cogroup_with_partitions(&batch, 3);
-    assert!(other_count.dependencies().iter().all(Dependency::is_shuffle));
+    assert!(
+        other_count
+            .dependencies()
+            .iter()
+            .all(Dependency::is_shuffle)
+    );
 }
 
 #[test]
@@ -146,7 +166,11 @@ fn join_of_two_co_partitioned_parents_is_one_stage_over_two_shuffles() {
         vec![("a", (1, 'p')), ("a", (1, 'q'))]
     );
     let after = ctx.metrics();
-    assert_eq!(after.stages - before.stages, 3, "two map stages, one result stage");
+    assert_eq!(
+        after.stages - before.stages,
+        3,
+        "two map stages, one result stage"
+    );
 }
 
 #[test]
@@ -163,7 +187,10 @@ fn aggregations_on_an_equally_partitioned_rdd_skip_the_shuffle() {
  |  ShuffledRDD[1] at partition_by []
  +-(2) ParallelCollectionRDD[0] at parallelize []"
     );
-    assert_eq!(sorted(sums.collect().unwrap()), vec![(1, 9), (2, 2), (3, 4)]);
+    assert_eq!(
+        sorted(sums.collect().unwrap()),
+        vec![(1, 9), (2, 2), (3, 4)]
+    );
     assert!(hashed_into(&sums, 3));
     let groups = placed.group_by_key_with_partitions(3); // 3
     assert!(!groups.dependencies()[0].is_shuffle());
@@ -175,7 +202,10 @@ fn aggregations_on_an_equally_partitioned_rdd_skip_the_shuffle() {
     assert_eq!(same.id(), placed.id(), "already placed: the same RDD");
     let counted = placed.combine_by_key(|_| 1u32, |n, _| n + 1, |a, b| a + b, None);
     assert!(!counted.dependencies()[0].is_shuffle());
-    assert_eq!(sorted(counted.collect().unwrap()), vec![(1, 3), (2, 1), (3, 1)]);
+    assert_eq!(
+        sorted(counted.collect().unwrap()),
+        vec![(1, 3), (2, 1), (3, 1)]
+    );
 
     // Another count, or a map in between (keys may have changed), shuffles.
     let rehashed = placed.reduce_by_key_with_partitions(|a, b| a + b, 2);
@@ -189,7 +219,10 @@ fn aggregations_on_an_equally_partitioned_rdd_skip_the_shuffle() {
     |  ShuffledRDD[1] at partition_by []
     +-(2) ParallelCollectionRDD[0] at parallelize []"
     );
-    assert_eq!(sorted(remapped.collect().unwrap()), vec![(1, 9), (2, 2), (3, 4)]);
+    assert_eq!(
+        sorted(remapped.collect().unwrap()),
+        vec![(1, 9), (2, 2), (3, 4)]
+    );
 }
 
 /// The running state of a stream, cogrouped with each batch as
@@ -206,7 +239,9 @@ fn a_co_partitioned_state_is_not_reshuffled_batch_after_batch() {
     let mut model: BTreeMap<u32, u64> = (0..1000).map(|k| (k, 1)).collect();
     state.count().unwrap();
     for round in 0..5u32 {
-        let batch: Vec<(u32, u64)> = (0..100).map(|i| ((i * 37 + round * 11) % 1200, 1)).collect();
+        let batch: Vec<(u32, u64)> = (0..100)
+            .map(|i| ((i * 37 + round * 11) % 1200, 1))
+            .collect();
         for (k, n) in &batch {
             *model.entry(*k).or_default() += n;
         }
@@ -229,13 +264,24 @@ fn a_co_partitioned_state_is_not_reshuffled_batch_after_batch() {
             100,
             "round {round}: only the batch is shuffled"
         );
-        assert_eq!(after.stages - before.stages, 2, "the batch's map stage and the result");
-        assert_eq!(state_reads.load(Ordering::Relaxed), keys_before, "each state record once");
+        assert_eq!(
+            after.stages - before.stages,
+            2,
+            "the batch's map stage and the result"
+        );
+        assert_eq!(
+            state_reads.load(Ordering::Relaxed),
+            keys_before,
+            "each state record once"
+        );
         assert_eq!(keys as usize, model.len());
         assert!(hashed_into(&next, 4));
         state = next;
     }
-    assert_eq!(sorted(state.collect().unwrap()), model.into_iter().collect::<Vec<_>>());
+    assert_eq!(
+        sorted(state.collect().unwrap()),
+        model.into_iter().collect::<Vec<_>>()
+    );
     assert!(placed_by(&state, by_4.as_ref()));
 }
 
@@ -251,7 +297,10 @@ fn the_same_state_without_its_partitioner_is_shuffled_every_time() {
     let moved = state.map(|pair| pair); // the partitioner is lost
     moved.cogroup_with_partitions(&batch, 4).count().unwrap();
     let after = ctx.metrics();
-    assert_eq!(after.shuffle_records_written - before.shuffle_records_written, 1001);
+    assert_eq!(
+        after.shuffle_records_written - before.shuffle_records_written,
+        1001
+    );
 }
 
 /// How each side of a property case is prepared before the cogroup.
