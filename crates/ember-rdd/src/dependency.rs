@@ -71,6 +71,11 @@ pub trait ShuffleDependency: Send + Sync {
     fn parent(&self) -> Arc<dyn RddInfo>;
     /// Whether every map task's output is present.
     fn is_available(&self) -> bool;
+    /// The map tasks (parent partitions) whose output is missing: after a
+    /// failed map stage, only these run again. By default all of them.
+    fn missing_partitions(&self) -> Vec<usize> {
+        (0..self.parent().num_partitions()).collect()
+    }
     /// Runs before the map stage (a range partitioner samples its keys here).
     fn prepare(&self) -> Result<(), JobError>;
     /// Computes one parent partition and stores its bucketed output.

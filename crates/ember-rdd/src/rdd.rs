@@ -237,7 +237,9 @@ impl<T: Data> Rdd<T> {
 
     /// The elements of one partition: from the cache when the RDD is
     /// persisted and the block is present, otherwise computed from lineage
-    /// (and cached when persisted). Operators call this on their parents.
+    /// (and cached when persisted; tasks reading a block that another task
+    /// is computing wait for it rather than compute it again). Operators
+    /// call this on their parents.
     pub fn iterator(&self, partition: usize, task: &TaskContext) -> Result<BoxIter<T>, JobError> {
         let compute = self.node.current_compute();
         if self.storage_level() == StorageLevel::None {
@@ -247,15 +249,9 @@ impl<T: Data> Rdd<T> {
             rdd: self.node.id,
             partition,
         };
-        let manager = self.node.ctx.block_manager();
-        let data = match manager.get::<T>(block) {
-            Some(data) => data,
-            None => {
-                let data = Arc::new(compute.compute(partition, task)?.collect::<Vec<T>>());
-                manager.put(block, Arc::clone(&data));
-                data
-            }
-        };
+        let data = self.node.ctx.block_manager().get_or_compute(block, || {
+            Ok::<_, JobError>(compute.compute(partition, task)?.collect::<Vec<T>>())
+        })?;
         Ok(Box::new((0..data.len()).map(move |i| data[i].clone())))
     }
 

@@ -1,6 +1,8 @@
 //! The DAG scheduler: splits a job into stages at shuffle boundaries, runs
-//! missing shuffle map stages parents-first, then the result stage, each
-//! stage's tasks in parallel on the executor, retrying tasks that panic.
+//! missing shuffle map stages parents-first (only the map tasks whose
+//! output is missing: those that succeeded before a failed stage are kept),
+//! then the result stage, each stage's tasks in parallel on the executor,
+//! retrying tasks that panic.
 
 use std::any::Any;
 use std::collections::HashSet;
@@ -26,20 +28,20 @@ pub(crate) fn run_job<T: Data, R: Send>(
             continue;
         }
         shuffle.prepare()?;
-        let num_tasks = shuffle.parent().num_partitions();
+        let missing = shuffle.missing_partitions();
         let stage = ctx.new_stage_id();
         tracing::debug!(
             job,
             stage,
             shuffle = shuffle.shuffle_id(),
-            num_tasks,
+            num_tasks = missing.len(),
             "shuffle map stage"
         );
         run_stage(
             ctx,
             stage,
-            num_tasks,
-            |p| p,
+            missing.len(),
+            |i| missing[i],
             |task| shuffle.run_map_task(task),
         )?;
     }

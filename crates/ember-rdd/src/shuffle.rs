@@ -103,6 +103,16 @@ impl<K: Data, V: Data, W: Data> ShuffleDependency for ShuffleDep<K, V, W> {
             .iter()
             .all(Option::is_some)
     }
+    fn missing_partitions(&self) -> Vec<usize> {
+        self.outputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .enumerate()
+            .filter(|(_, output)| output.is_none())
+            .map(|(map, _)| map)
+            .collect()
+    }
     fn prepare(&self) -> Result<(), JobError> {
         self.partitioner.prepare()
     }

@@ -1,5 +1,7 @@
 //! Persistence: [`StorageLevel`] and the [`BlockManager`] that keeps cached
-//! partitions, keyed by (RDD id, partition).
+//! partitions, keyed by (RDD id, partition). A block is computed once even
+//! when several tasks read it at the same time: the first computes it while
+//! the others wait for it (Spark's block write lock).
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -26,16 +28,66 @@ pub struct BlockId {
 
 type Block = Arc<dyn Any + Send + Sync>;
 
+/// Held by the task computing a block; the other readers of that block
+/// wait for it.
+type ComputeLock = Arc<Mutex<()>>;
+
 /// Holds cached partitions. A block that is missing (never computed,
 /// evicted, or removed on purpose) is recomputed from lineage on next use.
 #[derive(Default)]
 pub struct BlockManager {
     blocks: Mutex<HashMap<BlockId, Block>>,
+    /// The blocks being computed right now.
+    computing: Mutex<HashMap<BlockId, ComputeLock>>,
 }
 
 impl BlockManager {
     fn lock(&self) -> MutexGuard<'_, HashMap<BlockId, Block>> {
         self.blocks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The block `id`: the cached one, or the one another task is computing
+    /// (waiting for it), or else `compute`'s, which is then cached. If that
+    /// other task fails, a waiting reader computes the block itself.
+    ///
+    /// `compute` must not read the same block (a lineage has no cycles), and
+    /// must not wait, through a nested job run inside the task, for a task
+    /// that reads it.
+    pub(crate) fn get_or_compute<T: Send + Sync + 'static, E>(
+        &self,
+        id: BlockId,
+        compute: impl FnOnce() -> Result<Vec<T>, E>,
+    ) -> Result<Arc<Vec<T>>, E> {
+        if let Some(data) = self.get(id) {
+            return Ok(data);
+        }
+        let lock = Arc::clone(
+            self.computing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(id)
+                .or_default(),
+        );
+        let _computing = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(data) = self.get(id) {
+            return Ok(data);
+        }
+        let data = Arc::new(compute()?);
+        self.put(id, Arc::clone(&data));
+        // Readers waiting on this lock find the block; later ones need no
+        // lock. (After a failure the lock stays, so that a retry queues up
+        // behind a reader already waiting rather than compute beside it.)
+        let mut computing = self
+            .computing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if computing
+            .get(&id)
+            .is_some_and(|current| Arc::ptr_eq(current, &lock))
+        {
+            computing.remove(&id);
+        }
+        Ok(data)
     }
 
     pub(crate) fn get<T: Send + Sync + 'static>(&self, id: BlockId) -> Option<Arc<Vec<T>>> {
@@ -56,6 +108,10 @@ impl BlockManager {
     /// Drops every cached partition of one RDD.
     pub fn remove_rdd(&self, rdd: usize) {
         self.lock().retain(|id, _| id.rdd != rdd);
+        self.computing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|id, _| id.rdd != rdd);
     }
 
     /// Whether a partition is cached.

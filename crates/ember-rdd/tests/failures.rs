@@ -237,6 +237,48 @@ fn a_transient_panic_in_a_shuffle_map_task_is_retried() {
 }
 
 #[test]
+fn after_a_failed_map_stage_only_the_missing_map_tasks_run_again() {
+    let ctx = ctx();
+    let computed: Arc<Vec<AtomicUsize>> = Arc::new((0..4).map(|_| AtomicUsize::new(0)).collect());
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (c, b) = (Arc::clone(&computed), Arc::clone(&broken));
+    let sums = ctx
+        .parallelize((0..40u32).collect(), 4)
+        .map_partitions_with_index(move |index, it| {
+            c[index].fetch_add(1, Ordering::SeqCst);
+            assert!(!(index == 2 && b.load(Ordering::SeqCst)), "disk full");
+            it.map(|x| (x % 3, x))
+        })
+        .reduce_by_key(|a, b| a + b);
+    let (stage, partition, attempts, _) = task_failed(sums.collect().unwrap_err());
+    assert_eq!((stage, partition, attempts), (0, 2, 4));
+    let counts = || {
+        computed
+            .iter()
+            .map(|c| c.load(Ordering::SeqCst))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(), vec![1, 1, 4, 1]);
+
+    broken.store(false, Ordering::SeqCst);
+    let before = ctx.metrics();
+    let mut out = sums.collect().unwrap();
+    out.sort();
+    let expected: Vec<(u32, u32)> = (0..3)
+        .map(|k| (k, (0..40).filter(|x| x % 3 == k).sum()))
+        .collect();
+    assert_eq!(out, expected);
+    // Map tasks 0, 1 and 3 kept their outputs; only task 2 ran again.
+    assert_eq!(counts(), vec![1, 1, 5, 1]);
+    let after = ctx.metrics();
+    assert_eq!(
+        after.task_attempts - before.task_attempts,
+        1 + 4,
+        "one map task, four reduce tasks"
+    );
+}
+
+#[test]
 fn a_cached_partition_is_stored_only_by_a_successful_attempt() {
     let ctx = ctx();
     let computed = counter();

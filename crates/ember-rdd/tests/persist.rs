@@ -348,3 +348,64 @@ fn replace_lineage_reads_from_the_new_source() {
             .starts_with("(4) ReliableCheckpointRDD[")
     );
 }
+
+/// A cached partition that takes a while to compute, read by two tasks of
+/// the same job at once.
+fn slow_cached(ctx: &RddContext, fail_first: bool) -> (Rdd<u32>, Arc<AtomicUsize>) {
+    let computed = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&computed);
+    let rdd = ctx
+        .parallelize((0..10).collect::<Vec<u32>>(), 1)
+        .map_partitions(move |it| {
+            let first = c.fetch_add(1, Ordering::SeqCst) == 0;
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            assert!(!(fail_first && first), "the first computation fails");
+            it.map(|x| x + 1)
+        });
+    rdd.cache();
+    (rdd, computed)
+}
+
+#[test]
+fn concurrent_readers_of_a_cached_block_wait_for_one_computation() {
+    let ctx = ctx();
+    let (rdd, computed) = slow_cached(&ctx, false);
+    // Both partitions of the union read the cached RDD's only partition,
+    // in two tasks running at the same time on the two workers.
+    let twice = rdd.union(&rdd);
+    let started = std::time::Instant::now();
+    let all = twice.collect().unwrap();
+    assert_eq!(
+        all,
+        [(1..=10).collect::<Vec<u32>>(), (1..=10).collect()].concat()
+    );
+    assert_eq!(
+        computed.load(Ordering::SeqCst),
+        1,
+        "computed once, read twice"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+    assert_eq!(blocks_of(&ctx, rdd.id()), vec![0]);
+    assert_eq!(twice.count().unwrap(), 20);
+    assert_eq!(
+        computed.load(Ordering::SeqCst),
+        1,
+        "later jobs read the cache"
+    );
+}
+
+#[test]
+fn a_reader_waiting_for_a_failed_computation_computes_the_block_itself() {
+    let ctx = ctx();
+    let (rdd, computed) = slow_cached(&ctx, true);
+    let twice = rdd.union(&rdd);
+    let all = twice.collect().unwrap();
+    assert_eq!(
+        all,
+        [(1..=10).collect::<Vec<u32>>(), (1..=10).collect()].concat()
+    );
+    // The failed first computation, then one that succeeded and was shared
+    // by the reader that was waiting and by the failed task's retry.
+    assert_eq!(computed.load(Ordering::SeqCst), 2);
+    assert_eq!(ctx.metrics().task_failures, 1);
+}
