@@ -124,7 +124,7 @@ pub(crate) fn combine<K: Hash + Eq, V, C>(
 
 /// Records taken from the input before their lookups run back to back:
 /// lookups with no input code between them overlap their cache misses.
-const BATCH: usize = 32;
+const BATCH: usize = 16;
 
 /// The keys a fresh [`Combiners`] has room for.
 pub(crate) const INITIAL_KEYS: usize = 1024;
