@@ -7,7 +7,10 @@
 //! (computed partitions kept in memory, lineage dropped), so the lineage of
 //! the state never grows however long the stream runs. The state RDD of
 //! batch `t` is the previous state (the RDD of `t - slide`, or nothing at
-//! the first batch) cogrouped with the batch's values. Each state stream
+//! the first batch) cogrouped with the batch's values. The state stays
+//! placed by one hash partitioner from batch to batch, so the cogroup reads
+//! it in place and only the batch's records are shuffled (Spark's
+//! `StateDStream` and `MapWithStateRDD` do the same). Each state stream
 //! also takes part in the context's checkpoints (`state_checkpoint.rs`),
 //! hence the [`StateData`] bound on keys and states.
 
@@ -15,7 +18,7 @@ use std::hash::Hash;
 use std::ops::Deref;
 use std::sync::{Arc, Once, OnceLock, Weak};
 
-use ember_rdd::{Data, Rdd};
+use ember_rdd::{Data, HashPartitioner, Rdd};
 
 use crate::dstream::{StreamCompute, StreamCore, StreamInfo};
 use crate::state_checkpoint::register_state;
@@ -94,9 +97,12 @@ where
             .unwrap_or_else(|| ctx.empty());
         let update = Arc::clone(&self.update);
         let state = previous
-            .cogroup_with_partitions(&batch, self.partitions)
-            .flat_map(move |(key, (states, values))| {
-                update(&values, states.into_iter().next()).map(|s| (key, s))
+            .cogroup_with_partitioner(&batch, Arc::new(HashPartitioner::new(self.partitions)))
+            .map_partitions_preserving_partitioning(move |records| {
+                let update = Arc::clone(&update);
+                records.filter_map(move |(key, (states, values))| {
+                    update(&values, states.into_iter().next()).map(|s| (key, s))
+                })
             });
         Ok(Some(state))
     }
@@ -191,7 +197,7 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     where
         K: StateData,
     {
-        let own: SelfLink<Slot<K, S, U>> = Arc::default();
+        let own: SelfLink<(K, Slot<S, U>)> = Arc::default();
         let partitions = spec
             .num_partitions
             .unwrap_or_else(|| self.rdd_context().default_parallelism())
@@ -208,7 +214,7 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
         let _ = own.set(Arc::downgrade(&internal.core));
         register_state(&internal, partitions, Slot::saved, Slot::restored);
         let mapped = internal.transform_named("map_with_state", |rdd, _| {
-            rdd.flat_map(|slot| match slot {
+            rdd.flat_map(|(_, slot)| match slot {
                 Slot::Mapped(u) => Some(u),
                 Slot::State(..) => None,
             })
@@ -355,27 +361,28 @@ impl<K, V, S, U> StateSpec<K, V, S, U> {
     }
 }
 
-/// One element of `map_with_state`'s internal RDD: a key's state (with the
-/// batch time it last got a record) or a mapped value of the batch.
+/// What `map_with_state`'s internal RDD holds for a key: its state (with
+/// the batch time it last got a record) or a mapped value of the batch.
+/// The RDD is keyed, `(K, Slot)`, so it keeps the state's partitioner.
 #[derive(Clone)]
-enum Slot<K, S, U> {
-    State(K, S, Time),
+enum Slot<S, U> {
+    State(S, Time),
     Mapped(U),
 }
 
-impl<K, S, U> Slot<K, S, U> {
-    /// What a checkpoint keeps of a slot: a key's state with the time (ms)
-    /// it last got a record; mapped values are not kept.
-    fn saved(self) -> Option<(K, S, u64)> {
-        match self {
-            Slot::State(key, state, last) => Some((key, state, last.milliseconds())),
+impl<S, U> Slot<S, U> {
+    /// What a checkpoint keeps of a keyed slot: a key's state with the time
+    /// (ms) it last got a record; mapped values are not kept.
+    fn saved<K>((key, slot): (K, Self)) -> Option<(K, S, u64)> {
+        match slot {
+            Slot::State(state, last) => Some((key, state, last.milliseconds())),
             Slot::Mapped(_) => None,
         }
     }
 
-    /// A saved state back as a slot.
-    fn restored((key, state, last): (K, S, u64)) -> Self {
-        Slot::State(key, state, Time::from_millis(last))
+    /// A saved state back as a keyed slot.
+    fn restored<K>((key, state, last): (K, S, u64)) -> (K, Self) {
+        (key, Slot::State(state, Time::from_millis(last)))
     }
 }
 
@@ -386,11 +393,11 @@ struct MapWithStateCompute<K, V, S, U> {
     timeout: Option<Duration>,
     initial: Option<Rdd<(K, S)>>,
     partitions: usize,
-    own: SelfLink<Slot<K, S, U>>,
+    own: SelfLink<(K, Slot<S, U>)>,
     warned: Once,
 }
 
-impl<K, V, S, U> StreamCompute<Slot<K, S, U>> for MapWithStateCompute<K, V, S, U>
+impl<K, V, S, U> StreamCompute<(K, Slot<S, U>)> for MapWithStateCompute<K, V, S, U>
 where
     K: Data + Hash + Eq,
     V: Data,
@@ -409,16 +416,16 @@ where
     fn is_stateful(&self) -> bool {
         true
     }
-    fn compute(&self, time: Time) -> Result<Option<Rdd<Slot<K, S, U>>>, StreamingError> {
+    fn compute(&self, time: Time) -> Result<Option<Rdd<(K, Slot<S, U>)>>, StreamingError> {
         warn_without_checkpoint(&self.parent, &self.warned, "map_with_state");
         let ctx = self.parent.rdd_context();
         let previous: Rdd<(K, (S, Time))> = match own_rdd(&self.own, time - self.slide())? {
-            Some(rdd) => rdd.flat_map(|slot| match slot {
-                Slot::State(k, s, last) => Some((k, (s, last))),
+            Some(rdd) => rdd.flat_map_values(|slot| match slot {
+                Slot::State(s, last) => Some((s, last)),
                 Slot::Mapped(_) => None,
             }),
             None => match &self.initial {
-                Some(initial) => initial.map(move |(k, s)| (k, (s, time))),
+                Some(initial) => initial.map_values(move |s| (s, time)),
                 None => ctx.empty(),
             },
         };
@@ -429,9 +436,12 @@ where
         let function = Arc::clone(&self.function);
         let timeout = self.timeout;
         let rdd = previous
-            .cogroup_with_partitions(&batch, self.partitions)
-            .flat_map(move |(key, (states, values))| {
-                update_key(&*function, timeout, time, key, states, values)
+            .cogroup_with_partitioner(&batch, Arc::new(HashPartitioner::new(self.partitions)))
+            .map_partitions_preserving_partitioning(move |records| {
+                let function = Arc::clone(&function);
+                records.flat_map(move |(key, (states, values))| {
+                    update_key(&*function, timeout, time, key, states, values)
+                })
             });
         Ok(Some(rdd))
     }
@@ -445,7 +455,7 @@ fn update_key<K: Clone, V, S, U>(
     key: K,
     states: Vec<(S, Time)>,
     values: Vec<V>,
-) -> Vec<Slot<K, S, U>> {
+) -> Vec<(K, Slot<S, U>)> {
     let previous = states.into_iter().next();
     if values.is_empty() {
         let Some((value, last)) = previous else {
@@ -457,18 +467,20 @@ fn update_key<K: Clone, V, S, U>(
                     value: Some(value),
                     timing_out: true,
                 };
-                vec![Slot::Mapped(function(&key, None, &mut state))]
+                let mapped = function(&key, None, &mut state);
+                vec![(key, Slot::Mapped(mapped))]
             }
-            _ => vec![Slot::State(key, value, last)],
+            _ => vec![(key, Slot::State(value, last))],
         };
     }
     let mut state = State::new(previous.map(|(value, _)| value));
     let mut out = Vec::with_capacity(values.len() + 1);
     for value in values {
-        out.push(Slot::Mapped(function(&key, Some(value), &mut state)));
+        let mapped = function(&key, Some(value), &mut state);
+        out.push((key.clone(), Slot::Mapped(mapped)));
     }
     if let Some(value) = state.value {
-        out.push(Slot::State(key, value, time));
+        out.push((key, Slot::State(value, time)));
     }
     out
 }
@@ -478,7 +490,7 @@ fn update_key<K: Clone, V, S, U>(
 /// `foreach_rdd`, `map`… apply to it directly) plus
 /// [`state_snapshots`](Self::state_snapshots).
 pub struct MapWithStateDStream<K, S, U> {
-    internal: DStream<Slot<K, S, U>>,
+    internal: DStream<(K, Slot<S, U>)>,
     mapped: DStream<U>,
 }
 
@@ -533,8 +545,8 @@ impl<K: Data, S: Data, U: Data> MapWithStateDStream<K, S, U> {
     /// ```
     pub fn state_snapshots(&self) -> DStream<(K, S)> {
         self.internal.transform_named("state_snapshots", |rdd, _| {
-            rdd.flat_map(|slot| match slot {
-                Slot::State(k, s, _) => Some((k, s)),
+            rdd.flat_map(|(k, slot)| match slot {
+                Slot::State(s, _) => Some((k, s)),
                 Slot::Mapped(_) => None,
             })
         })

@@ -111,6 +111,67 @@ fn update_state_by_key_uses_default_parallelism() -> R {
 /// whether the state was timing out.
 type Event = (char, Option<i32>, i32, bool);
 
+/// The lineage of each batch's state RDD, as `transform` sees it.
+fn state_lineages(
+    op: impl Fn(&ember_dstream::DStream<(char, i32)>) -> ember_dstream::DStream<(char, i32)>,
+) -> Result<Vec<String>, StreamingError> {
+    let lineages = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&lineages);
+    let input = vec![vec![('a', 1), ('b', 2)], vec![('a', 3)], vec![('c', 1)]];
+    run_operation(
+        input,
+        move |s| {
+            let seen = Arc::clone(&seen);
+            op(&s).transform(move |rdd, _| {
+                seen.lock().unwrap().push(rdd.to_debug_string());
+                rdd.clone()
+            })
+        },
+        3,
+    )?;
+    let lineages = lineages.lock().unwrap().clone();
+    Ok(lineages)
+}
+
+#[test]
+fn state_stays_partitioned_so_only_the_batch_is_shuffled() -> R {
+    let update = |s: &ember_dstream::DStream<(char, i32)>| {
+        s.update_state_by_key(|new: &[i32], old: Option<i32>| {
+            Some(old.unwrap_or(0) + new.iter().sum::<i32>())
+        })
+    };
+    let with_state = |s: &ember_dstream::DStream<(char, i32)>| {
+        s.map_with_state(StateSpec::function(
+            |_: &char, v: Option<i32>, st: &mut State<i32>| {
+                st.update(st.get().copied().unwrap_or(0) + v.unwrap_or(0));
+            },
+        ))
+        .state_snapshots()
+    };
+    for lineages in [state_lineages(update)?, state_lineages(with_state)?] {
+        assert_eq!(lineages.len(), 3, "{lineages:?}");
+        // Stage boundaries (`+-`) lead only to the batches' inputs: every
+        // previous state is read in place (a narrow parent of the cogroup),
+        // never re-shuffled. Without the shared partitioner the previous
+        // state would sit behind a boundary (`+-(2) MapPartitionsRDD`).
+        for lineage in &lineages {
+            let boundaries: Vec<&str> = lineage
+                .lines()
+                .filter_map(|line| line.split_once("+-").map(|(_, rest)| rest))
+                .collect();
+            assert!(!boundaries.is_empty(), "{lineage}");
+            for boundary in boundaries {
+                assert!(
+                    boundary.contains("ParallelCollectionRDD") || boundary.contains("EmptyRDD"),
+                    "state behind a shuffle: {lineage}"
+                );
+            }
+        }
+        assert!(lineages[2].contains("CoGroupedRDD"), "{}", lineages[2]);
+    }
+    Ok(())
+}
+
 fn summing_spec(timeout: Option<Duration>) -> StateSpec<char, i32, i32, Event> {
     let spec = StateSpec::function(|k: &char, v: Option<i32>, s: &mut State<i32>| {
         let sum = s.get().copied().unwrap_or(0) + v.unwrap_or(0);
