@@ -17,9 +17,12 @@
 //! rename) as a first line `time <batch ms>` followed by one
 //! `<number> <count>` line per number.
 
+#[path = "crash/state_file.rs"]
+mod state_file;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration as StdDuration;
 
 use ember_dstream::{DStream, Duration, StreamingConf, StreamingContext, StreamingError};
@@ -92,17 +95,6 @@ impl Receiver<u64> for AckingReceiver {
     }
 }
 
-fn write_state(path: &Path, time_ms: u64, mut state: Vec<(u64, u64)>) -> std::io::Result<()> {
-    state.sort_unstable();
-    let mut text = format!("time {time_ms}\n");
-    for (number, count) in state {
-        text.push_str(&format!("{number} {count}\n"));
-    }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
-}
-
 fn usage() -> ! {
     eprintln!(
         "usage: crash_socket_count <checkpoint dir> <port> <state file> <acked|text> \
@@ -152,21 +144,10 @@ fn run() -> Result<(), StreamingError> {
             })
             .checkpoint(Duration::from_millis(checkpoint_ms))?;
         let out = out.clone();
-        counts.foreach_rdd(move |rdd, time| match rdd.collect() {
-            Ok(state) => {
-                if let Err(e) = write_state(&out, time.milliseconds(), state) {
-                    eprintln!("writing the state failed: {e}");
-                }
-            }
-            Err(e) => eprintln!("collecting the state failed: {e}"),
-        })?;
+        state_file::write_every_batch(&counts, out)?;
         Ok(ssc)
     })?;
-    if let Some(time) = ssc.recovered_from() {
-        eprintln!("recovered from checkpoint at {time}");
-    }
-    ssc.start()?;
-    ssc.await_termination()
+    state_file::run_until_killed(ssc)
 }
 
 fn main() {

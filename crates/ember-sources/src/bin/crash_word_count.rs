@@ -8,27 +8,13 @@
 //! file, then rename) as a first line `time <batch ms>` followed by one
 //! `<word> <count>` line per word.
 
-use std::io::Write;
+#[path = "crash/state_file.rs"]
+mod state_file;
+
 use std::path::PathBuf;
 
 use ember_dstream::{Duration, StreamingConf, StreamingContext, StreamingError};
 use ember_sources::file::{FileStreamOptions, FileStreams};
-
-fn write_state(
-    path: &std::path::Path,
-    time_ms: u64,
-    mut state: Vec<(String, u64)>,
-) -> std::io::Result<()> {
-    state.sort();
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp)?;
-    writeln!(file, "time {time_ms}")?;
-    for (word, count) in state {
-        writeln!(file, "{word} {count}")?;
-    }
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
 
 fn run() -> Result<(), StreamingError> {
     let args: Vec<String> = std::env::args().collect();
@@ -60,21 +46,10 @@ fn run() -> Result<(), StreamingError> {
                 Some(old.unwrap_or(0) + new.iter().sum::<u64>())
             })
             .checkpoint(Duration::from_millis(batch_ms * 3))?;
-        counts.foreach_rdd(move |rdd, time| match rdd.collect() {
-            Ok(state) => {
-                if let Err(e) = write_state(&out, time.milliseconds(), state) {
-                    eprintln!("writing the state failed: {e}");
-                }
-            }
-            Err(e) => eprintln!("collecting the state failed: {e}"),
-        })?;
+        state_file::write_every_batch(&counts, out)?;
         Ok(ssc)
     })?;
-    if let Some(time) = ssc.recovered_from() {
-        eprintln!("recovered from checkpoint at {time}");
-    }
-    ssc.start()?;
-    ssc.await_termination()
+    state_file::run_until_killed(ssc)
 }
 
 fn main() {
