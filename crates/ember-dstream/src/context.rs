@@ -433,13 +433,6 @@ impl StreamingContext {
         }
         let recovered = self.restore()?;
         let checkpoint_dir = self.checkpoint_dir();
-        for (started, input) in inputs.iter().enumerate() {
-            if let Err(e) = input.start() {
-                tracing::error!(input = input.name(), error = %e, "starting an input failed");
-                inputs[..started].iter().for_each(|input| input.stop());
-                return Err(e);
-            }
-        }
         let batch = self.inner.env.batch;
         let (zero_time, first_batch) = match recovered {
             Some((zero, checkpoint_time)) => (zero, checkpoint_time + batch),
@@ -448,7 +441,15 @@ impl StreamingContext {
                 (first - batch, first)
             }
         };
+        // Before the inputs start, so they know their remember duration.
         self.inner.graph.start(zero_time);
+        for (started, input) in inputs.iter().enumerate() {
+            if let Err(e) = input.start() {
+                tracing::error!(input = input.name(), error = %e, "starting an input failed");
+                inputs[..started].iter().for_each(|input| input.stop());
+                return Err(e);
+            }
+        }
         let checkpointer = match checkpoint_dir {
             Some(dir) => match Checkpointer::new(
                 &dir,

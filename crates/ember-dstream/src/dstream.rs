@@ -36,6 +36,10 @@ pub(crate) trait StreamCompute<T>: Send + Sync + 'static {
     fn details(&self) -> Option<String> {
         None
     }
+    /// Told how long the stream's RDDs are remembered (the graph sets it
+    /// when the context starts; it only grows). Inputs pass it on to their
+    /// source.
+    fn remembered(&self, _d: Duration) {}
 }
 
 /// The untyped view of a stream that the graph walks.
@@ -154,6 +158,7 @@ impl<T: Data> StreamInfo for StreamCore<T> {
             generated.remember = generated.remember.max(d);
             generated.remember
         };
+        self.compute.remembered(own);
         let extra = self.compute.parent_remember_extra();
         for parent in self.parents() {
             parent.remember(own + extra);

@@ -4,6 +4,7 @@
 //! context and stopped with it; each receiver occupies one worker slot.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ember_rdd::{Data, Rdd, RddContext};
@@ -45,7 +46,11 @@ pub trait InputSource<T>: Send + Sync + 'static {
     /// Stops background work; returns when it has stopped.
     fn stop(&self) {}
     /// The data of the batch ending at `time`, i.e. of `(time - batch, time]`.
-    /// Report the record count with [`InputEnv::report_records`].
+    /// Report the record count with [`InputEnv::report_records`]. After a
+    /// recovery it is also asked for batches at or before the restored
+    /// checkpoint (windows reaching back up to
+    /// [`InputEnv::remember_duration`]): a replayable source serves what
+    /// those batches held then, without reporting their records again.
     fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<T>>, StreamingError>;
     /// Its position as of the completed batch `time`, saved in the
     /// context's checkpoint (e.g. the files a file stream took in its
@@ -81,6 +86,9 @@ pub struct InputEnv {
     listeners: ListenerBus,
     stream_id: usize,
     checkpoint_dir: Arc<Mutex<Option<PathBuf>>>,
+    /// The input stream's remember duration in ms (set when the context
+    /// starts).
+    remember_ms: Arc<AtomicU64>,
 }
 
 impl InputEnv {
@@ -111,6 +119,16 @@ impl InputEnv {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+    /// How long the graph needs this input's batches after their time: the
+    /// input stream's remember duration (the longest window reading it,
+    /// plus slides, or what [`StreamingContext::remember`] asks), at least
+    /// one batch. Known from [`InputSource::start`] on. A source that is
+    /// recovered keeps (and checkpoints) what it delivered for this long,
+    /// so that the first windows after a restart, which reach back before
+    /// the checkpoint, can ask for those batches again.
+    pub fn remember_duration(&self) -> Duration {
+        Duration::from_millis(self.remember_ms.load(Ordering::SeqCst)).max(self.env.batch)
     }
     /// The id of the stream this source feeds.
     pub fn stream_id(&self) -> usize {
@@ -180,6 +198,12 @@ impl<T: Data> StreamCompute<T> for InputCompute<T> {
     fn compute(&self, time: Time) -> Result<Option<Rdd<T>>, StreamingError> {
         self.0.source.compute(time, &self.0.env)
     }
+    fn remembered(&self, d: Duration) {
+        self.0
+            .env
+            .remember_ms
+            .fetch_max(d.milliseconds(), Ordering::SeqCst);
+    }
 }
 
 impl StreamingContext {
@@ -197,6 +221,7 @@ impl StreamingContext {
                 listeners: self.inner.listeners.clone(),
                 stream_id,
                 checkpoint_dir: Arc::clone(&self.inner.checkpoint_dir),
+                remember_ms: Arc::new(AtomicU64::new(0)),
             },
         });
         let stream = DStream::with_id(

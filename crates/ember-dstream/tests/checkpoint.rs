@@ -830,3 +830,60 @@ proptest! {
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
     }
 }
+
+/// Notes the remember duration its environment gives when it starts.
+struct RememberProbe(Arc<Mutex<Option<Duration>>>);
+
+impl InputSource<String> for RememberProbe {
+    fn name(&self) -> &'static str {
+        "remember_probe"
+    }
+    fn start(&self, env: &InputEnv) -> Result<(), StreamingError> {
+        *self.0.lock().unwrap() = Some(env.remember_duration());
+        Ok(())
+    }
+    fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<String>>, StreamingError> {
+        Ok(Some(env.rdd_context().parallelize(words_at(time), 1)))
+    }
+}
+
+/// Windows (length, slide in s) over an input, the context's `remember`
+/// (s) and the input's expected remember duration (s).
+type RememberCase = (&'static [(u64, u64)], Option<u64>, u64);
+
+#[test]
+fn an_input_knows_how_long_the_windows_over_it_need_its_batches() -> R {
+    let secs = |s| Duration::from_secs(s);
+    let cases: [RememberCase; 4] = [
+        (&[], None, 1),               // no window: one batch
+        (&[(5, 1)], None, 6),         // the window plus its slide
+        (&[(5, 1), (4, 2)], None, 6), // the longest need
+        (&[(5, 1)], Some(10), 15),    // the window's own RDDs kept 10 s
+    ];
+    for (windows, remember, expected) in cases {
+        let seen = Arc::new(Mutex::new(None));
+        let ssc = StreamingContext::with_clock(
+            StreamingConf::new().master("local[2]").app_name("remember"),
+            secs(1),
+            Arc::new(ManualClock::new()),
+        )?;
+        let input = ssc.input_stream(RememberProbe(Arc::clone(&seen)));
+        input.foreach_rdd(|_, _| {})?;
+        for &(window, slide) in windows {
+            input
+                .window(secs(window), secs(slide))?
+                .foreach_rdd(|_, _| {})?;
+        }
+        if let Some(remember) = remember {
+            ssc.remember(secs(remember));
+        }
+        ssc.start()?;
+        ssc.stop(StopOptions::default())?;
+        assert_eq!(
+            *seen.lock().unwrap(),
+            Some(secs(expected)),
+            "windows {windows:?}, remember {remember:?}"
+        );
+    }
+    Ok(())
+}

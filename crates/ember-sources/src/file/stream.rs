@@ -200,7 +200,9 @@ impl FileStreamHandle {
     }
 
     /// The files selected by each batch still within the remember window
-    /// (taken or failed), by batch time: the state a checkpoint saves.
+    /// (or the stream's remember duration, if longer: the longest window
+    /// over it), taken or failed, by batch time: the state a checkpoint
+    /// saves.
     pub fn recent_files(&self) -> BTreeMap<Time, Vec<PathBuf>> {
         self.shared.selected().clone()
     }
@@ -267,6 +269,7 @@ impl FileStreams for StreamingContext {
             shared: Arc::clone(&shared),
             window: Mutex::new(None),
             restored_ignore_before: Mutex::new(None),
+            restored_time: Mutex::new(None),
         };
         (self.input_stream(source), FileStreamHandle { shared })
     }
@@ -290,15 +293,48 @@ struct FileSource {
     window: Mutex<Option<Window>>,
     /// The `ignore_before` of the run a recovered context continues.
     restored_ignore_before: Mutex<Option<u64>>,
+    /// The checkpoint time a recovered context continues from: batches up
+    /// to it are served again from their restored selections.
+    restored_time: Mutex<Option<Time>>,
 }
 
 /// A file stream's position in a checkpoint: the time rule it started with
 /// and the files selected by the batches up to the checkpoint's batch
-/// (within the remember window).
+/// (within the longer of the file remember window and the stream's
+/// remember duration, so that windows reaching back before the checkpoint
+/// get those batches again after a restart, as Spark's
+/// `batchTimeToSelectedFiles`).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct FilePosition {
     ignore_before: Option<u64>,
     selected: Vec<(u64, Vec<PathBuf>)>,
+}
+
+/// A batch's files, read and split.
+struct ReadBatch {
+    splits: Vec<(Arc<FileBytes>, Range<usize>)>,
+    lines: u64,
+    bytes: u64,
+    failed: u64,
+    /// The files read, for the log.
+    taken: Vec<String>,
+}
+
+impl ReadBatch {
+    fn into_rdd(self, env: &InputEnv) -> Rdd<String> {
+        let ctx = env.rdd_context();
+        if self.splits.is_empty() {
+            ctx.empty()
+        } else {
+            Rdd::from_compute(
+                ctx,
+                "file_stream",
+                FileLinesCompute {
+                    splits: self.splits,
+                },
+            )
+        }
+    }
 }
 
 /// A file selected for a batch.
@@ -405,6 +441,53 @@ impl FileSource {
         Ok(chosen)
     }
 
+    /// A batch at or before the checkpoint a recovered context continues
+    /// from (a window reaching back asks for it): the files it selected
+    /// then, read again. Its records were counted in the first run, so the
+    /// metrics and the batch's record count are left alone.
+    fn replay(&self, time: Time, env: &InputEnv) -> Rdd<String> {
+        let paths = self.shared.selected().get(&time).cloned();
+        let Some(paths) = paths else {
+            return env.rdd_context().empty();
+        };
+        let read = self.read_all(&paths);
+        tracing::debug!(%time, files = ?read.taken, lines = read.lines,
+            "file stream batch from before the checkpoint served again");
+        read.into_rdd(env)
+    }
+
+    /// Reads `paths`, leaving out (and reporting) the ones that fail.
+    fn read_all(&self, paths: &[PathBuf]) -> ReadBatch {
+        let mut batch = ReadBatch {
+            splits: Vec::new(),
+            lines: 0,
+            bytes: 0,
+            failed: 0,
+            taken: Vec::with_capacity(paths.len()),
+        };
+        for path in paths {
+            match self.read(path) {
+                Ok(file) => {
+                    batch.lines += file.lines;
+                    batch.bytes += file.data.len() as u64;
+                    let parts = (file.data.len() as u64)
+                        .div_ceil(self.options.max_partition_bytes)
+                        .max(1) as usize;
+                    for part in 0..parts {
+                        let range = split_range(&file.data, part, parts);
+                        batch.splits.push((Arc::clone(&file.data), range));
+                    }
+                    batch.taken.push(path.display().to_string());
+                }
+                Err(error) => {
+                    batch.failed += 1;
+                    self.fail(error);
+                }
+            }
+        }
+        batch
+    }
+
     fn read(&self, path: &Path) -> Result<ReadFile, FileStreamError> {
         let data = self.fs.open(path).map_err(|source| FileStreamError::Read {
             path: path.to_path_buf(),
@@ -474,6 +557,10 @@ impl InputSource<String> for FileSource {
             .restored_ignore_before
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = position.ignore_before;
+        *self
+            .restored_time
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(time);
         let mut selected = self.shared.selected();
         selected.clear();
         let mut files = 0;
@@ -488,6 +575,13 @@ impl InputSource<String> for FileSource {
 
     fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<String>>, StreamingError> {
         let window = self.window(env, time)?;
+        let restored = *self
+            .restored_time
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if restored.is_some_and(|restored| time <= restored) {
+            return Ok(Some(self.replay(time, env)));
+        }
         let candidates = match self.select(time, window) {
             Ok(candidates) => candidates,
             Err(error) => {
@@ -496,54 +590,31 @@ impl InputSource<String> for FileSource {
                 Vec::new()
             }
         };
-        let mut splits = Vec::new();
-        let mut lines = 0;
-        let mut bytes = 0;
-        let mut taken = Vec::with_capacity(candidates.len());
-        for candidate in &candidates {
-            match self.read(&candidate.path) {
-                Ok(file) => {
-                    lines += file.lines;
-                    bytes += file.data.len() as u64;
-                    let parts = (file.data.len() as u64)
-                        .div_ceil(self.options.max_partition_bytes)
-                        .max(1) as usize;
-                    for part in 0..parts {
-                        let range = split_range(&file.data, part, parts);
-                        splits.push((Arc::clone(&file.data), range));
-                    }
-                    self.shared.files_taken.fetch_add(1, Ordering::Relaxed);
-                    taken.push(candidate.path.display().to_string());
-                }
-                Err(error) => {
-                    self.shared.files_failed.fetch_add(1, Ordering::Relaxed);
-                    self.fail(error);
-                }
-            }
-        }
-        self.shared.lines.fetch_add(lines, Ordering::Relaxed);
-        self.shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+        let paths: Vec<PathBuf> = candidates.into_iter().map(|c| c.path).collect();
+        let read = self.read_all(&paths);
+        let s = &self.shared;
+        s.files_taken
+            .fetch_add(read.taken.len() as u64, Ordering::Relaxed);
+        s.files_failed.fetch_add(read.failed, Ordering::Relaxed);
+        s.lines.fetch_add(read.lines, Ordering::Relaxed);
+        s.bytes.fetch_add(read.bytes, Ordering::Relaxed);
         {
             let mut selected = self.shared.selected();
-            if !candidates.is_empty() {
-                selected.insert(time, candidates.into_iter().map(|c| c.path).collect());
+            if !paths.is_empty() {
+                selected.insert(time, paths);
             }
-            let forget_up_to = Time::from_millis(
-                time.milliseconds()
-                    .saturating_sub(window.remember.milliseconds()),
-            );
+            // The longer of the file remember window and the stream's
+            // remember duration (what windows over it still ask for).
+            let keep = window.remember.max(env.remember_duration());
+            let forget_up_to =
+                Time::from_millis(time.milliseconds().saturating_sub(keep.milliseconds()));
             selected.retain(|&at, _| at > forget_up_to);
         }
-        if !taken.is_empty() {
-            tracing::debug!(%time, files = ?taken, lines, bytes, "file stream batch");
+        if !read.taken.is_empty() {
+            tracing::debug!(%time, files = ?read.taken, lines = read.lines, bytes = read.bytes, "file stream batch");
         }
-        env.report_records(time, lines);
-        let ctx = env.rdd_context();
-        Ok(Some(if splits.is_empty() {
-            ctx.empty()
-        } else {
-            Rdd::from_compute(ctx, "file_stream", FileLinesCompute { splits })
-        }))
+        env.report_records(time, read.lines);
+        Ok(Some(read.into_rdd(env)))
     }
 }
 

@@ -59,10 +59,20 @@ pub trait BlockStore<T>: Send + Sync + 'static {
     ) -> Result<(), SourceError> {
         Ok(())
     }
-    /// A checkpoint is being written; `durable` is the time of the previous
-    /// one, already durable: blocks stamped at or before it are never
-    /// needed again (a logged store deletes their segments).
-    fn checkpointed(&self, _durable: Time) {}
+    /// A checkpoint is being written: blocks stamped at or before
+    /// `needed_after` are never needed again (a logged store deletes their
+    /// segments). The stream passes the previous, durable checkpoint's
+    /// time less its remember duration, so that the batches windows reach
+    /// back to from there stay logged.
+    fn checkpointed(&self, _needed_after: Time) {}
+    /// The blocks stamped in `(after, until]` of a batch processed before
+    /// the checkpoint a recovered context continues from: a window
+    /// reaching back before the checkpoint asks for that batch again. A
+    /// logged store reads them from its log (kept for the stream's
+    /// remember duration); the default has none.
+    fn logged_between(&self, _after: Time, _until: Time) -> Vec<Block<T>> {
+        Vec::new()
+    }
 }
 
 /// The in-memory block store (no write-ahead log).

@@ -16,7 +16,7 @@ use ember_rdd::{Data, Rdd};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::block_generator::{BlockGenerator, Handoff, Pending};
+use super::block_generator::{Block, BlockGenerator, Handoff, Pending};
 use super::socket::{SocketReceiver, SocketTextReceiver};
 use super::supervisor::{Control, Request, Supervisor};
 use super::{
@@ -225,7 +225,7 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
     fn checkpoint_state(
         &self,
         time: Time,
-        _env: &InputEnv,
+        env: &InputEnv,
     ) -> Result<Option<Vec<u8>>, StreamingError> {
         let previous = self
             .last_checkpoint
@@ -237,7 +237,8 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner));
         if let Some(durable) = previous {
-            self.store.checkpointed(durable);
+            // Windows after a restart from `durable` reach back this far.
+            self.store.checkpointed(durable - env.remember_duration());
         }
         // An (empty) entry, so that recovery calls `restore_state`.
         Ok(Some(Vec::new()))
@@ -273,6 +274,16 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
     }
 
     fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<T>>, StreamingError> {
+        let recovered = *self
+            .recovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if recovered.is_some_and(|recovered| time <= recovered) {
+            // A batch from before the checkpoint that a window reaches back
+            // to: its logged blocks again (its records were counted then).
+            let blocks = self.store.logged_between(time - env.batch_duration(), time);
+            return Ok(Some(batch_rdd(blocks, env)));
+        }
         let blocks = self.store.take_until(time);
         let records: usize = blocks.iter().map(|b| b.records.len()).sum();
         env.report_records(time, records as u64);
@@ -282,12 +293,17 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(time, records as u64);
         }
-        let mut partitions: Vec<Vec<T>> = blocks.into_iter().map(|b| b.records).collect();
-        if partitions.is_empty() {
-            partitions.push(Vec::new());
-        }
-        Ok(Some(env.rdd_context().from_partitions(partitions)))
+        Ok(Some(batch_rdd(blocks, env)))
     }
+}
+
+/// A batch's RDD: one partition per block (one empty partition without).
+fn batch_rdd<T: Data>(blocks: Vec<Block<T>>, env: &InputEnv) -> Rdd<T> {
+    let mut partitions: Vec<Vec<T>> = blocks.into_iter().map(|b| b.records).collect();
+    if partitions.is_empty() {
+        partitions.push(Vec::new());
+    }
+    env.rdd_context().from_partitions(partitions)
 }
 
 /// Feeds completed batches to the PID estimator and applies its rate.

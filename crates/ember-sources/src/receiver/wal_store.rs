@@ -4,8 +4,11 @@
 //! `<checkpoint dir>/receivedData/<stream id>` and synced before `put`
 //! returns (the acknowledgement to the receiver). When a recovered context
 //! starts, the logged blocks stamped after its checkpoint (the batches that
-//! will be re-run) are put back in memory, in order; segments whose blocks
-//! are all covered by a durable checkpoint are deleted. Starting without a
+//! will be re-run) are put back in memory, in order, and those stamped at
+//! or before it are kept aside for the windows that reach back before the
+//! checkpoint ([`BlockStore::logged_between`]); segments are deleted once
+//! their blocks are older than the durable checkpoint less the stream's
+//! remember duration (no window needs them any more). Starting without a
 //! checkpoint directory is an error, as in Spark.
 
 use std::collections::BTreeMap;
@@ -13,7 +16,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ember_checkpoint::WriteAheadLog;
-use ember_dstream::Time;
+use ember_dstream::{Duration, Time};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -36,6 +39,9 @@ struct OpenLog {
 pub struct WalBlockStore<T> {
     memory: MemoryBlockStore<T>,
     log: Mutex<Option<OpenLog>>,
+    /// The logged blocks of batches at or before the recovered checkpoint,
+    /// by time: windows after a restart reach back to them.
+    before_checkpoint: Mutex<BTreeMap<Time, Vec<Block<T>>>>,
 }
 
 impl<T> Default for WalBlockStore<T> {
@@ -43,6 +49,7 @@ impl<T> Default for WalBlockStore<T> {
         WalBlockStore {
             memory: MemoryBlockStore::new(),
             log: Mutex::new(None),
+            before_checkpoint: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -62,13 +69,19 @@ impl<T> WalBlockStore<T> {
     fn log(&self) -> MutexGuard<'_, Option<OpenLog>> {
         self.log.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn before_checkpoint(&self) -> MutexGuard<'_, BTreeMap<Time, Vec<Block<T>>>> {
+        self.before_checkpoint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 fn store_error(stream_id: usize, message: String) -> SourceError {
     SourceError::BlockStore { stream_id, message }
 }
 
-impl<T: Send + Serialize + DeserializeOwned + 'static> BlockStore<T> for WalBlockStore<T> {
+impl<T: Clone + Send + Serialize + DeserializeOwned + 'static> BlockStore<T> for WalBlockStore<T> {
     fn put(&self, block: Block<T>) -> Result<(), SourceError> {
         let stream_id = block.stream_id;
         let mut log = self.log();
@@ -122,29 +135,47 @@ impl<T: Send + Serialize + DeserializeOwned + 'static> BlockStore<T> for WalBloc
         let after = recovered.map_or(0, Time::milliseconds);
         let mut newest = BTreeMap::new();
         let mut replayed = 0;
+        let mut kept = 0;
+        let mut before_checkpoint = self.before_checkpoint();
+        before_checkpoint.clear();
         for record in records {
             let (stream_id, sequence, time_ms, records): Logged<T> =
                 postcard::from_bytes(&record.payload)
                     .map_err(|e| store_error(0, format!("{}: {e}", dir.display())))?;
             let slot = newest.entry(record.pointer.segment_id).or_insert(0);
             *slot = (*slot).max(time_ms);
-            if recovered.is_some() && time_ms <= after {
-                continue; // its batch is in the checkpointed state
-            }
-            replayed += 1;
-            self.memory.put(Block {
+            let block = Block {
                 stream_id,
                 sequence,
                 time: Time::from_millis(time_ms),
                 records,
-            })?;
+            };
+            if recovered.is_some() && time_ms <= after {
+                // Its batch is in the checkpointed state, but a window
+                // after the restart may reach back to it.
+                kept += 1;
+                before_checkpoint.entry(block.time).or_default().push(block);
+                continue;
+            }
+            replayed += 1;
+            self.memory.put(block)?;
         }
-        tracing::info!(dir = %dir.display(), replayed, ?recovered, "receiver write-ahead log opened");
+        drop(before_checkpoint);
+        tracing::info!(dir = %dir.display(), replayed, kept, ?recovered, "receiver write-ahead log opened");
         *self.log() = Some(OpenLog { wal, newest });
         Ok(())
     }
 
-    fn checkpointed(&self, durable: Time) {
+    fn logged_between(&self, after: Time, until: Time) -> Vec<Block<T>> {
+        self.before_checkpoint()
+            .range(after + Duration::from_millis(1)..=until)
+            .flat_map(|(_, blocks)| blocks.iter().cloned())
+            .collect()
+    }
+
+    fn checkpointed(&self, needed_after: Time) {
+        self.before_checkpoint()
+            .retain(|&time, _| time > needed_after);
         let mut log = self.log();
         let Some(open) = log.as_mut() else {
             return;
@@ -154,17 +185,17 @@ impl<T: Send + Serialize + DeserializeOwned + 'static> BlockStore<T> for WalBloc
             return;
         }
         let active = open.wal.active_segment_id();
-        // The first segment still needed: one with a block after `durable`.
+        // The first segment still needed: one with a block after `needed_after`.
         let keep_from = open
             .newest
             .iter()
-            .find(|&(_, &newest)| newest > durable.milliseconds())
+            .find(|&(_, &newest)| newest > needed_after.milliseconds())
             .map_or(active, |(&id, _)| id);
         match open.wal.delete_segments_before(keep_from) {
             Ok(deleted) => {
                 open.newest.retain(|&id, _| id >= keep_from.min(active));
                 if deleted > 0 {
-                    tracing::debug!(deleted, %durable, "receiver write-ahead log segments deleted");
+                    tracing::debug!(deleted, %needed_after, "receiver write-ahead log segments deleted");
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not delete write-ahead log segments"),
@@ -218,6 +249,43 @@ mod tests {
             .map(|b| b.sequence)
             .collect();
         assert_eq!(left, vec![3, 4]);
+    }
+
+    #[test]
+    fn blocks_before_the_checkpoint_are_served_by_batch_until_no_window_needs_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = WalBlockStore::new();
+        store.open(Some(dir.path()), None).unwrap();
+        for (i, t) in [50, 100, 150, 200, 300].into_iter().enumerate() {
+            store.put(block(i as u64, t)).unwrap();
+        }
+        drop(store);
+
+        let recovered = WalBlockStore::<String>::new();
+        recovered
+            .open(Some(dir.path()), Some(Time::from_millis(200)))
+            .unwrap();
+        let sequences = |blocks: Vec<Block<String>>| -> Vec<u64> {
+            blocks.iter().map(|b| b.sequence).collect()
+        };
+        // Batches of 100 ms: (0, 100] and (100, 200] were processed.
+        let between = |after, until| {
+            sequences(recovered.logged_between(Time::from_millis(after), Time::from_millis(until)))
+        };
+        assert_eq!(between(0, 100), vec![0, 1]);
+        assert_eq!(between(100, 200), vec![2, 3]);
+        // Served again when asked again; the batch after the checkpoint is
+        // not among them (it is replayed into memory).
+        assert_eq!(between(100, 200), vec![2, 3]);
+        assert_eq!(between(200, 300), Vec::<u64>::new());
+        assert_eq!(
+            sequences(recovered.take_until(Time::from_millis(300))),
+            vec![4]
+        );
+        // No window reaches back to 100 or before any more.
+        recovered.checkpointed(Time::from_millis(100));
+        assert_eq!(between(0, 100), Vec::<u64>::new());
+        assert_eq!(between(100, 200), vec![2, 3]);
     }
 
     #[test]
