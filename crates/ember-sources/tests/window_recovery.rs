@@ -159,6 +159,23 @@ fn file_context(
     Ok((ssc, outputs))
 }
 
+/// `get_or_create` in `checkpoints` with [`file_context`]; the outputs are
+/// declared by the create function, recovered or not.
+fn recover_file_context(
+    checkpoints: &Path,
+    watched: &Path,
+    clock: &Arc<ManualClock>,
+) -> (StreamingContext, Outputs) {
+    let mut outputs = None;
+    let ssc = StreamingContext::get_or_create(checkpoints, || {
+        let (ssc, out) = file_context(watched, clock)?;
+        outputs = Some(out);
+        Ok(ssc)
+    })
+    .unwrap();
+    (ssc, outputs.unwrap())
+}
+
 #[test]
 fn windows_over_a_recovered_file_stream_reach_back_before_the_checkpoint() {
     let checkpoints = tempfile::tempdir().unwrap();
@@ -166,14 +183,7 @@ fn windows_over_a_recovered_file_stream_reach_back_before_the_checkpoint() {
     let staging = tempfile::tempdir().unwrap();
 
     let clock = clock_at(0);
-    let mut outputs = None;
-    let ssc = StreamingContext::get_or_create(checkpoints.path(), || {
-        let (ssc, out) = file_context(watched.path(), &clock)?;
-        outputs = Some(out);
-        Ok(ssc)
-    })
-    .unwrap();
-    let outputs = outputs.unwrap();
+    let (ssc, outputs) = recover_file_context(checkpoints.path(), watched.path(), &clock);
     assert_eq!(ssc.recovered_from(), None);
     ssc.start().unwrap();
     for b in 1..=FIRST_RUN_BATCHES {
@@ -186,14 +196,7 @@ fn windows_over_a_recovered_file_stream_reach_back_before_the_checkpoint() {
 
     // The restart: batches 11 and 12 are run again, then it goes on.
     let clock = clock_at(FIRST_RUN_BATCHES * BATCH_MS);
-    let mut outputs = None;
-    let ssc = StreamingContext::get_or_create(checkpoints.path(), || {
-        let (ssc, out) = file_context(watched.path(), &clock)?;
-        outputs = Some(out);
-        Ok(ssc)
-    })
-    .unwrap();
-    let outputs = outputs.unwrap();
+    let (ssc, outputs) = recover_file_context(checkpoints.path(), watched.path(), &clock);
     assert_eq!(
         ssc.recovered_from(),
         Some(Time::from_millis(CHECKPOINT_BATCH * BATCH_MS))
