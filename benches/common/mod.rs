@@ -3,6 +3,12 @@
 //! `HashMap` loop, and a rayon loop with one map per worker thread over a
 //! contiguous share of the lines, merged at the end. Both key their maps on
 //! `&str` slices of the input, so they never allocate per word.
+//!
+//! Every word-count bench binary (engine and baselines alike) runs on
+//! mimalloc, the allocator we recommend for ember applications (README,
+//! "Performance"): a Spark-style word count allocates an owned `String` per
+//! word, and glibc's malloc spends on those alone about as long as the
+//! baseline takes for the whole count.
 
 // Shared by several bench targets; each uses a subset.
 #![allow(dead_code)]
@@ -10,6 +16,10 @@
 use std::collections::HashMap;
 
 use rayon::prelude::*;
+
+/// The allocator of every bench binary that includes this module.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Worker threads for the engines and the rayon baseline alike.
 pub(crate) const THREADS: usize = 2;
