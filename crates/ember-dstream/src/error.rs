@@ -35,6 +35,9 @@ pub enum StreamingError {
         /// The second stream's slide.
         right: Duration,
     },
+    /// `StreamingContext::union` of no streams at all.
+    #[error("union needs at least one stream")]
+    EmptyUnion,
     /// More receivers than worker slots to run them and the batches
     /// (Spark only warns, then processes nothing).
     #[error(

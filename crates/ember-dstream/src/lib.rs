@@ -43,6 +43,7 @@ mod stats;
 pub mod testing;
 mod time;
 mod transform;
+mod union;
 mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};
