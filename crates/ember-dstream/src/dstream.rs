@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
-use ember_rdd::{Data, Rdd, RddContext};
+use ember_rdd::{Data, Rdd, RddContext, StorageLevel};
 
 use crate::context::{ContextInner, StreamEnv};
 use crate::{Duration, StreamingError, Time};
@@ -72,6 +72,8 @@ struct Generated<T> {
     remember: Duration,
     /// Set by [`DStream::checkpoint`].
     checkpoint_interval: Option<Duration>,
+    /// Set by [`DStream::persist`] (and by windows on their parent).
+    storage: StorageLevel,
     rdds: BTreeMap<Time, Rdd<T>>,
 }
 
@@ -246,6 +248,8 @@ impl<T: Data> StreamCore<T> {
         // them again (Spark persists checkpointed streams too).
         if self.compute.is_stateful() || generated.is_checkpoint_time(time) {
             rdd.cache();
+        } else if generated.storage != StorageLevel::None {
+            rdd.persist(generated.storage);
         }
         Ok(Some(generated.rdds.entry(time).or_insert(rdd).clone()))
     }
@@ -276,6 +280,7 @@ impl<T: Data> DStream<T> {
                     zero_time: None,
                     remember: Duration::ZERO,
                     checkpoint_interval: None,
+                    storage: StorageLevel::None,
                     rdds: BTreeMap::new(),
                 }),
             }),
@@ -300,6 +305,37 @@ impl<T: Data> DStream<T> {
             .context
             .upgrade()
             .ok_or(StreamingError::ContextDropped)
+    }
+
+    /// Keeps the partitions of every RDD this stream generates from now on
+    /// at `level` (Spark's `DStream.persist`), so that outputs and windows
+    /// reading the same batch compute it once. Windows persist their parent
+    /// this way by themselves, as Spark's do; the RDDs are freed when the
+    /// stream forgets them.
+    ///
+    /// ```
+    /// use ember_dstream::testing::run_operation;
+    /// use ember_rdd::StorageLevel;
+    /// let out = run_operation(vec![vec![1, 2]], |s| {
+    ///     let doubled = s.map(|x| x * 2).persist(StorageLevel::MemoryOnly);
+    ///     doubled.union(&doubled)
+    /// }, 1)?;
+    /// assert_eq!(out, vec![vec![2, 4, 2, 4]]);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn persist(&self, level: StorageLevel) -> DStream<T> {
+        self.core.generated().storage = level;
+        self.clone()
+    }
+
+    /// `persist(StorageLevel::MemoryOnly)`.
+    pub fn cache(&self) -> DStream<T> {
+        self.persist(StorageLevel::MemoryOnly)
+    }
+
+    /// How this stream keeps the RDDs it generates.
+    pub fn storage_level(&self) -> StorageLevel {
+        self.core.generated().storage
     }
 
     /// The stream's id, unique within its context.

@@ -8,7 +8,7 @@
 use std::hash::Hash;
 use std::sync::{Arc, Once, OnceLock, Weak};
 
-use ember_rdd::{Data, Rdd};
+use ember_rdd::{Data, Rdd, StorageLevel};
 
 use crate::dstream::{StreamCompute, StreamCore, StreamInfo};
 use crate::state::warn_without_checkpoint;
@@ -84,7 +84,10 @@ impl<T: Data> StreamCompute<T> for Windowed<T> {
 
 impl<T: Data> DStream<T> {
     /// Every `slide`, the union of this stream's batches of the last
-    /// `window`. Both must be multiples of this stream's slide.
+    /// `window`. Both must be multiples of this stream's slide. This stream
+    /// is [cached](DStream::cache) from then on (unless it already has a
+    /// storage level), so each of its batches is computed once however many
+    /// windows it falls in.
     ///
     /// ```
     /// use ember_dstream::{Duration, testing::run_operation};
@@ -98,6 +101,11 @@ impl<T: Data> DStream<T> {
     /// ```
     pub fn window(&self, window: Duration, slide: Duration) -> Result<DStream<T>, StreamingError> {
         check_window(self.slide_duration(), window, slide)?;
+        // Each parent batch is read by every window it falls in: keep it
+        // (Spark's `WindowedDStream` persists its parent too).
+        if self.storage_level() == StorageLevel::None {
+            self.cache();
+        }
         Ok(self.derive(Windowed {
             parent: self.clone(),
             window,
