@@ -42,59 +42,31 @@ pub trait CheckpointStore: Send + Sync {
     fn location(&self, name: &str) -> PathBuf;
 }
 
-impl<S: CheckpointStore + ?Sized> CheckpointStore for &S {
-    fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        (**self).write(name, bytes)
-    }
-    fn read(&self, name: &str) -> Result<ObjectData> {
-        (**self).read(name)
-    }
-    fn list(&self) -> Result<Vec<String>> {
-        (**self).list()
-    }
-    fn delete(&self, name: &str) -> Result<()> {
-        (**self).delete(name)
-    }
-    fn location(&self, name: &str) -> PathBuf {
-        (**self).location(name)
-    }
+/// Implements [`CheckpointStore`] for pointer types to a store (`&S`,
+/// `Box<S>`, `Arc<S>`) by forwarding every method to the store pointed to.
+macro_rules! forward_store_through {
+    ($($pointer:ty),+ $(,)?) => {$(
+        impl<S: CheckpointStore + ?Sized> CheckpointStore for $pointer {
+            fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
+                (**self).write(name, bytes)
+            }
+            fn read(&self, name: &str) -> Result<ObjectData> {
+                (**self).read(name)
+            }
+            fn list(&self) -> Result<Vec<String>> {
+                (**self).list()
+            }
+            fn delete(&self, name: &str) -> Result<()> {
+                (**self).delete(name)
+            }
+            fn location(&self, name: &str) -> PathBuf {
+                (**self).location(name)
+            }
+        }
+    )+};
 }
 
-impl<S: CheckpointStore + ?Sized> CheckpointStore for Box<S> {
-    fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        (**self).write(name, bytes)
-    }
-    fn read(&self, name: &str) -> Result<ObjectData> {
-        (**self).read(name)
-    }
-    fn list(&self) -> Result<Vec<String>> {
-        (**self).list()
-    }
-    fn delete(&self, name: &str) -> Result<()> {
-        (**self).delete(name)
-    }
-    fn location(&self, name: &str) -> PathBuf {
-        (**self).location(name)
-    }
-}
-
-impl<S: CheckpointStore + ?Sized> CheckpointStore for Arc<S> {
-    fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        (**self).write(name, bytes)
-    }
-    fn read(&self, name: &str) -> Result<ObjectData> {
-        (**self).read(name)
-    }
-    fn list(&self) -> Result<Vec<String>> {
-        (**self).list()
-    }
-    fn delete(&self, name: &str) -> Result<()> {
-        (**self).delete(name)
-    }
-    fn location(&self, name: &str) -> PathBuf {
-        (**self).location(name)
-    }
-}
+forward_store_through!(&S, Box<S>, Arc<S>);
 
 /// The bytes of an object read from a store: in memory, or memory-mapped
 /// for large objects. Dereferences to `[u8]`.
