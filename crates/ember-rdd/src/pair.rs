@@ -57,13 +57,7 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
             Some(n) => hash_partitioner(n),
             None => self.own_default_partitioner(),
         };
-        self.combine_named(
-            "combine_by_key",
-            create,
-            merge_value,
-            merge_combiners,
-            partitioner,
-        )
+        self.combine_by_key_with_partitioner(create, merge_value, merge_combiners, partitioner)
     }
 
     /// `combine_by_key` into the partitions `partitioner` chooses; when
