@@ -137,12 +137,7 @@ fn run() -> Result<(), StreamingError> {
             ssc.socket_text_stream("127.0.0.1", port)
                 .flat_map(|line: String| line.trim().parse::<u64>().ok())
         };
-        let counts = numbers
-            .map(|number| (number, 1u64))
-            .update_state_by_key(|new: &[u64], old: Option<u64>| {
-                Some(old.unwrap_or(0) + new.iter().sum::<u64>())
-            })
-            .checkpoint(Duration::from_millis(checkpoint_ms))?;
+        let counts = state_file::running_counts(numbers, Duration::from_millis(checkpoint_ms))?;
         let out = out.clone();
         state_file::write_every_batch(&counts, out)?;
         Ok(ssc)

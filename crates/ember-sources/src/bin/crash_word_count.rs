@@ -35,17 +35,12 @@ fn run() -> Result<(), StreamingError> {
             &input,
             FileStreamOptions::default().with_new_files_only(false),
         );
-        let counts = lines
-            .flat_map(|line: String| {
-                line.split_whitespace()
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
-            .map(|word| (word, 1u64))
-            .update_state_by_key(|new: &[u64], old: Option<u64>| {
-                Some(old.unwrap_or(0) + new.iter().sum::<u64>())
-            })
-            .checkpoint(Duration::from_millis(batch_ms * 3))?;
+        let words = lines.flat_map(|line: String| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
+        let counts = state_file::running_counts(words, Duration::from_millis(batch_ms * 3))?;
         state_file::write_every_batch(&counts, out)?;
         Ok(ssc)
     })?;

@@ -1,15 +1,34 @@
 //! What the crash-test binaries (`crash_word_count`, `crash_socket_count`)
-//! share: every batch they write their whole state to a file the test reads
-//! between kills, and they run a recovered-or-new context until killed.
+//! share: their state is a checkpointed running count per key, every batch
+//! they write that whole state to a file the test reads between kills, and
+//! they run a recovered-or-new context until killed.
 //!
 //! The state file is written atomically (temp file, fsync, rename): a first
 //! line `time <batch ms>`, then one `<key> <count>` line per key, sorted.
 
 use std::fmt::Display;
+use std::hash::Hash;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ember_dstream::{DStream, StreamingContext, StreamingError};
+use ember_dstream::{DStream, Duration, StateData, StreamingContext, StreamingError};
+
+/// The running count of every key since the stream began (each batch adds
+/// the key's occurrences in it), an `update_state_by_key` state
+/// checkpointed every `checkpoint_interval`.
+pub(crate) fn running_counts<K>(
+    keys: DStream<K>,
+    checkpoint_interval: Duration,
+) -> Result<DStream<(K, u64)>, StreamingError>
+where
+    K: StateData + Hash + Eq,
+{
+    keys.map(|key| (key, 1u64))
+        .update_state_by_key(|new: &[u64], old: Option<u64>| {
+            Some(old.unwrap_or(0) + new.iter().sum::<u64>())
+        })
+        .checkpoint(checkpoint_interval)
+}
 
 /// Writes `state` as of batch `time_ms` to `path`, atomically.
 fn write_state<K: Display + Ord>(
