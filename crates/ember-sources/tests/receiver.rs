@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use ember_dstream::{
     Duration, ReceiverInfo, StopOptions, StreamingConf, StreamingContext, StreamingListener,
@@ -15,6 +15,10 @@ use ember_sources::SourceError;
 use ember_sources::prelude::*;
 use ember_sources::receiver::{Block, BlockStore, MemoryBlockStore, Receiver, ReceiverContext};
 
+#[path = "common/batches.rs"]
+mod batches;
+use batches::{all, collect, wait_for};
+
 fn context() -> StreamingContext {
     let conf = StreamingConf::new()
         .master("local[2]")
@@ -22,39 +26,6 @@ fn context() -> StreamingContext {
         .set("spark.streaming.blockInterval", "50ms")
         .set("spark.streaming.receiverRestartDelay", "50ms");
     StreamingContext::new(conf, Duration::from_millis(200)).unwrap()
-}
-
-type Sink<T> = Arc<Mutex<Vec<(u64, usize, Vec<T>)>>>;
-
-fn collect(stream: &ember_dstream::DStream<u64>) -> Sink<u64> {
-    let sink: Sink<u64> = Arc::default();
-    let s = Arc::clone(&sink);
-    stream
-        .foreach_rdd(move |rdd, time| {
-            let r = rdd.collect().unwrap();
-            s.lock()
-                .unwrap()
-                .push((time.milliseconds(), rdd.num_partitions(), r));
-        })
-        .unwrap();
-    sink
-}
-
-fn records(sink: &Sink<u64>) -> Vec<u64> {
-    let mut b = sink.lock().unwrap().clone();
-    b.sort_by_key(|x| x.0);
-    b.into_iter().flat_map(|x| x.2).collect()
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < StdDuration::from_secs(10),
-            "timed out: {what}"
-        );
-        thread::sleep(StdDuration::from_millis(20));
-    }
 }
 
 #[derive(Default)]
@@ -115,14 +86,16 @@ fn records_restarts_and_stop_reach_batches_and_listeners() {
     let (stream, handle) = ssc.receiver_stream_with_handle(Flaky { run: 0 });
     let sink = collect(&stream);
     ssc.start().unwrap();
-    wait_for("3030 records", || records(&sink).len() >= 3030);
-    wait_for("receiver stopped", || {
+    wait_for("3030 records", StdDuration::from_secs(10), || {
+        all(&sink).len() >= 3030
+    });
+    wait_for("receiver stopped", StdDuration::from_secs(10), || {
         !events.stopped.lock().unwrap().is_empty()
     });
     // The context keeps running after the receiver stopped itself.
     thread::sleep(StdDuration::from_millis(300));
     ssc.stop(StopOptions::default()).unwrap();
-    let mut got = records(&sink);
+    let mut got = all(&sink);
     got.sort_unstable();
     let want: Vec<u64> = (0..3)
         .flat_map(|run| (0..1010).map(move |i| run * 10_000 + i))
@@ -163,7 +136,7 @@ fn batches_hold_one_partition_per_block_and_no_record_is_lost_on_stop() {
     let (stream, handle) = ssc.receiver_stream_with_handle(Ticker);
     let sink = collect(&stream);
     ssc.start().unwrap();
-    wait_for("3 non-empty batches", || {
+    wait_for("3 non-empty batches", StdDuration::from_secs(10), || {
         sink.lock()
             .unwrap()
             .iter()
@@ -181,7 +154,7 @@ fn batches_hold_one_partition_per_block_and_no_record_is_lost_on_stop() {
         assert!((1..=5).contains(partitions), "{partitions} partitions");
         assert!(records.len() >= *partitions || records.is_empty());
     }
-    let got = records(&sink);
+    let got = all(&sink);
     assert_eq!(
         got,
         (0..got.len() as u64).collect::<Vec<_>>(),
@@ -260,16 +233,20 @@ fn store_block_returns_once_stored_and_reports_a_refused_block() {
     );
     let sink = collect(&stream);
     ssc.start().unwrap();
-    wait_for("5 answers", || answers.lock().unwrap().len() == 5);
+    wait_for("5 answers", StdDuration::from_secs(10), || {
+        answers.lock().unwrap().len() == 5
+    });
     // Each `Ok` came after its block was in the store: the two single
     // records (cut first, to keep the order) and the first three blocks.
     assert_eq!(store.taken.load(Ordering::SeqCst), 32);
     let got = answers.lock().unwrap().clone();
     let refused = Err("cannot store block of stream 0: full".to_owned());
     assert_eq!(got, vec![Ok(()), Ok(()), Ok(()), refused.clone(), refused]);
-    wait_for("32 records", || records(&sink).len() >= 32);
+    wait_for("32 records", StdDuration::from_secs(10), || {
+        all(&sink).len() >= 32
+    });
     ssc.stop(StopOptions::default()).unwrap();
     let mut want = vec![1000, 1001];
     want.extend(0..30);
-    assert_eq!(records(&sink), want);
+    assert_eq!(all(&sink), want);
 }

@@ -16,7 +16,9 @@ use ember_dstream::{
 };
 use ember_sources::prelude::*;
 
-type Batches<T> = Arc<Mutex<Vec<(u64, usize, Vec<T>)>>>;
+#[path = "common/batches.rs"]
+mod batches;
+use batches::{Batches, all, collect, wait_for};
 
 fn context(extra: &[(&str, &str)]) -> StreamingContext {
     let mut conf = StreamingConf::new()
@@ -30,34 +32,6 @@ fn context(extra: &[(&str, &str)]) -> StreamingContext {
     StreamingContext::new(conf, Duration::from_millis(200)).unwrap()
 }
 
-fn collect<T: Clone + Send + Sync + 'static>(stream: &DStream<T>) -> Batches<T> {
-    let batches: Batches<T> = Arc::default();
-    let sink = Arc::clone(&batches);
-    stream
-        .foreach_rdd(move |rdd, time| {
-            let records = rdd.collect().unwrap();
-            sink.lock()
-                .unwrap()
-                .push((time.milliseconds(), rdd.num_partitions(), records));
-        })
-        .unwrap();
-    batches
-}
-
-fn all<T: Clone>(batches: &Batches<T>) -> Vec<T> {
-    let mut b = batches.lock().unwrap().clone();
-    b.sort_by_key(|(t, _, _)| *t);
-    b.into_iter().flat_map(|(_, _, r)| r).collect()
-}
-
-fn wait_for(what: &str, timeout: StdDuration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        thread::sleep(StdDuration::from_millis(20));
-    }
-}
-
 /// Accepts one connection and writes `data` to it, keeping it open until
 /// `hold` passes.
 fn serve_once(listener: TcpListener, data: Vec<u8>, hold: StdDuration) -> thread::JoinHandle<()> {
@@ -67,6 +41,32 @@ fn serve_once(listener: TcpListener, data: Vec<u8>, hold: StdDuration) -> thread
         conn.flush().unwrap();
         thread::sleep(hold);
     })
+}
+
+/// Serves `data` once on a fresh port of 127.0.0.1 (see [`serve_once`]),
+/// reads it through the stream `open` makes for that port until `n`
+/// records arrived (10 s at most), then stops the context and the server.
+/// Returns the collected batches and what `open` returned beside the
+/// stream.
+fn serve_and_collect<T: Clone + Send + Sync + 'static, H>(
+    data: Vec<u8>,
+    hold: StdDuration,
+    n: usize,
+    open: impl FnOnce(&StreamingContext, u16) -> (DStream<T>, H),
+) -> (Batches<T>, H) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = serve_once(listener, data, hold);
+    let ssc = context(&[]);
+    let (stream, extra) = open(&ssc, port);
+    let batches = collect(&stream);
+    ssc.start().unwrap();
+    wait_for(&format!("{n} records"), StdDuration::from_secs(10), || {
+        all(&batches).len() >= n
+    });
+    ssc.stop(StopOptions::default()).unwrap();
+    server.join().unwrap();
+    (batches, extra)
 }
 
 #[derive(Default)]
@@ -93,23 +93,15 @@ impl StreamingListener for Events {
 
 #[test]
 fn lines_arrive_in_batches_with_crlf_stripped() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let mut data = Vec::new();
     for i in 0..5000 {
         let end = if i % 3 == 0 { "\r\n" } else { "\n" };
         data.extend_from_slice(format!("line {i}{end}").as_bytes());
     }
-    let server = serve_once(listener, data, StdDuration::from_secs(1));
-    let ssc = context(&[]);
-    let (lines, handle) = ssc.socket_text_stream_with_handle("127.0.0.1", port);
-    let batches = collect(&lines);
-    ssc.start().unwrap();
-    wait_for("5000 lines", StdDuration::from_secs(10), || {
-        all(&batches).len() >= 5000
-    });
-    ssc.stop(StopOptions::default()).unwrap();
-    server.join().unwrap();
+    let (batches, handle) =
+        serve_and_collect(data, StdDuration::from_secs(1), 5000, |ssc, port| {
+            ssc.socket_text_stream_with_handle("127.0.0.1", port)
+        });
     let got = all(&batches);
     let want: Vec<String> = (0..5000).map(|i| format!("line {i}")).collect();
     assert_eq!(got, want);
@@ -126,19 +118,11 @@ fn lines_arrive_in_batches_with_crlf_stripped() {
 
 #[test]
 fn invalid_utf8_is_replaced_and_counted() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let data = b"ok\n\xff\xfebad\nfine\r\nlast".to_vec();
-    let server = serve_once(listener, data, StdDuration::from_millis(800));
-    let ssc = context(&[]);
-    let (lines, handle) = ssc.socket_text_stream_with_handle("127.0.0.1", port);
-    let batches = collect(&lines);
-    ssc.start().unwrap();
-    wait_for("4 lines", StdDuration::from_secs(10), || {
-        all(&batches).len() >= 4
-    });
-    ssc.stop(StopOptions::default()).unwrap();
-    server.join().unwrap();
+    let (batches, handle) =
+        serve_and_collect(data, StdDuration::from_millis(800), 4, |ssc, port| {
+            ssc.socket_text_stream_with_handle("127.0.0.1", port)
+        });
     let got = all(&batches);
     assert_eq!(got[0], "ok");
     assert_eq!(got[1], "\u{fffd}\u{fffd}bad");
@@ -249,29 +233,18 @@ fn local_1_with_a_socket_stream_is_rejected_at_start() {
 
 #[test]
 fn socket_stream_uses_the_converter() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = serve_once(
-        listener,
-        b"1,2\n3\n,4\n".to_vec(),
-        StdDuration::from_millis(600),
-    );
-    let ssc = context(&[]);
-    let numbers = ssc.socket_stream("127.0.0.1", port, |reader: Box<dyn BufRead>| {
-        reader.split(b',').map_while(Result::ok).flat_map(|field| {
-            String::from_utf8_lossy(&field)
-                .split('\n')
-                .filter_map(|s| s.trim().parse::<u32>().ok())
-                .collect::<Vec<_>>()
-        })
+    let data = b"1,2\n3\n,4\n".to_vec();
+    let (batches, ()) = serve_and_collect(data, StdDuration::from_millis(600), 4, |ssc, port| {
+        let numbers = ssc.socket_stream("127.0.0.1", port, |reader: Box<dyn BufRead>| {
+            reader.split(b',').map_while(Result::ok).flat_map(|field| {
+                String::from_utf8_lossy(&field)
+                    .split('\n')
+                    .filter_map(|s| s.trim().parse::<u32>().ok())
+                    .collect::<Vec<_>>()
+            })
+        });
+        (numbers, ())
     });
-    let batches = collect(&numbers);
-    ssc.start().unwrap();
-    wait_for("4 numbers", StdDuration::from_secs(10), || {
-        all(&batches).len() >= 4
-    });
-    ssc.stop(StopOptions::default()).unwrap();
-    server.join().unwrap();
     assert_eq!(all(&batches), vec![1, 2, 3, 4]);
 }
 
