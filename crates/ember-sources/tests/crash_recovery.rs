@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Killed, Rng};
+use common::{Killed, Rng, read_state};
 
 const WORDS: [&str; 8] = [
     "apple", "banana", "cherry", "date", "elder", "fig", "grape", "honey",
@@ -36,20 +36,6 @@ fn write_file(dir: &Path, i: usize, rng: &mut Rng, expected: &mut Counts) {
     let tmp = dir.join(format!(".tmp-{i}"));
     std::fs::write(&tmp, text).unwrap();
     std::fs::rename(&tmp, dir.join(format!("f-{i:04}.txt"))).unwrap();
-}
-
-/// The state file: its batch time and counts, if it exists.
-fn read_state(path: &Path) -> Option<(u64, Counts)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    let time = lines.next()?.strip_prefix("time ")?.parse().ok()?;
-    let counts = lines
-        .filter_map(|l| {
-            let (w, c) = l.split_once(' ')?;
-            Some((w.to_owned(), c.parse().ok()?))
-        })
-        .collect();
-    Some((time, counts))
 }
 
 /// No count above what the files written so far hold.

@@ -23,7 +23,6 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,7 +30,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Killed, Rng};
+use common::{Killed, Rng, read_state};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
@@ -294,20 +293,6 @@ impl Server {
 }
 
 type Counts = BTreeMap<u64, u64>;
-
-/// The state file: its batch time and counts, if it exists.
-fn read_state(path: &Path) -> Option<(u64, Counts)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    let time = lines.next()?.strip_prefix("time ")?.parse().ok()?;
-    let counts = lines
-        .filter_map(|l| {
-            let (n, c) = l.split_once(' ')?;
-            Some((n.parse().ok()?, c.parse().ok()?))
-        })
-        .collect();
-    Some((time, counts))
-}
 
 /// No record counted more often than it was sent (a batch applied twice,
 /// or a replayed block counted again, would).

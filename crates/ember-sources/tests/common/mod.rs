@@ -1,8 +1,12 @@
 //! What the crash tests share: a seeded random generator (the seed is
-//! printed, so a failing run can be replayed) and a child process that is
-//! killed when the test ends, even by a failed assertion.
+//! printed, so a failing run can be replayed), a child process that is
+//! killed when the test ends, even by a failed assertion, and the reader of
+//! the state file the crash-test binaries write.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Child;
+use std::str::FromStr;
 
 /// xorshift64*.
 pub(crate) struct Rng {
@@ -54,4 +58,19 @@ impl Drop for Killed {
     fn drop(&mut self) {
         self.kill_now();
     }
+}
+
+/// The state file a crash-test binary writes (`time <batch ms>`, then one
+/// `<key> <count>` line per key): its batch time and counts, if it exists.
+pub(crate) fn read_state<K: FromStr + Ord>(path: &Path) -> Option<(u64, BTreeMap<K, u64>)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    let time = lines.next()?.strip_prefix("time ")?.parse().ok()?;
+    let counts = lines
+        .filter_map(|l| {
+            let (key, count) = l.split_once(' ')?;
+            Some((key.parse().ok()?, count.parse().ok()?))
+        })
+        .collect();
+    Some((time, counts))
 }
