@@ -1007,6 +1007,7 @@ fn merge(func: Option<&FuncCode<'_>>, a: &Ident, b: &Ident) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_pipelines::word_count_tokens;
     use quote::quote;
 
     fn codes(tokens: TokenStream, name: &str) -> Vec<StageCode> {
@@ -1020,18 +1021,7 @@ mod tests {
 
     #[test]
     fn word_count_is_one_fused_stage_with_its_combine() {
-        let c = codes(
-            quote! {
-                fn wc(lines: DStream<String>) -> DStream<(String, u64)> {
-                    lines
-                        .flat_map(|line| line.split(' '))
-                        .filter(|w| !w.is_empty())
-                        .map(|w| (w.to_owned(), 1u64))
-                        .reduce_by_key(|a, b| a + b)
-                }
-            },
-            "wc",
-        );
+        let c = codes(word_count_tokens(), "word_count");
         assert_eq!(
             c,
             [

@@ -128,6 +128,8 @@ pub mod ops;
 pub mod parse;
 pub mod plan;
 pub mod suggest;
+#[cfg(test)]
+mod test_pipelines;
 
 use proc_macro2::TokenStream;
 
@@ -204,6 +206,7 @@ mod tests {
 
     use super::*;
     use crate::diagnostic::DiagnosticKind;
+    use crate::test_pipelines::WORD_COUNT;
 
     /// Analyzes `src` (parsed from text, so spans have real lines and columns)
     /// and returns its diagnostics.
@@ -238,21 +241,6 @@ mod tests {
             d.message()
         );
     }
-
-    const WORD_COUNT: &str = r#"
-        /// Counts words in each batch.
-        pub fn word_count(lines: DStream<String>) -> DStream<(String, u64)> {
-            lines
-                .flat_map(|line| line.split(' '))
-                .filter(|w| !w.is_empty())
-                .map(|w| (w.to_owned(), 1u64))
-                .reduce_by_key(|a, b| a + b)
-        }
-
-        pub fn trending(lines: DStream<String>) -> DStream<(String, u64)> {
-            word_count(lines).reduce_by_key_and_window(|a, b| a + b, Duration::from_secs(30), Duration::from_secs(10))
-        }
-    "#;
 
     #[test]
     fn the_issue_example_analyzes() {

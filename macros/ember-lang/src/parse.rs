@@ -597,6 +597,7 @@ pub fn dstream_elem(ty: &Type) -> Option<Type> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_pipelines::word_count_tokens;
     use quote::quote;
 
     fn parse(tokens: proc_macro2::TokenStream) -> (Vec<PipelineDef>, Vec<String>) {
@@ -613,16 +614,7 @@ mod tests {
 
     #[test]
     fn parses_signature_params_and_chain() {
-        let (defs, errors) = parse(quote! {
-            /// Counts words in each batch.
-            pub fn word_count(lines: DStream<String>) -> DStream<(String, u64)> {
-                lines
-                    .flat_map(|line| line.split(' '))
-                    .filter(|w| !w.is_empty())
-                    .map(|w| (w.to_owned(), 1u64))
-                    .reduce_by_key(|a, b| a + b)
-            }
-        });
+        let (defs, errors) = parse(word_count_tokens());
         assert!(errors.is_empty(), "{errors:?}");
         let def = &defs[0];
         assert_eq!(def.name, "word_count");

@@ -374,6 +374,7 @@ fn stage_list(stages: &[StageId]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_pipelines::word_count_tokens;
     use quote::quote;
 
     fn plan_of(tokens: proc_macro2::TokenStream) -> (Program, Plan) {
@@ -428,15 +429,7 @@ mod tests {
 
     #[test]
     fn word_count_fuses_the_map_side_combine() {
-        let (p, plan) = single(quote! {
-            pub fn word_count(lines: DStream<String>) -> DStream<(String, u64)> {
-                lines
-                    .flat_map(|line| line.split(' '))
-                    .filter(|w| !w.is_empty())
-                    .map(|w| (w.to_owned(), 1u64))
-                    .reduce_by_key(|a, b| a + b)
-            }
-        });
+        let (p, plan) = single(word_count_tokens());
         let rbk = node(&p, "reduce_by_key", 0);
         assert_eq!(plan.stages.len(), 2);
         let map_side = &plan.stages[0];
@@ -563,19 +556,7 @@ mod tests {
 
     #[test]
     fn a_call_of_another_pipeline() {
-        let (program, plan) = plan_of(quote! {
-            pub fn word_count(lines: DStream<String>) -> DStream<(String, u64)> {
-                lines
-                    .flat_map(|line| line.split(' '))
-                    .filter(|w| !w.is_empty())
-                    .map(|w| (w.to_owned(), 1u64))
-                    .reduce_by_key(|a, b| a + b)
-            }
-
-            pub fn trending(lines: DStream<String>) -> DStream<(String, u64)> {
-                word_count(lines).reduce_by_key_and_window(|a, b| a + b, Duration::from_secs(30), Duration::from_secs(10))
-            }
-        });
+        let (program, plan) = plan_of(word_count_tokens());
         let p = program.pipeline("trending").unwrap();
         let plan = plan.pipeline("trending").unwrap();
         assert_eq!(plan.pipeline, 1);
