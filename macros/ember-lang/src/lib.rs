@@ -493,9 +493,9 @@ mod tests {
         fallback::emit(&analyze_block(&block).unwrap().pipelines)
     }
 
-    #[test]
-    fn expand_emits_one_function_per_pipeline() {
-        let out = expand(WORD_COUNT.parse().unwrap());
+    /// Asserts that `out` is valid Rust holding one function per pipeline of
+    /// [`WORD_COUNT`], the first its `pub fn word_count` with the doc comment.
+    fn assert_word_count_functions(out: TokenStream) {
         let file: syn::File = syn::parse2(out).expect("valid Rust");
         assert_eq!(file.items.len(), 2);
         let syn::Item::Fn(word_count) = &file.items[0] else {
@@ -507,16 +507,14 @@ mod tests {
     }
 
     #[test]
+    fn expand_emits_one_function_per_pipeline() {
+        assert_word_count_functions(expand(WORD_COUNT.parse().unwrap()));
+    }
+
+    #[test]
     fn fallback_emits_the_plain_api_functions() {
         let out = fallback_of(WORD_COUNT);
-        let file: syn::File = syn::parse2(out.clone()).expect("valid Rust");
-        assert_eq!(file.items.len(), 2);
-        let syn::Item::Fn(word_count) = &file.items[0] else {
-            panic!("expected a fn")
-        };
-        assert_eq!(word_count.sig.ident, "word_count");
-        assert!(matches!(word_count.vis, syn::Visibility::Public(_)));
-        assert_eq!(word_count.attrs.len(), 1, "the doc comment is kept");
+        assert_word_count_functions(out.clone());
         let text = out.to_string();
         assert!(
             text.contains(
