@@ -190,16 +190,35 @@ fn timeout_input() -> Vec<Vec<(char, i32)>> {
     vec![vec![('a', 1), ('b', 1)], vec![('a', 1)]]
 }
 
-#[test]
-fn map_with_state_times_out_idle_keys_once() -> R {
-    let timeout = Some(Duration::from_secs(2));
+/// What [`summing_over_timeout_input`] returns: the mapped values and the
+/// state snapshots of every batch, each batch sorted.
+type SummingRun = (Vec<Vec<Event>>, Vec<Vec<(char, i32)>>);
+
+/// Runs [`summing_spec`] with `timeout` over [`timeout_input`] for
+/// `batches` intervals, twice: for the mapped values and for the state
+/// snapshots.
+fn summing_over_timeout_input(
+    timeout: Option<Duration>,
+    batches: usize,
+) -> Result<SummingRun, StreamingError> {
     let mapped = run_operation(
         timeout_input(),
         |s| s.map_with_state(summing_spec(timeout)),
-        6,
+        batches,
     )?;
+    let snapshots = run_operation(
+        timeout_input(),
+        |s| s.map_with_state(summing_spec(timeout)).state_snapshots(),
+        batches,
+    )?;
+    Ok((sorted_batches(mapped), sorted_batches(snapshots)))
+}
+
+#[test]
+fn map_with_state_times_out_idle_keys_once() -> R {
+    let (mapped, snapshots) = summing_over_timeout_input(Some(Duration::from_secs(2)), 6)?;
     assert_eq!(
-        sorted_batches(mapped),
+        mapped,
         vec![
             vec![('a', Some(1), 1, false), ('b', Some(1), 1, false)],
             vec![('a', Some(1), 2, false)],
@@ -210,13 +229,8 @@ fn map_with_state_times_out_idle_keys_once() -> R {
             vec![],
         ]
     );
-    let snapshots = run_operation(
-        timeout_input(),
-        |s| s.map_with_state(summing_spec(timeout)).state_snapshots(),
-        6,
-    )?;
     assert_eq!(
-        sorted_batches(snapshots),
+        snapshots,
         vec![
             vec![('a', 1), ('b', 1)],
             vec![('a', 2), ('b', 1)],
@@ -231,9 +245,9 @@ fn map_with_state_times_out_idle_keys_once() -> R {
 
 #[test]
 fn map_with_state_without_timeout_keeps_keys_and_outputs_only_records() -> R {
-    let mapped = run_operation(timeout_input(), |s| s.map_with_state(summing_spec(None)), 4)?;
+    let (mapped, snapshots) = summing_over_timeout_input(None, 4)?;
     assert_eq!(
-        sorted_batches(mapped),
+        mapped,
         vec![
             vec![('a', Some(1), 1, false), ('b', Some(1), 1, false)],
             vec![('a', Some(1), 2, false)],
@@ -241,13 +255,8 @@ fn map_with_state_without_timeout_keeps_keys_and_outputs_only_records() -> R {
             vec![],
         ]
     );
-    let snapshots = run_operation(
-        timeout_input(),
-        |s| s.map_with_state(summing_spec(None)).state_snapshots(),
-        4,
-    )?;
     assert_eq!(
-        sorted_batches(snapshots),
+        snapshots,
         vec![
             vec![('a', 1), ('b', 1)],
             vec![('a', 2), ('b', 1)],
