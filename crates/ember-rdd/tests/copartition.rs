@@ -12,7 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{config, group_model, normalize_groups, other_pairs, pairs, partitions, sorted};
+use common::{
+    cogroup_model, config, group_model, normalize_cogroups, normalize_groups, other_pairs, pairs,
+    partitions, sorted,
+};
 use ember_rdd::{Dependency, HashPartitioner, Partitioner, Rdd, RddContext};
 use proptest::prelude::*;
 
@@ -338,29 +341,6 @@ fn place<V: Clone + Send + Sync + 'static>(
     }
 }
 
-type CoGrouped = (u8, (Vec<i32>, Vec<char>));
-
-fn cogroup_model(left: &[(u8, i32)], right: &[(u8, char)]) -> Vec<CoGrouped> {
-    let (l, r) = (group_model(left), group_model(right));
-    let keys: BTreeSet<u8> = l.keys().chain(r.keys()).copied().collect();
-    keys.into_iter()
-        .map(|k| {
-            let vs = sorted(l.get(&k).cloned().unwrap_or_default());
-            let ws = sorted(r.get(&k).cloned().unwrap_or_default());
-            (k, (vs, ws))
-        })
-        .collect()
-}
-
-fn normalize(groups: Vec<CoGrouped>) -> Vec<CoGrouped> {
-    sorted(
-        groups
-            .into_iter()
-            .map(|(k, (vs, ws))| (k, (sorted(vs), sorted(ws))))
-            .collect(),
-    )
-}
-
 #[test]
 fn cogroup_and_joins_match_the_model_whatever_the_placement() {
     let ctx = ctx();
@@ -379,7 +359,7 @@ fn cogroup_and_joins_match_the_model_whatever_the_placement() {
         prop_assert_eq!(narrow, expected_narrow);
         prop_assert!(placed_by(&groups, p.as_ref()));
         let model = cogroup_model(&left, &right);
-        prop_assert_eq!(normalize(groups.collect().unwrap()), model.clone());
+        prop_assert_eq!(normalize_cogroups(groups.collect().unwrap()), model.clone());
 
         // The joins on the default partitioner, against the same model.
         let inner: Vec<(u8, (i32, char))> = model.iter()

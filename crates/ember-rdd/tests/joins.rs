@@ -4,14 +4,12 @@
 
 mod common;
 
-use common::sorted;
+use common::{normalize_cogroups, sorted};
 use ember_rdd::{Rdd, RddContext};
 
 fn ctx() -> RddContext {
     RddContext::local(2).unwrap()
 }
-
-type Groups = Vec<(u32, (Vec<char>, Vec<&'static str>))>;
 
 fn left(ctx: &RddContext) -> Rdd<(u32, char)> {
     ctx.parallelize(vec![(1, 'a'), (2, 'b'), (1, 'c'), (4, 'd')], 2)
@@ -21,22 +19,13 @@ fn right(ctx: &RddContext) -> Rdd<(u32, &'static str)> {
     ctx.parallelize(vec![(1, "x"), (3, "y"), (1, "z"), (2, "w"), (5, "v")], 3)
 }
 
-fn normalize(groups: Groups) -> Groups {
-    sorted(
-        groups
-            .into_iter()
-            .map(|(k, (vs, ws))| (k, (sorted(vs), sorted(ws))))
-            .collect(),
-    )
-}
-
 #[test]
 fn cogroup_groups_both_sides_per_key() {
     let ctx = ctx();
     let groups = left(&ctx).cogroup(&right(&ctx));
     assert_eq!(groups.num_partitions(), 3, "the larger parent's count");
     assert_eq!(
-        normalize(groups.collect().unwrap()),
+        normalize_cogroups(groups.collect().unwrap()),
         vec![
             (1, (vec!['a', 'c'], vec!["x", "z"])),
             (2, (vec!['b'], vec!["w"])),
@@ -159,7 +148,7 @@ fn joins_against_an_empty_side() {
             ]
         );
         assert_eq!(
-            normalize(l.cogroup(&empty).collect().unwrap()),
+            normalize_cogroups(l.cogroup(&empty).collect().unwrap()),
             vec![
                 (1, (vec!['a', 'c'], vec![])),
                 (2, (vec!['b'], vec![])),

@@ -12,15 +12,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use common::{
-    config, group_model, normalize_groups, other_pairs, pairs, partitions, sorted, values,
+    cogroup_model, config, group_model, normalize_cogroups, normalize_groups, other_pairs, pairs,
+    partitions, sorted, values,
 };
 use ember_rdd::{HashPartitioner, Partitioner, RddContext};
 use proptest::prelude::*;
 
 /// A key with its values' sum, count and (sorted) values.
 type SumCountValues = (u8, (i64, u32, Vec<i32>));
-/// A key with both sides' values.
-type CoGrouped = (u8, (Vec<i32>, Vec<char>));
 /// A full outer join's record.
 type FullJoined = (u8, (Option<i32>, Option<char>));
 
@@ -294,20 +293,7 @@ fn cogroup_matches_the_model() {
     proptest!(config(), |(a in pairs(), b in other_pairs(), n in partitions(), m in partitions())| {
         let groups = ctx.parallelize(a.clone(), n).cogroup(&ctx.parallelize(b.clone(), m));
         prop_assert_eq!(groups.num_partitions(), n.max(m));
-        let got: Vec<CoGrouped> = sorted(
-            groups.collect().unwrap().into_iter().map(|(k, (vs, ws))| (k, (sorted(vs), sorted(ws)))).collect(),
-        );
-        let (ga, gb) = (group_model(&a), group_model(&b));
-        let keys: BTreeSet<u8> = ga.keys().chain(gb.keys()).copied().collect();
-        let model: Vec<CoGrouped> = keys
-            .into_iter()
-            .map(|k| {
-                let vs = sorted(ga.get(&k).cloned().unwrap_or_default());
-                let ws = sorted(gb.get(&k).cloned().unwrap_or_default());
-                (k, (vs, ws))
-            })
-            .collect();
-        prop_assert_eq!(got, model);
+        prop_assert_eq!(normalize_cogroups(groups.collect().unwrap()), cogroup_model(&a, &b));
     });
 }
 

@@ -4,7 +4,7 @@
 //! only part of it.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
@@ -79,4 +79,37 @@ pub(crate) fn group_model<K: Ord + Clone, V: Clone>(data: &[(K, V)]) -> BTreeMap
 /// groups whatever order the values arrived in.
 pub(crate) fn normalize_groups<K: Ord, V: Ord>(groups: Vec<(K, Vec<V>)>) -> Vec<(K, Vec<V>)> {
     sorted(groups.into_iter().map(|(k, vs)| (k, sorted(vs))).collect())
+}
+
+/// A cogroup's output: every key with both sides' values.
+pub(crate) type CoGroups<K, V, W> = Vec<(K, (Vec<V>, Vec<W>))>;
+
+/// The sequential model of a cogroup: every key of either side, ascending,
+/// with both sides' values, each side sorted.
+pub(crate) fn cogroup_model<K: Ord + Clone, V: Ord + Clone, W: Ord + Clone>(
+    left: &[(K, V)],
+    right: &[(K, W)],
+) -> CoGroups<K, V, W> {
+    let (l, r) = (group_model(left), group_model(right));
+    let keys: BTreeSet<K> = l.keys().chain(r.keys()).cloned().collect();
+    keys.into_iter()
+        .map(|k| {
+            let vs = sorted(l.get(&k).cloned().unwrap_or_default());
+            let ws = sorted(r.get(&k).cloned().unwrap_or_default());
+            (k, (vs, ws))
+        })
+        .collect()
+}
+
+/// Cogroups with both sides' values sorted, keys ascending: compares equal
+/// to [`cogroup_model`] whatever order a shuffle delivered them in.
+pub(crate) fn normalize_cogroups<K: Ord, V: Ord, W: Ord>(
+    groups: CoGroups<K, V, W>,
+) -> CoGroups<K, V, W> {
+    sorted(
+        groups
+            .into_iter()
+            .map(|(k, (vs, ws))| (k, (sorted(vs), sorted(ws))))
+            .collect(),
+    )
 }
