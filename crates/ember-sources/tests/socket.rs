@@ -69,6 +69,17 @@ fn serve_and_collect<T: Clone + Send + Sync + 'static, H>(
     (batches, extra)
 }
 
+/// Stops `ssc` and asserts that `stop` returned within 2 s.
+fn assert_stops_promptly(ssc: &StreamingContext) {
+    let start = Instant::now();
+    ssc.stop(StopOptions::default()).unwrap();
+    assert!(
+        start.elapsed() < StdDuration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
 #[derive(Default)]
 struct Events {
     started: AtomicUsize,
@@ -261,13 +272,7 @@ fn stop_returns_promptly_while_the_server_stays_silent() {
     ssc.socket_text_stream("127.0.0.1", port).print().unwrap();
     ssc.start().unwrap();
     thread::sleep(StdDuration::from_millis(300));
-    let start = Instant::now();
-    ssc.stop(StopOptions::default()).unwrap();
-    assert!(
-        start.elapsed() < StdDuration::from_secs(2),
-        "{:?}",
-        start.elapsed()
-    );
+    assert_stops_promptly(&ssc);
     server.join().unwrap();
 }
 
@@ -293,12 +298,6 @@ fn stop_returns_promptly_while_the_server_keeps_sending() {
     wait_for("some lines", StdDuration::from_secs(5), || {
         handle.metrics().records > 100
     });
-    let start = Instant::now();
-    ssc.stop(StopOptions::default()).unwrap();
-    assert!(
-        start.elapsed() < StdDuration::from_secs(2),
-        "{:?}",
-        start.elapsed()
-    );
+    assert_stops_promptly(&ssc);
     server.join().unwrap();
 }
