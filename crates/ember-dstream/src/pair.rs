@@ -1,11 +1,13 @@
 //! Key-value operations on streams of pairs, batch by batch:
-//! `reduce_by_key`, `group_by_key`, `cogroup` and the joins. Shuffles use
-//! the context's default parallelism as their partition count, as Spark's
-//! DStreams do.
+//! `map_values`, `flat_map_values`, `combine_by_key`, `reduce_by_key`,
+//! `group_by_key`, `cogroup` and the joins (Spark's
+//! `PairDStreamFunctions`). Shuffles use the context's default parallelism
+//! as their partition count, as Spark's DStreams do.
 
 use std::hash::Hash;
+use std::sync::Arc;
 
-use ember_rdd::Data;
+use ember_rdd::{Data, Partitioner};
 
 use crate::{DStream, StreamResult};
 
@@ -13,6 +15,54 @@ use crate::{DStream, StreamResult};
 type Groups<V, W> = (Vec<V>, Vec<W>);
 /// A full outer join's pair: either side may be missing.
 type EitherOrBoth<V, W> = (Option<V>, Option<W>);
+
+impl<K: Data, V: Data> DStream<(K, V)> {
+    /// Applies `f` to every value, keeping the keys (Spark's `mapValues`).
+    /// Each batch keeps its partitioner, so a following per-key operation
+    /// on a batch already placed by key needs no shuffle.
+    ///
+    /// ```
+    /// use ember_dstream::testing::run_operation;
+    /// let out = run_operation(vec![vec![("a", 1), ("b", 2)], vec![]], |s| s.map_values(|v| v * 10), 2)?;
+    /// assert_eq!(out, vec![vec![("a", 10), ("b", 20)], vec![]]);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn map_values<U: Data>(
+        &self,
+        f: impl Fn(V) -> U + Send + Sync + 'static,
+    ) -> DStream<(K, U)> {
+        let f = Arc::new(f);
+        self.transform_named("map_values", move |rdd, _| {
+            let f = Arc::clone(&f);
+            rdd.map_values(move |v| f(v))
+        })
+    }
+
+    /// Applies `f` to every value and pairs the key with each result
+    /// (Spark's `flatMapValues`); keeps each batch's partitioner, as
+    /// [`map_values`](Self::map_values) does.
+    ///
+    /// ```
+    /// use ember_dstream::testing::run_operation;
+    /// let out = run_operation(vec![vec![("a", 2), ("b", 0)]], |s| s.flat_map_values(|n| 0..n), 1)?;
+    /// assert_eq!(out, vec![vec![("a", 0), ("a", 1)]]);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn flat_map_values<U: Data, I>(
+        &self,
+        f: impl Fn(V) -> I + Send + Sync + 'static,
+    ) -> DStream<(K, U)>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: 'static,
+    {
+        let f = Arc::new(f);
+        self.transform_named("flat_map_values", move |rdd, _| {
+            let f = Arc::clone(&f);
+            rdd.flat_map_values(move |v| f(v))
+        })
+    }
+}
 
 impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     fn partitions(&self) -> usize {

@@ -260,6 +260,63 @@ fn group_by_key_collects_values() -> R {
     Ok(())
 }
 
+#[test]
+fn map_values_and_flat_map_values_keep_keys_and_order() -> R {
+    let input = vec![
+        pairs(&[("a", 1), ("b", 2), ("a", 3)]),
+        vec![],
+        pairs(&[("c", 0)]),
+    ];
+    let mapped = run_operation(input.clone(), |s| s.map_values(|v| v * 10), 4)?;
+    assert_eq!(
+        mapped,
+        vec![
+            vec![("a", 10), ("b", 20), ("a", 30)],
+            vec![],
+            vec![("c", 0)],
+            vec![]
+        ]
+    );
+    // Each value expands to `v` copies of itself: 0 drops the pair.
+    let flat = run_operation(input, |s| s.flat_map_values(|v| vec![v; v as usize]), 4)?;
+    assert_eq!(
+        flat,
+        vec![
+            vec![("a", 1), ("b", 2), ("b", 2), ("a", 3), ("a", 3), ("a", 3)],
+            vec![],
+            vec![],
+            vec![]
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn map_values_and_flat_map_values_keep_the_partitioner() -> R {
+    let input = vec![pairs(&[("a", 1), ("b", 2), ("a", 3)]), vec![]];
+    // After a reduce_by_key each batch is placed by key; the value
+    // operations keep that placement (and say so), a plain map does not.
+    let out = run_operation(
+        input,
+        |s| {
+            let reduced = s.reduce_by_key(|x, y| x + y);
+            let placed = |d: ember_dstream::DStream<(&'static str, i32)>| {
+                d.transform(|rdd, _| {
+                    let placed = rdd.partitioner().is_some();
+                    rdd.context().parallelize(vec![placed], 1)
+                })
+            };
+            let by_values = placed(reduced.map_values(|v| v + 1));
+            let by_flat = placed(reduced.flat_map_values(Some));
+            let by_map = placed(reduced.map(|(k, v)| (k, v + 1)));
+            by_values.union(&by_flat)?.union(&by_map)
+        },
+        2,
+    )?;
+    assert_eq!(out, vec![vec![true, true, false], vec![true, true, false]]);
+    Ok(())
+}
+
 type Batches<T> = Vec<Vec<T>>;
 
 /// The two sides of the join tests.
@@ -625,6 +682,32 @@ proptest! {
             padded.iter().map(|b| model_group(b).into_iter().collect()).collect();
         prop_assert_eq!(sorted_batches(reduced), reduce_model);
         prop_assert_eq!(sorted_groups(grouped), group_model);
+    }
+
+    #[test]
+    fn prop_map_values_and_flat_map_values((input, extra) in key_batches()) {
+        let n = input.len() + extra;
+        let mapped = run_operation(input.clone(), |s| s.map_values(|v| i64::from(v) * 3), n).unwrap();
+        let flat = run_operation(
+            input.clone(),
+            |s| s.flat_map_values(|v| (0..v.rem_euclid(3)).map(move |i| v + i)),
+            n,
+        ).unwrap();
+        let padded = padded(&input, n);
+        let mapped_model: Batches<(u8, i64)> = padded
+            .iter()
+            .map(|b| b.iter().map(|&(k, v)| (k, i64::from(v) * 3)).collect())
+            .collect();
+        let flat_model: Batches<(u8, i32)> = padded
+            .iter()
+            .map(|b| {
+                b.iter()
+                    .flat_map(|&(k, v)| (0..v.rem_euclid(3)).map(move |i| (k, v + i)))
+                    .collect()
+            })
+            .collect();
+        prop_assert_eq!(mapped, mapped_model);
+        prop_assert_eq!(flat, flat_model);
     }
 
     #[test]
