@@ -7,7 +7,7 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use ember_rdd::{Data, Partitioner};
+use ember_rdd::{Data, HashPartitioner, Partitioner};
 
 use crate::{DStream, StreamResult};
 
@@ -67,6 +67,80 @@ impl<K: Data, V: Data> DStream<(K, V)> {
 impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     fn partitions(&self) -> usize {
         self.rdd_context().default_parallelism()
+    }
+
+    /// The general per-key aggregation of each batch (Spark's
+    /// `combineByKey`): `create` turns a key's first value into a combiner,
+    /// `merge_value` adds a value to a combiner (on the map side, before
+    /// the shuffle), `merge_combiners` merges the combiners of different
+    /// partitions. The result is hashed into `num_partitions` partitions,
+    /// or the context's default parallelism with `None`.
+    ///
+    /// ```
+    /// use ember_dstream::testing::run_operation;
+    /// let input = vec![vec![("a", 1), ("b", 2), ("a", 3)], vec![]];
+    /// let out = run_operation(input, |s| {
+    ///     s.combine_by_key(|v| (v, 1), |(sum, n), v| (sum + v, n + 1), |(s1, n1), (s2, n2)| (s1 + s2, n1 + n2), None)
+    /// }, 2)?;
+    /// let mut first = out[0].clone();
+    /// first.sort();
+    /// assert_eq!(first, vec![("a", (4, 2)), ("b", (2, 1))]);
+    /// assert_eq!(out[1], vec![]);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn combine_by_key<C: Data>(
+        &self,
+        create: impl Fn(V) -> C + Send + Sync + 'static,
+        merge_value: impl Fn(C, V) -> C + Send + Sync + 'static,
+        merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
+        num_partitions: Option<usize>,
+    ) -> DStream<(K, C)> {
+        let n = num_partitions.unwrap_or_else(|| self.partitions());
+        let partitioner: Arc<dyn Partitioner<K>> = Arc::new(HashPartitioner::new(n));
+        self.combine_by_key_with_partitioner(create, merge_value, merge_combiners, partitioner)
+    }
+
+    /// [`combine_by_key`](Self::combine_by_key) into the partitions
+    /// `partitioner` chooses; a batch already placed by an equivalent
+    /// partitioner is combined in place, without a shuffle.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use ember_dstream::testing::run_operation;
+    /// use ember_rdd::{HashPartitioner, Partitioner};
+    /// let by_3: Arc<dyn Partitioner<&str>> = Arc::new(HashPartitioner::new(3));
+    /// let out = run_operation(vec![vec![("a", 1), ("b", 2), ("a", 3)]], |s| {
+    ///     s.combine_by_key_with_partitioner(|v| vec![v], |mut l, v| { l.push(v); l }, |mut a, b| { a.extend(b); a }, by_3)
+    ///         .glom()
+    /// }, 1)?;
+    /// assert_eq!(out[0].len(), 3);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn combine_by_key_with_partitioner<C: Data>(
+        &self,
+        create: impl Fn(V) -> C + Send + Sync + 'static,
+        merge_value: impl Fn(C, V) -> C + Send + Sync + 'static,
+        merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
+        partitioner: Arc<dyn Partitioner<K>>,
+    ) -> DStream<(K, C)> {
+        let (create, merge_value, merge_combiners) = (
+            Arc::new(create),
+            Arc::new(merge_value),
+            Arc::new(merge_combiners),
+        );
+        self.transform_named("combine_by_key", move |rdd, _| {
+            let (create, merge_value, merge_combiners) = (
+                Arc::clone(&create),
+                Arc::clone(&merge_value),
+                Arc::clone(&merge_combiners),
+            );
+            rdd.combine_by_key_with_partitioner(
+                move |v| create(v),
+                move |c, v| merge_value(c, v),
+                move |a, b| merge_combiners(a, b),
+                Arc::clone(&partitioner),
+            )
+        })
     }
 
     /// Merges the values of each key within each batch.

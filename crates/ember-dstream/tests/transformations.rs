@@ -317,6 +317,97 @@ fn map_values_and_flat_map_values_keep_the_partitioner() -> R {
     Ok(())
 }
 
+/// combine_by_key's functions for (sum, count) per key.
+type SumCount = (i32, u32);
+
+fn sum_count(
+    s: ember_dstream::DStream<(&'static str, i32)>,
+    num_partitions: Option<usize>,
+) -> ember_dstream::DStream<(&'static str, SumCount)> {
+    s.combine_by_key(
+        |v| (v, 1),
+        |(sum, n), v| (sum + v, n + 1),
+        |(s1, n1), (s2, n2)| (s1 + s2, n1 + n2),
+        num_partitions,
+    )
+}
+
+#[test]
+fn combine_by_key_combines_within_each_batch_only() -> R {
+    let input = vec![
+        pairs(&[("a", 1), ("b", 2), ("a", 3)]),
+        vec![],
+        pairs(&[("a", 10), ("c", 1), ("c", 5), ("c", -2)]),
+    ];
+    let out = run_operation(input.clone(), |s| sum_count(s, None), 4)?;
+    assert_eq!(
+        sorted_batches(out),
+        vec![
+            vec![("a", (4, 2)), ("b", (2, 1))],
+            vec![],
+            vec![("a", (10, 1)), ("c", (4, 3))],
+            vec![]
+        ]
+    );
+    // The partition count: the context's default parallelism (2 on the
+    // harness's local[2]) or the one asked for.
+    let parts = |n: Option<usize>| -> Result<Vec<usize>, StreamingError> {
+        let out = run_operation(input.clone(), move |s| sum_count(s, n).glom(), 3)?;
+        Ok(out.iter().map(Vec::len).collect())
+    };
+    assert_eq!(parts(None)?, vec![2, 2, 2]);
+    assert_eq!(parts(Some(5))?, vec![5, 5, 5]);
+    Ok(())
+}
+
+#[test]
+fn combine_by_key_with_partitioner_reuses_a_placement_by_it() -> R {
+    use ember_rdd::{HashPartitioner, Partitioner};
+    use std::sync::Arc;
+    let by_3: Arc<dyn Partitioner<&'static str>> = Arc::new(HashPartitioner::new(3));
+    let input = vec![pairs(&[("a", 1), ("b", 2), ("a", 3)]), pairs(&[("b", 1)])];
+    let out = run_operation(
+        input,
+        move |s| {
+            let placed = s.transform({
+                let by_3 = Arc::clone(&by_3);
+                move |rdd, _| rdd.partition_by(Arc::clone(&by_3))
+            });
+            placed
+                .combine_by_key_with_partitioner(
+                    |v| vec![v],
+                    |mut l, v| {
+                        l.push(v);
+                        l
+                    },
+                    |mut a, b| {
+                        a.extend(b);
+                        a
+                    },
+                    by_3,
+                )
+                .transform(|rdd, _| {
+                    // One shuffle (the partition_by), none for the combine.
+                    let shuffles = rdd.to_debug_string().matches("+-").count();
+                    let groups = rdd.map(|(k, mut v)| {
+                        v.sort();
+                        (k, v)
+                    });
+                    groups.map(move |g| (shuffles, g))
+                })
+        },
+        2,
+    )?;
+    assert_eq!(
+        sorted_batches(out),
+        vec![
+            vec![(1, ("a", vec![1, 3])), (1, ("b", vec![2]))],
+            vec![(1, ("b", vec![1]))]
+        ]
+    );
+    Ok(())
+}
+
 type Batches<T> = Vec<Vec<T>>;
 
 /// The two sides of the join tests.
@@ -708,6 +799,36 @@ proptest! {
             .collect();
         prop_assert_eq!(mapped, mapped_model);
         prop_assert_eq!(flat, flat_model);
+    }
+
+    #[test]
+    fn prop_combine_by_key((input, extra) in key_batches(), parts in prop::option::of(1usize..5)) {
+        let n = input.len() + extra;
+        // (min, max, count) per key: merge order does not matter.
+        let out = run_operation(
+            input.clone(),
+            move |s| s.combine_by_key(
+                |v| (v, v, 1u32),
+                |(lo, hi, c), v| (lo.min(v), hi.max(v), c + 1),
+                |(l1, h1, c1), (l2, h2, c2)| (l1.min(l2), h1.max(h2), c1 + c2),
+                parts,
+            ).glom(),
+            n,
+        ).unwrap();
+        let model: Batches<(u8, (i32, i32, u32))> = padded(&input, n)
+            .iter()
+            .map(|b| {
+                model_group(b)
+                    .into_iter()
+                    .map(|(k, vs)| (k, (vs[0], vs[vs.len() - 1], vs.len() as u32)))
+                    .collect()
+            })
+            .collect();
+        for batch in &out {
+            prop_assert_eq!(batch.len(), parts.unwrap_or(2));
+        }
+        let out: Batches<(u8, (i32, i32, u32))> = out.into_iter().map(|b| b.concat()).collect();
+        prop_assert_eq!(sorted_batches(out), model);
     }
 
     #[test]
