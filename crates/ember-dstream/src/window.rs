@@ -1,5 +1,7 @@
 //! Window operations: `window` (the union of the parent's batches in
-//! `(t - window, t]`, every slide) and the windowed aggregations built on it.
+//! `(t - window, t]`, every slide) and the windowed aggregations built on
+//! it (`reduce_by_window`, `reduce_by_key_and_window`,
+//! `group_by_key_and_window`, the counts).
 //! A window or slide that is not a multiple of the parent's slide is an
 //! error when the stream is defined. The incremental window
 //! (`reduce_by_key_and_window_inv` and the counts built on it) is a state
@@ -407,6 +409,50 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
             .reduce_by_key(move |a, b| f(a, b))
             .window(window, slide)?
             .reduce_by_key(move |a, b| g(a, b)))
+    }
+
+    /// Every `slide`, all values of each key over the last `window`
+    /// (Spark's `groupByKeyAndWindow`): each batch is grouped by key, the
+    /// window of grouped batches is merged by key. A key is present only
+    /// while the window holds one of its values; its values come in no
+    /// particular order. Both durations must be multiples of this stream's
+    /// slide.
+    ///
+    /// ```
+    /// use ember_dstream::{Duration, testing::run_operation};
+    /// let out = run_operation(
+    ///     vec![vec![("a", 1), ("b", 1)], vec![("a", 2)], vec![]],
+    ///     |s| s.group_by_key_and_window(Duration::from_secs(2), Duration::from_secs(1)),
+    ///     3,
+    /// )?;
+    /// let sorted: Vec<Vec<_>> = out.into_iter().map(|b| {
+    ///     let mut b: Vec<_> = b.into_iter().map(|(k, mut vs)| { vs.sort(); (k, vs) }).collect();
+    ///     b.sort();
+    ///     b
+    /// }).collect();
+    /// assert_eq!(sorted, vec![
+    ///     vec![("a", vec![1]), ("b", vec![1])],
+    ///     vec![("a", vec![1, 2]), ("b", vec![1])],
+    ///     vec![("a", vec![2])],
+    /// ]);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn group_by_key_and_window(
+        &self,
+        window: Duration,
+        slide: Duration,
+    ) -> StreamResult<(K, Vec<V>)> {
+        check_window(self.slide_duration(), window, slide)?;
+        let append = |mut all: Vec<V>, more: Vec<V>| {
+            all.extend(more);
+            all
+        };
+        Ok(self.group_by_key().window(window, slide)?.combine_by_key(
+            |group| group,
+            append,
+            append,
+            None,
+        ))
     }
 
     /// Every `slide`, the values of each key over the last `window`,

@@ -218,6 +218,69 @@ fn window_with_slide_two_and_key_window_ops() -> Result<(), StreamingError> {
     Ok(())
 }
 
+/// Groups with their values sorted, batches sorted: both orders are
+/// unspecified.
+fn sorted_groups<K: Ord, V: Ord>(batches: Vec<Vec<(K, Vec<V>)>>) -> Vec<Vec<(K, Vec<V>)>> {
+    sorted(
+        batches
+            .into_iter()
+            .map(|b| {
+                b.into_iter()
+                    .map(|(k, mut vs)| {
+                        vs.sort();
+                        (k, vs)
+                    })
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn group_by_key_and_window_collects_each_keys_values_in_the_window() -> Result<(), StreamingError> {
+    // 'b' appears, vanishes with its window and comes back; an empty batch
+    // in the middle; the first windows are longer than the data so far.
+    let input = vec![
+        vec![('a', 1), ('b', 2), ('a', 3)],
+        vec![],
+        vec![('a', 4)],
+        vec![],
+        vec![],
+        vec![('b', 5)],
+    ];
+    let out = run_operation(
+        input.clone(),
+        |d| d.group_by_key_and_window(secs(3), secs(1)),
+        9,
+    )?;
+    assert_eq!(
+        sorted_groups(out),
+        vec![
+            vec![('a', vec![1, 3]), ('b', vec![2])],
+            vec![('a', vec![1, 3]), ('b', vec![2])],
+            vec![('a', vec![1, 3, 4]), ('b', vec![2])],
+            vec![('a', vec![4])],
+            vec![('a', vec![4])],
+            vec![('b', vec![5])],
+            vec![('b', vec![5])],
+            vec![('b', vec![5])],
+            vec![],
+        ]
+    );
+    // Sliding by two batches: windows (−2, 2], (0, 4], (2, 6], (4, 8].
+    let out = run_operation(input, |d| d.group_by_key_and_window(secs(4), secs(2)), 8)?;
+    assert_eq!(
+        sorted_groups(out),
+        vec![
+            vec![('a', vec![1, 3]), ('b', vec![2])],
+            vec![('a', vec![1, 3, 4]), ('b', vec![2])],
+            vec![('a', vec![4]), ('b', vec![5])],
+            vec![('b', vec![5])],
+        ]
+    );
+    Ok(())
+}
+
 // ----------------------------------------------------------------------- errors
 
 /// Every window operation, defined on a stream of pairs of numbers.
@@ -230,6 +293,7 @@ fn define_all(d: &DStream<(u8, i64)>, w: Duration, s: Duration) -> Vec<Streaming
         d.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, s, None)
             .map(drop),
         d.count_by_value_and_window(w, s).map(drop),
+        d.group_by_key_and_window(w, s).map(drop),
     ];
     results.into_iter().filter_map(Result::err).collect()
 }
@@ -254,7 +318,7 @@ fn definition_errors(w: Duration, s: Duration) -> Result<Vec<String>, StreamingE
 #[test]
 fn invalid_windows_are_errors_at_definition() -> Result<(), StreamingError> {
     let errors = definition_errors(Duration::from_millis(1500), secs(1))?;
-    assert_eq!(errors.len(), 6, "{errors:?}");
+    assert_eq!(errors.len(), 7, "{errors:?}");
     for e in &errors {
         assert_eq!(
             e,
@@ -262,7 +326,7 @@ fn invalid_windows_are_errors_at_definition() -> Result<(), StreamingError> {
         );
     }
     let errors = definition_errors(secs(2), Duration::from_millis(500))?;
-    assert_eq!(errors.len(), 6, "{errors:?}");
+    assert_eq!(errors.len(), 7, "{errors:?}");
     for e in &errors {
         assert_eq!(
             e,
@@ -270,14 +334,14 @@ fn invalid_windows_are_errors_at_definition() -> Result<(), StreamingError> {
         );
     }
     let errors = definition_errors(Duration::ZERO, secs(1))?;
-    assert_eq!(errors.len(), 6, "{errors:?}");
+    assert_eq!(errors.len(), 7, "{errors:?}");
     assert!(
         errors
             .iter()
             .all(|e| e == "the window duration must be positive")
     );
     let errors = definition_errors(secs(1), Duration::ZERO)?;
-    assert_eq!(errors.len(), 6, "{errors:?}");
+    assert_eq!(errors.len(), 7, "{errors:?}");
     assert!(
         errors
             .iter()
@@ -382,6 +446,14 @@ proptest! {
             keys.iter().map(|(k, v)| (*k, *v)).collect()
         }).collect();
         prop_assert_eq!(sorted(out), expected);
+
+        let out = run_operation(input.clone(), |d| d.group_by_key_and_window(wd, sd), n)?;
+        let expected: Vec<Vec<(u8, Vec<i64>)>> = windows.iter().map(|win| {
+            let mut groups: BTreeMap<u8, Vec<i64>> = BTreeMap::new();
+            for (k, v) in win { groups.entry(*k).or_default().push(*v); }
+            groups.into_iter().map(|(k, mut vs)| { vs.sort(); (k, vs) }).collect()
+        }).collect();
+        prop_assert_eq!(sorted_groups(out), expected);
 
         let keys_only: Vec<Vec<u8>> = input.iter().map(|b| b.iter().map(|(k, _)| *k).collect()).collect();
         let out = run_operation(keys_only, |d| d.count_by_value_and_window(wd, sd), n)?;
