@@ -4,8 +4,9 @@
 //! `group_by_key_and_window`, the counts).
 //! A window or slide that is not a multiple of the parent's slide is an
 //! error when the stream is defined. The incremental window
-//! (`reduce_by_key_and_window_inv` and the counts built on it) is a state
-//! stream: it takes part in the context's checkpoints.
+//! (`reduce_by_key_and_window_inv` and what is built on it:
+//! `reduce_by_window_inv` and the windowed counts) is a state stream: it
+//! takes part in the context's checkpoints.
 
 use std::hash::Hash;
 use std::sync::{Arc, Once, OnceLock, Weak};
@@ -343,6 +344,49 @@ impl<T: Data> DStream<T> {
             1,
         )?;
         Ok(counts.map(|((), n)| n))
+    }
+
+    /// Every `slide`, the elements of the last `window` merged into one
+    /// with `f`, computed incrementally (Spark's `reduceByWindow` with an
+    /// inverse function): the previous window's value, minus (`inv_f`) the
+    /// batches that left the window, plus (`f`) those that entered, so the
+    /// cost per slide does not grow with the window. `inv_f(f(a, b), b)`
+    /// must equal `a`.
+    ///
+    /// As in Spark (which reduces the elements under one key with
+    /// [`reduce_by_key_and_window_inv`](DStream::reduce_by_key_and_window_inv)
+    /// and no filter), nothing is output until a window held data; from
+    /// then on one value every slide, and an empty window gives what the
+    /// inverse leaves: `0` for sums, where
+    /// [`reduce_by_window`](DStream::reduce_by_window) gives nothing. A
+    /// state stream, hence the [`StateData`] elements. Both durations must
+    /// be multiples of this stream's slide.
+    ///
+    /// ```
+    /// use ember_dstream::{Duration, testing::run_operation};
+    /// let out = run_operation(
+    ///     vec![vec![], vec![1, 2], vec![3], vec![]],
+    ///     |s| s.reduce_by_window_inv(|a, b| a + b, |a, b| a - b, Duration::from_secs(2), Duration::from_secs(1)),
+    ///     5,
+    /// )?;
+    /// assert_eq!(out, vec![vec![], vec![3], vec![6], vec![3], vec![0]]);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn reduce_by_window_inv(
+        &self,
+        f: impl Fn(T, T) -> T + Send + Sync + 'static,
+        inv_f: impl Fn(T, T) -> T + Send + Sync + 'static,
+        window: Duration,
+        slide: Duration,
+    ) -> StreamResult<T>
+    where
+        T: StateData,
+    {
+        check_window(self.slide_duration(), window, slide)?;
+        let reduced = self
+            .map(|x| ((), x))
+            .reduce_by_key_and_window_inv_with(f, inv_f, window, slide, None, 1)?;
+        Ok(reduced.map(|((), x)| x))
     }
 
     /// Every `slide`, the elements of the last `window` merged into one

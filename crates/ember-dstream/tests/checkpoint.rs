@@ -1,9 +1,10 @@
 //! Streaming checkpoints and `get_or_create`: state restored after a
 //! stop, catch-up batches, pipeline and batch-interval mismatches, damaged
 //! checkpoints; then every state operation (`update_state_by_key`,
-//! `map_with_state`, `reduce_by_key_and_window_inv` and the windowed counts)
-//! stopped and recovered at several points against an uninterrupted run,
-//! by hand and as property tests; `DStream::checkpoint` intervals.
+//! `map_with_state`, `reduce_by_key_and_window_inv`, `reduce_by_window_inv`
+//! and the windowed counts) stopped and recovered at several points against
+//! an uninterrupted run, by hand and as property tests;
+//! `DStream::checkpoint` intervals.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -558,6 +559,14 @@ fn window_inv_with_a_window_longer_than_the_interval_recovers_exactly() -> R {
                 .checkpoint(every)?,
             out,
             3,
+        )?;
+        let values = pairs.map(|(_, v)| v);
+        sink(
+            &values
+                .reduce_by_window_inv(|a, b| a + b, |a, b| a - b, window, slide)?
+                .checkpoint(every)?,
+            out,
+            4,
         )
     };
     assert_restarts_change_nothing(pair_batches(16, 4, 3), pipeline, 2, &[3, 6, 7, 11, 12, 19])

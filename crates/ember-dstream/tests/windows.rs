@@ -281,6 +281,67 @@ fn group_by_key_and_window_collects_each_keys_values_in_the_window() -> Result<(
     Ok(())
 }
 
+#[test]
+fn reduce_by_window_inv_keeps_the_inverse_zero_once_data_was_seen() -> Result<(), StreamingError> {
+    // Nothing before the first data; windows longer than the data so far;
+    // an empty batch in the middle; zero once everything left.
+    let input = vec![vec![], vec![1, 2], vec![], vec![4], vec![], vec![], vec![]];
+    let (w, s) = (secs(3), secs(1));
+    let out = run_operation(
+        input.clone(),
+        |d| d.reduce_by_window_inv(|a, b| a + b, |a, b| a - b, w, s),
+        8,
+    )?;
+    assert_eq!(
+        out,
+        vec![
+            vec![],
+            vec![3],
+            vec![3],
+            vec![7],
+            vec![4],
+            vec![4],
+            vec![0],
+            vec![0]
+        ]
+    );
+    // Where the window holds data it equals the plain reduce_by_window,
+    // which gives nothing for an empty window.
+    let plain = run_operation(input, |d| d.reduce_by_window(|a, b| a + b, w, s), 8)?;
+    assert_eq!(
+        plain,
+        vec![
+            vec![],
+            vec![3],
+            vec![3],
+            vec![7],
+            vec![4],
+            vec![4],
+            vec![],
+            vec![]
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn reduce_by_window_inv_with_slides_of_two_batches() -> Result<(), StreamingError> {
+    let input = vec![vec![1], vec![2], vec![3], vec![4], vec![5]];
+    let inv = |w: u64, s: u64| {
+        let input = input.clone();
+        run_operation(
+            input,
+            move |d| d.reduce_by_window_inv(|a, b| a + b, |a, b| a - b, secs(w), secs(s)),
+            8,
+        )
+    };
+    // Overlapping: windows (−2, 2], (0, 4], (2, 6], (4, 8].
+    assert_eq!(inv(4, 2)?, vec![vec![3], vec![10], vec![12], vec![5]]);
+    // Slide longer than the window: batches 1, 3, 5 are in no window.
+    assert_eq!(inv(1, 2)?, vec![vec![2], vec![4], vec![0], vec![0]]);
+    Ok(())
+}
+
 // ----------------------------------------------------------------------- errors
 
 /// Every window operation, defined on a stream of pairs of numbers.
@@ -294,6 +355,9 @@ fn define_all(d: &DStream<(u8, i64)>, w: Duration, s: Duration) -> Vec<Streaming
             .map(drop),
         d.count_by_value_and_window(w, s).map(drop),
         d.group_by_key_and_window(w, s).map(drop),
+        d.map(|(_, v)| v)
+            .reduce_by_window_inv(|a, b| a + b, |a, b| a - b, w, s)
+            .map(drop),
     ];
     results.into_iter().filter_map(Result::err).collect()
 }
@@ -318,7 +382,7 @@ fn definition_errors(w: Duration, s: Duration) -> Result<Vec<String>, StreamingE
 #[test]
 fn invalid_windows_are_errors_at_definition() -> Result<(), StreamingError> {
     let errors = definition_errors(Duration::from_millis(1500), secs(1))?;
-    assert_eq!(errors.len(), 7, "{errors:?}");
+    assert_eq!(errors.len(), 8, "{errors:?}");
     for e in &errors {
         assert_eq!(
             e,
@@ -326,7 +390,7 @@ fn invalid_windows_are_errors_at_definition() -> Result<(), StreamingError> {
         );
     }
     let errors = definition_errors(secs(2), Duration::from_millis(500))?;
-    assert_eq!(errors.len(), 7, "{errors:?}");
+    assert_eq!(errors.len(), 8, "{errors:?}");
     for e in &errors {
         assert_eq!(
             e,
@@ -334,14 +398,14 @@ fn invalid_windows_are_errors_at_definition() -> Result<(), StreamingError> {
         );
     }
     let errors = definition_errors(Duration::ZERO, secs(1))?;
-    assert_eq!(errors.len(), 7, "{errors:?}");
+    assert_eq!(errors.len(), 8, "{errors:?}");
     assert!(
         errors
             .iter()
             .all(|e| e == "the window duration must be positive")
     );
     let errors = definition_errors(secs(1), Duration::ZERO)?;
-    assert_eq!(errors.len(), 7, "{errors:?}");
+    assert_eq!(errors.len(), 8, "{errors:?}");
     assert!(
         errors
             .iter()
@@ -423,6 +487,17 @@ proptest! {
         let expected: Vec<Vec<u64>> = windows.iter().map(|win| {
             seen |= !win.is_empty();
             if seen { vec![win.len() as u64] } else { vec![] }
+        }).collect();
+        prop_assert_eq!(out, expected);
+
+        // reduce_by_window_inv: like count_by_window, nothing until a
+        // window held data, then the window's sum (0 when empty).
+        let values: Vec<Vec<i64>> = input.iter().map(|b| b.iter().map(|(_, v)| *v).collect()).collect();
+        let out = run_operation(values, |d| d.reduce_by_window_inv(|a, b| a + b, |a, b| a - b, wd, sd), n)?;
+        let mut seen = false;
+        let expected: Vec<Vec<i64>> = windows.iter().map(|win| {
+            seen |= !win.is_empty();
+            if seen { vec![win.iter().map(|(_, v)| v).sum()] } else { vec![] }
         }).collect();
         prop_assert_eq!(out, expected);
 
