@@ -55,7 +55,7 @@ pub use input::{InputEnv, InputSource};
 pub use listener::{BatchInfo, ListenerBus, OutputOperationInfo, ReceiverInfo, StreamingListener};
 pub use output::{OutputResult, format_batch};
 pub use queue::InputQueue;
-pub use state::{MapWithStateDStream, State, StateSpec};
+pub use state::{MapWithStateDStream, State, StateSpec, UpdateStateOptions};
 pub use state_checkpoint::StateData;
 pub use stats::{StatsReportListener, format_stats};
 pub use time::{Duration, Time};

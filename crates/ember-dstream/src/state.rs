@@ -1,6 +1,8 @@
-//! State operations: `update_state_by_key` and `map_with_state` (with
-//! [`StateSpec`](crate::StateSpec) and `state_snapshots`). State lives in an
-//! RDD per batch whose lineage is cut after every batch.
+//! State operations: `update_state_by_key` (and `update_state_by_key_with`
+//! with [`UpdateStateOptions`](crate::UpdateStateOptions)) and
+//! `map_with_state` (with [`StateSpec`](crate::StateSpec) and
+//! `state_snapshots`). State lives in an RDD per batch whose lineage is cut
+//! after every batch.
 //!
 //! Each state stream is stateful for the engine: the state RDD of every
 //! batch is cached, and once its batch completed it is local-checkpointed
@@ -64,6 +66,8 @@ type UpdateFn<V, S> = dyn Fn(&[V], Option<S>) -> Option<S> + Send + Sync;
 struct UpdateStateByKey<K, V, S> {
     parent: DStream<(K, V)>,
     update: Arc<UpdateFn<V, S>>,
+    /// The state before the first batch (replaced by a restored checkpoint).
+    initial: Option<Rdd<(K, S)>>,
     partitions: usize,
     own: SelfLink<(K, S)>,
     warned: Once,
@@ -90,7 +94,10 @@ where
     fn compute(&self, time: Time) -> Result<Option<Rdd<(K, S)>>, StreamingError> {
         warn_without_checkpoint(&self.parent, &self.warned, "update_state_by_key");
         let ctx = self.parent.rdd_context();
-        let previous = own_rdd(&self.own, time - self.slide())?.unwrap_or_else(|| ctx.empty());
+        let previous = match own_rdd(&self.own, time - self.slide())? {
+            Some(rdd) => rdd,
+            None => self.initial.clone().unwrap_or_else(|| ctx.empty()),
+        };
         let batch = self
             .parent
             .get_or_compute(time)?
@@ -148,11 +155,53 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     where
         K: StateData,
     {
+        self.update_state_by_key_with(update, UpdateStateOptions::default())
+    }
+
+    /// [`update_state_by_key`](Self::update_state_by_key) with
+    /// [`UpdateStateOptions`]: the number of partitions the state is kept
+    /// in and an initial state (Spark's `updateStateByKey(updateFunc,
+    /// numPartitions)` and `updateStateByKey(updateFunc, partitioner,
+    /// initialRDD)`). At the first batch the initial state is the
+    /// previous state: `update` is called for every key of it (with an
+    /// empty slice when the batch has no values for the key) and for
+    /// every new key of the batch (with `None`). After a recovery from a
+    /// checkpoint, the restored state takes the initial state's place.
+    ///
+    /// ```
+    /// use ember_dstream::{UpdateStateOptions, testing::run_operation};
+    /// let input = vec![vec![('a', 1), ('b', 1)], vec![]];
+    /// let out = run_operation(input, |s| {
+    ///     let initial = s.rdd_context().parallelize(vec![('a', 10), ('z', 5)], 2);
+    ///     let options = UpdateStateOptions { num_partitions: Some(3), initial_state: Some(initial) };
+    ///     s.update_state_by_key_with(|new: &[i32], total: Option<i32>| {
+    ///         Some(total.unwrap_or(0) + new.iter().sum::<i32>())
+    ///     }, options)
+    /// }, 2)?;
+    /// let sorted: Vec<Vec<(char, i32)>> = out.into_iter().map(|mut b| { b.sort(); b }).collect();
+    /// assert_eq!(sorted, vec![
+    ///     vec![('a', 11), ('b', 1), ('z', 5)],
+    ///     vec![('a', 11), ('b', 1), ('z', 5)],
+    /// ]);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn update_state_by_key_with<S: StateData>(
+        &self,
+        update: impl Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+        options: UpdateStateOptions<K, S>,
+    ) -> DStream<(K, S)>
+    where
+        K: StateData,
+    {
         let own: SelfLink<(K, S)> = Arc::default();
-        let partitions = self.rdd_context().default_parallelism();
+        let partitions = options
+            .num_partitions
+            .unwrap_or_else(|| self.rdd_context().default_parallelism())
+            .max(1);
         let stream = self.derive(UpdateStateByKey {
             parent: self.clone(),
             update: Arc::new(update),
+            initial: options.initial_state,
             partitions,
             own: Arc::clone(&own),
             warned: Once::new(),
@@ -220,6 +269,55 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
             })
         });
         MapWithStateDStream { internal, mapped }
+    }
+}
+
+/// What [`update_state_by_key_with`](DStream::update_state_by_key_with)
+/// does besides its function: how many partitions the state is kept in
+/// and the state before the first batch. `UpdateStateOptions::default()`
+/// is plain [`update_state_by_key`](DStream::update_state_by_key).
+///
+/// ```
+/// use ember_dstream::UpdateStateOptions;
+/// let options: UpdateStateOptions<String, u64> = UpdateStateOptions {
+///     num_partitions: Some(4),
+///     ..UpdateStateOptions::default()
+/// };
+/// assert!(options.initial_state.is_none());
+/// ```
+pub struct UpdateStateOptions<K, S> {
+    /// How many partitions the state is kept in (default: the context's
+    /// default parallelism).
+    pub num_partitions: Option<usize>,
+    /// The state before the first batch (one pair per key; a duplicated
+    /// key keeps one of its states).
+    pub initial_state: Option<Rdd<(K, S)>>,
+}
+
+impl<K, S> Default for UpdateStateOptions<K, S> {
+    fn default() -> Self {
+        UpdateStateOptions {
+            num_partitions: None,
+            initial_state: None,
+        }
+    }
+}
+
+impl<K, S> Clone for UpdateStateOptions<K, S> {
+    fn clone(&self) -> Self {
+        UpdateStateOptions {
+            num_partitions: self.num_partitions,
+            initial_state: self.initial_state.clone(),
+        }
+    }
+}
+
+impl<K, S> std::fmt::Debug for UpdateStateOptions<K, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateStateOptions")
+            .field("num_partitions", &self.num_partitions)
+            .field("initial_state", &self.initial_state.is_some())
+            .finish()
     }
 }
 

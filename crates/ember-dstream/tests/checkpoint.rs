@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use ember_dstream::{
     Clock, DStream, Duration, InputEnv, InputSource, ManualClock, RecoveryOptions, State,
     StateSpec, StopOptions, StreamingConf, StreamingContext, StreamingError, Time,
+    UpdateStateOptions,
 };
 use ember_rdd::{Data, JobError, Rdd};
 use proptest::prelude::*;
@@ -465,6 +466,36 @@ fn update_state_by_key_is_checkpointed_at_the_default_interval_without_asking() 
         sink(&pairs.update_state_by_key(running_total), out, 0)
     };
     assert_restarts_change_nothing(pair_batches(22, 5, 2), pipeline, 10, &[4, 12, 15, 22])
+}
+
+#[test]
+fn update_state_by_key_with_an_initial_state_recovers_the_checkpoint_not_the_initial_state() -> R {
+    // Key 9 is only in the initial state (idle from the first batch, gone
+    // after its third), key 1 is also in the input. After each restart the
+    // pipeline is defined again with the same initial state: the
+    // checkpointed state must replace it, or key 9 and key 1's initial
+    // total would come back.
+    let pipeline = |pairs: DStream<(u8, i64)>, out: &Sink| {
+        let initial = pairs
+            .rdd_context()
+            .parallelize(vec![(9u8, (3i64, 0u32)), (1, (5, 0))], 2);
+        let options = UpdateStateOptions {
+            num_partitions: Some(3),
+            initial_state: Some(initial),
+        };
+        let totals = pairs
+            .update_state_by_key_with(running_total, options)
+            .checkpoint(Duration::from_secs(2))?;
+        sink(&totals, out, 0)
+    };
+    let input = pair_batches(12, 4, 5);
+    assert_restarts_change_nothing(input.clone(), pipeline, 2, &[3, 4, 7, 8, 12])?;
+    // The uninterrupted run did start from the initial state.
+    let outputs = uninterrupted(&Arc::new(input), &pipeline, 4)?;
+    assert!(outputs[&(0, 1000)].contains(&"(9, (3, 1))".to_owned()));
+    assert!(outputs[&(0, 2000)].contains(&"(9, (3, 2))".to_owned()));
+    assert!(!outputs[&(0, 4000)].iter().any(|e| e.starts_with("(9,")));
+    Ok(())
 }
 
 /// What the map_with_state test's function returns: key, value, running

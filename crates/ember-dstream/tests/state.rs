@@ -1,14 +1,15 @@
 //! State operations through the deterministic harness: exact expected
-//! batches for `update_state_by_key` and `map_with_state` (keys that
-//! appear, change, vanish and time out; initial state; empty batches;
-//! partition counts), then property tests against a sequential model.
+//! batches for `update_state_by_key` (also with an initial state and a
+//! partition count) and `map_with_state` (keys that appear, change, vanish
+//! and time out; initial state; empty batches; partition counts), then
+//! property tests against a sequential model.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ember_dstream::testing::run_operation;
-use ember_dstream::{Duration, State, StateSpec, StreamingError};
+use ember_dstream::{Duration, State, StateSpec, StreamingError, UpdateStateOptions};
 use proptest::prelude::*;
 
 type R = Result<(), StreamingError>;
@@ -362,6 +363,42 @@ fn model_update(new: &[i32], old: Option<(i32, u32)>) -> Option<(i32, u32)> {
     (total <= 20).then_some((total, 0))
 }
 
+/// A key's state in the model: (total, idle batches).
+type ModelState = (i32, u32);
+
+/// The whole state after each of `num_batches` batches, folding
+/// [`model_update`] over the keys of the state and of the batch, in order,
+/// from `initial`.
+fn model_states(
+    initial: HashMap<u8, ModelState>,
+    batches: &[Vec<(u8, i32)>],
+    num_batches: usize,
+) -> Vec<Vec<(u8, ModelState)>> {
+    let mut state = initial;
+    let mut snapshots = Vec::new();
+    for i in 0..num_batches {
+        let mut new: BTreeMap<u8, Vec<i32>> = BTreeMap::new();
+        for &(k, v) in batches.get(i).into_iter().flatten() {
+            new.entry(k).or_default().push(v);
+        }
+        let mut keys: Vec<u8> = state.keys().chain(new.keys()).copied().collect();
+        keys.sort();
+        keys.dedup();
+        let mut next = HashMap::new();
+        for k in keys {
+            let values = new.get(&k).cloned().unwrap_or_default();
+            if let Some(s) = model_update(&values, state.get(&k).copied()) {
+                next.insert(k, s);
+            }
+        }
+        state = next;
+        let mut batch: Vec<(u8, ModelState)> = state.iter().map(|(k, s)| (*k, *s)).collect();
+        batch.sort();
+        snapshots.push(batch);
+    }
+    snapshots
+}
+
 fn batches_strategy() -> impl Strategy<Value = Vec<Vec<(u8, i32)>>> {
     prop::collection::vec(prop::collection::vec((0u8..8, -5i32..6), 0..12), 1..6)
 }
@@ -373,28 +410,7 @@ proptest! {
     fn update_state_by_key_matches_a_sequential_fold(batches in batches_strategy()) {
         let extra = 2;
         let num_batches = batches.len() + extra;
-        let mut state: HashMap<u8, (i32, u32)> = HashMap::new();
-        let mut expected = Vec::new();
-        for i in 0..num_batches {
-            let mut new: BTreeMap<u8, Vec<i32>> = BTreeMap::new();
-            for &(k, v) in batches.get(i).into_iter().flatten() {
-                new.entry(k).or_default().push(v);
-            }
-            let mut keys: Vec<u8> = state.keys().chain(new.keys()).copied().collect();
-            keys.sort();
-            keys.dedup();
-            let mut next = HashMap::new();
-            for k in keys {
-                let values = new.get(&k).cloned().unwrap_or_default();
-                if let Some(s) = model_update(&values, state.get(&k).copied()) {
-                    next.insert(k, s);
-                }
-            }
-            state = next;
-            let mut batch: Vec<(u8, (i32, u32))> = state.iter().map(|(k, s)| (*k, *s)).collect();
-            batch.sort();
-            expected.push(batch);
-        }
+        let expected = model_states(HashMap::new(), &batches, num_batches);
         // The sum within a key does not depend on the values' order.
         let out = run_operation(batches, |s| s.update_state_by_key(model_update), num_batches)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -436,5 +452,133 @@ proptest! {
         let got = run_operation(batches, |s| s.map_with_state(spec()).state_snapshots(), num_batches)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(sorted_batches(got), snapshots);
+    }
+}
+
+/// (total, idle batches): a negative total removes the key, an empty slice
+/// counts an idle batch.
+fn total_and_idle(new: &[i32], old: Option<(i32, u32)>) -> Option<(i32, u32)> {
+    let (total, idle) = old.unwrap_or((0, 0));
+    if new.is_empty() {
+        return Some((total, idle + 1));
+    }
+    let total = total + new.iter().sum::<i32>();
+    (total >= 0).then_some((total, 0))
+}
+
+#[test]
+fn update_state_by_key_with_starts_from_the_initial_state() -> R {
+    let input = vec![
+        vec![('a', 1), ('b', 2), ('d', -5)],
+        vec![],
+        vec![('z', -10), ('b', 1)],
+        vec![('a', -20), ('c', 7)],
+    ];
+    let out = run_operation(
+        input,
+        |s| {
+            let initial = s
+                .rdd_context()
+                .parallelize(vec![('a', (10, 0)), ('z', (5, 0)), ('d', (1, 0))], 2);
+            let options = UpdateStateOptions {
+                num_partitions: None,
+                initial_state: Some(initial),
+            };
+            s.update_state_by_key_with(total_and_idle, options)
+        },
+        5,
+    )?;
+    assert_eq!(
+        sorted_batches(out),
+        vec![
+            // 'a' updated, 'd' removed by its batch, 'z' (only in the
+            // initial state) called with no values, 'b' new.
+            vec![('a', (11, 0)), ('b', (2, 0)), ('z', (5, 1))],
+            vec![('a', (11, 1)), ('b', (2, 1)), ('z', (5, 2))],
+            vec![('a', (11, 2)), ('b', (3, 0))],
+            vec![('b', (3, 1)), ('c', (7, 0))],
+            vec![('b', (3, 2)), ('c', (7, 1))],
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn update_state_by_key_with_keeps_the_state_in_num_partitions() -> R {
+    let input = vec![vec![(1u8, 1), (2, 2), (3, 3), (4, 4)], vec![(5, 5)]];
+    for (num_partitions, with_initial) in [(Some(3), false), (Some(3), true), (Some(1), true)] {
+        let out = run_operation(
+            input.clone(),
+            move |s| {
+                let initial = with_initial.then(|| s.rdd_context().parallelize(vec![(9u8, 9)], 2));
+                let options = UpdateStateOptions {
+                    num_partitions,
+                    initial_state: initial,
+                };
+                s.update_state_by_key_with(
+                    |new: &[i32], old: Option<i32>| {
+                        Some(old.unwrap_or(0) + new.iter().sum::<i32>())
+                    },
+                    options,
+                )
+                .glom()
+            },
+            3,
+        )?;
+        let expected_parts = num_partitions.unwrap_or(2);
+        assert!(
+            out.iter().all(|b| b.len() == expected_parts),
+            "{num_partitions:?}: {out:?}"
+        );
+        let keys = usize::from(with_initial);
+        let sizes: Vec<usize> = out.iter().map(|b| b.iter().map(Vec::len).sum()).collect();
+        assert_eq!(sizes, vec![4 + keys, 5 + keys, 5 + keys]);
+    }
+    // Without options it is update_state_by_key: default parallelism.
+    let out = run_operation(
+        input,
+        |s| {
+            s.update_state_by_key_with(
+                |new: &[i32], old: Option<i32>| Some(old.unwrap_or(0) + new.iter().sum::<i32>()),
+                UpdateStateOptions::default(),
+            )
+            .glom()
+        },
+        1,
+    )?;
+    assert_eq!(out[0].len(), 2);
+    Ok(())
+}
+
+fn initial_strategy() -> impl Strategy<Value = BTreeMap<u8, ModelState>> {
+    prop::collection::btree_map(0u8..10, (-3i32..15, 0u32..2), 0..6)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn update_state_by_key_with_matches_a_sequential_fold_from_the_initial_state(
+        batches in batches_strategy(),
+        initial in initial_strategy(),
+        num_partitions in prop::option::of(1usize..5),
+    ) {
+        let num_batches = batches.len() + 2;
+        let expected = model_states(initial.clone().into_iter().collect(), &batches, num_batches);
+        let out = run_operation(
+            batches,
+            move |s| {
+                let initial = s.rdd_context().parallelize(initial.into_iter().collect(), 3);
+                let options = UpdateStateOptions { num_partitions, initial_state: Some(initial) };
+                s.update_state_by_key_with(model_update, options).glom()
+            },
+            num_batches,
+        )
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for batch in &out {
+            prop_assert_eq!(batch.len(), num_partitions.unwrap_or(2));
+        }
+        let out: Vec<Vec<(u8, ModelState)>> = out.into_iter().map(|b| b.concat()).collect();
+        prop_assert_eq!(sorted_batches(out), expected);
     }
 }
