@@ -1,6 +1,6 @@
 //! The deterministic batch harness: run an operation on a manual clock and
 //! collect its output batches. Every test of a stream operation goes
-//! through [`run_operation`] or [`run_operation2`].
+//! through [`run_operation`], [`run_operation2`] or [`run_operation_n`].
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -87,6 +87,32 @@ pub fn run_operation2<T: Data, U: Data, V: Data, R: IntoStream<V>>(
     let first = ssc.queue_stream(VecDeque::from(input1), true);
     let second = ssc.queue_stream(VecDeque::from(input2), true);
     let output = op(first, second).into_stream()?;
+    collect_batches(&ssc, &clock, &output, num_batches)
+}
+
+/// [`run_operation`] for an operation on any number of input streams of
+/// one type that also needs the context, e.g. to
+/// [`union`](StreamingContext::union) them: `op` gets the context and one
+/// queue stream per input, in order.
+///
+/// ```
+/// use ember_dstream::testing::run_operation_n;
+/// let inputs = vec![vec![vec![1]], vec![vec![2], vec![3]], vec![vec![4]]];
+/// let out = run_operation_n(inputs, |ssc, streams| ssc.union(&streams), 2)?;
+/// assert_eq!(out, vec![vec![1, 2, 4], vec![3]]);
+/// # Ok::<(), ember_dstream::StreamingError>(())
+/// ```
+pub fn run_operation_n<T: Data, U: Data, R: IntoStream<U>>(
+    inputs: Vec<Vec<Vec<T>>>,
+    op: impl FnOnce(&StreamingContext, Vec<DStream<T>>) -> R,
+    num_batches: usize,
+) -> Result<Vec<Vec<U>>, StreamingError> {
+    let (ssc, clock) = test_context()?;
+    let streams = inputs
+        .into_iter()
+        .map(|input| ssc.queue_stream(VecDeque::from(input), true))
+        .collect();
+    let output = op(&ssc, streams).into_stream()?;
     collect_batches(&ssc, &clock, &output, num_batches)
 }
 

@@ -1,22 +1,17 @@
-//! `StreamingContext::union` of several streams: exact batches (streams of
+//! `StreamingContext::union` of several streams (through
+//! `testing::run_operation_n`): exact batches (streams of
 //! different lengths, empty batches, a windowed stream among the parts),
 //! the definition errors, and a property test against a plain model (each
 //! output batch is the parts' batches of that time, concatenated in order).
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use ember_dstream::{
-    DStream, Duration, ManualClock, StopOptions, StreamingConf, StreamingContext, StreamingError,
-    Time,
-};
-use ember_rdd::JobError;
+use ember_dstream::testing::run_operation_n;
+use ember_dstream::{Duration, ManualClock, StreamingConf, StreamingContext, StreamingError};
 use proptest::prelude::*;
 
 type R = Result<(), StreamingError>;
-
-/// Output batches with their times.
-type Batches = Vec<(Time, Vec<u32>)>;
 
 fn manual_context() -> Result<(StreamingContext, Arc<ManualClock>), StreamingError> {
     let clock = Arc::new(ManualClock::new());
@@ -25,98 +20,52 @@ fn manual_context() -> Result<(StreamingContext, Arc<ManualClock>), StreamingErr
     Ok((ssc, clock))
 }
 
-/// Runs `build(ssc, parts)` over one queue stream per input for
-/// `num_batches` one-second batches and returns the output's batches in
-/// time order, each collected in partition order.
-fn run_union(
-    inputs: Vec<Vec<Vec<u32>>>,
-    num_batches: u64,
-    build: impl FnOnce(&StreamingContext, Vec<DStream<u32>>) -> Result<DStream<u32>, StreamingError>,
-) -> Result<Batches, StreamingError> {
-    let (ssc, clock) = manual_context()?;
-    let parts = inputs
-        .into_iter()
-        .map(|batches| ssc.queue_stream(VecDeque::from(batches), true))
-        .collect();
-    let sink: Arc<Mutex<Batches>> = Arc::default();
-    let collected = Arc::clone(&sink);
-    build(&ssc, parts)?.foreach_rdd(move |rdd, time| -> Result<(), JobError> {
-        let batch = rdd.collect()?;
-        collected
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((time, batch));
-        Ok(())
-    })?;
-    ssc.start()?;
-    for n in 1..=num_batches {
-        clock.advance(Duration::from_secs(1));
-        assert!(
-            ssc.await_batches(n, Duration::from_secs(60))?,
-            "batch {n} did not finish"
-        );
-    }
-    ssc.stop(StopOptions::default())?;
-    let mut batches = std::mem::take(&mut *sink.lock().unwrap_or_else(PoisonError::into_inner));
-    batches.sort_by_key(|(time, _)| *time);
-    Ok(batches)
-}
-
-fn at(ms: u64, batch: Vec<u32>) -> (Time, Vec<u32>) {
-    (Time::from_millis(ms), batch)
-}
-
 #[test]
 fn three_streams_of_different_lengths_side_by_side() -> R {
-    let out = run_union(
+    let out = run_operation_n(
         vec![
             vec![vec![1, 2], vec![3], vec![]],
             vec![vec![10], vec![], vec![11, 12]],
             vec![vec![], vec![20, 21]],
         ],
-        4,
         |ssc, parts| ssc.union(&parts),
+        4,
     )?;
     assert_eq!(
         out,
-        vec![
-            at(1000, vec![1, 2, 10]),
-            at(2000, vec![3, 20, 21]),
-            at(3000, vec![11, 12]),
-            at(4000, vec![]),
-        ]
+        vec![vec![1, 2, 10], vec![3, 20, 21], vec![11, 12], vec![]]
     );
     Ok(())
 }
 
 #[test]
 fn one_stream_is_that_stream() -> R {
-    let out = run_union(vec![vec![vec![5, 6], vec![7]]], 2, |ssc, parts| {
-        ssc.union(&parts)
-    })?;
-    assert_eq!(out, vec![at(1000, vec![5, 6]), at(2000, vec![7])]);
+    let out = run_operation_n(
+        vec![vec![vec![5u32, 6], vec![7]]],
+        |ssc, parts| ssc.union(&parts),
+        2,
+    )?;
+    assert_eq!(out, vec![vec![5, 6], vec![7]]);
     Ok(())
 }
 
 #[test]
 fn windows_of_the_same_slide_unite_at_their_slide() -> R {
-    let out = run_union(
+    // Outputs at 2 s and 4 s only.
+    let out = run_operation_n(
         vec![
-            vec![vec![1], vec![2], vec![3], vec![4]],
+            vec![vec![1u32], vec![2], vec![3], vec![4]],
             vec![vec![10], vec![20]],
         ],
-        4,
         |ssc, parts| {
             let slide = Duration::from_secs(2);
             let a = parts[0].window(Duration::from_secs(2), slide)?;
             let b = parts[1].window(Duration::from_secs(4), slide)?;
             ssc.union(&[a, b])
         },
+        4,
     )?;
-    assert_eq!(
-        out,
-        vec![at(2000, vec![1, 2, 10, 20]), at(4000, vec![3, 4, 10, 20])]
-    );
+    assert_eq!(out, vec![vec![1, 2, 10, 20], vec![3, 4, 10, 20]]);
     Ok(())
 }
 
@@ -157,20 +106,19 @@ proptest! {
             prop::collection::vec(prop::collection::vec(0u32..100, 0..8), 0..5),
             1..5,
         ),
-        extra in 0u64..2,
+        extra in 0usize..2,
     ) {
-        let longest = inputs.iter().map(Vec::len).max().unwrap_or(0) as u64;
+        let longest = inputs.iter().map(Vec::len).max().unwrap_or(0);
         let num_batches = longest + extra;
-        let model: Batches = (0..num_batches)
+        let model: Vec<Vec<u32>> = (0..num_batches)
             .map(|b| {
-                let batch = inputs
+                inputs
                     .iter()
-                    .flat_map(|part| part.get(b as usize).cloned().unwrap_or_default())
-                    .collect();
-                at((b + 1) * 1000, batch)
+                    .flat_map(|part| part.get(b).cloned().unwrap_or_default())
+                    .collect()
             })
             .collect();
-        let out = run_union(inputs, num_batches, |ssc, parts| ssc.union(&parts))
+        let out = run_operation_n(inputs, |ssc, parts| ssc.union(&parts), num_batches)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(out, model);
     }
