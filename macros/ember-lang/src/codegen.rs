@@ -62,7 +62,13 @@
 //! later closure of the stage (which, in the library API, would see the outer
 //! variable), the binding is kept inside the body's block instead, so that
 //! names mean what they mean in the library API. A filter's pattern is bound
-//! to a reference to the element, as `DStream::filter` passes one. A closure
+//! to a reference to the element, as `DStream::filter` passes one.
+//! `map_values` and `flat_map_values` split the pair, bind their pattern to
+//! the value and pair the key with each result (`flat_map_values` clones the
+//! key per result and binds its pattern around the loop, as `flat_map`
+//! does); a stage of only those and filters keeps its input's partitioner
+//! (`map_partitions_preserving_partitioning`), as the library's
+//! `map_values` does. A closure
 //! whose body contains `return` or `?`, or an `async` closure, is called, not
 //! inlined. A function path (`.map(parse)`) is called; any other expression
 //! is evaluated once, when the pipeline is defined, and called.
@@ -147,6 +153,11 @@ pub enum LoopCode {
     None,
     /// One fused loop per partition, its output collected per partition.
     Collect,
+    /// One fused loop per partition whose operators all keep the keys
+    /// (`map_values`, `flat_map_values`, with any `filter`): collected per
+    /// partition, and the input's partitioner kept, as the library's
+    /// `map_values` keeps it.
+    CollectKeyed,
     /// One fused loop per partition ending in the map-side combine of the
     /// named operator, followed by that operator's reduce side.
     Combine(&'static str),
@@ -171,6 +182,19 @@ fn owned_combine(op: &Operator) -> Option<Combine> {
         Family::Pair | Family::Aggregate => op.dependency.combine(),
         _ => None,
     }
+}
+
+/// Whether a stage's loop keeps every key where it was: at least one
+/// `_values` operator, and only those and filters.
+fn keeps_keys(stage: &Stage) -> bool {
+    let elements = || {
+        stage.fused.iter().map(|f| match f.op.fusion {
+            Fusion::Element(e) => Some(e),
+            _ => None,
+        })
+    };
+    elements().any(|e| e.is_some_and(ElementOp::keeps_keys))
+        && elements().all(|e| e.is_some_and(|e| e.keeps_keys() || e == ElementOp::Filter))
 }
 
 fn stage_combine(stage: &Stage) -> Option<(&'static Operator, Combine)> {
@@ -198,6 +222,7 @@ pub fn decisions(plan: &PipelinePlan) -> Vec<StageCode> {
             let body = match stage_combine(stage) {
                 Some((op, _)) => LoopCode::Combine(op.name),
                 None if stage.fused.is_empty() => LoopCode::None,
+                None if keeps_keys(stage) => LoopCode::CollectKeyed,
                 None => LoopCode::Collect,
             };
             StageCode {
@@ -468,7 +493,19 @@ impl<'a> Gen<'a> {
             .collect();
 
         let (init, mut sink, result, tail) = match combine {
-            None => self.collect_parts(),
+            None => {
+                // A keyed stage's partitioner-keeping call is typed by its
+                // first `_values` operator: a stream that is not of pairs
+                // is reported there.
+                let keyed = keeps_keys(stage)
+                    .then(|| {
+                        ops.iter()
+                            .find(|(_, e)| e.is_some_and(ElementOp::keeps_keys))
+                            .map(|(node, _)| node.method.span())
+                    })
+                    .flatten();
+                self.collect_parts(keyed)
+            }
             Some((op, c)) => {
                 let node = ops.last().map(|(n, _)| *n).expect("the combine was pushed");
                 let func = funcs.last().and_then(Option::as_ref);
@@ -506,17 +543,28 @@ impl<'a> Gen<'a> {
     }
 
     /// init, sink (taking `__ember_e{n}`), result and reduce-side tail of a
-    /// stage that collects its loop's output.
-    fn collect_parts(&self) -> (TokenStream, Sink<'static>, TokenStream, TokenStream) {
+    /// stage that collects its loop's output; `keyed` (the span of the first
+    /// `_values` operator) when the loop keeps every key, so the batch keeps
+    /// its partitioner.
+    fn collect_parts(
+        &self,
+        keyed: Option<Span>,
+    ) -> (TokenStream, Sink<'static>, TokenStream, TokenStream) {
         let out = gen_ident("__ember_out");
         let part = gen_ident("__ember_part");
         let rdd = gen_ident("__ember_rdd");
         let it = gen_ident("__ember_it");
+        let tail = match keyed {
+            Some(span) => quote_spanned! {span=>
+                #rdd.map_partitions_preserving_partitioning(move |#it| #part(#it))
+            },
+            None => quote!(#rdd.map_partitions(move |#it| #part(#it))),
+        };
         (
             quote!(let mut #out = ::std::vec::Vec::new();),
             Sink::Push(out.clone()),
             quote!(#out),
-            quote!(#rdd.map_partitions(move |#it| #part(#it))),
+            tail,
         )
     }
 
@@ -681,6 +729,41 @@ impl<'a> Gen<'a> {
                     quote_spanned!(span=> for #next in #items { #rest })
                 }
             },
+            Some(ElementOp::MapValues) => {
+                let (k, v) = (
+                    gen_ident(&format!("__ember_k{i}")),
+                    gen_ident(&format!("__ember_v{i}")),
+                );
+                let value = func.apply(&[v.to_token_stream()]);
+                quote_spanned!(span=> let (#k, #v) = #elem; let #next = (#k, #value); #rest)
+            }
+            Some(ElementOp::FlatMapValues) => {
+                let (k, v, u) = (
+                    gen_ident(&format!("__ember_k{i}")),
+                    gen_ident(&format!("__ember_v{i}")),
+                    gen_ident(&format!("__ember_u{i}")),
+                );
+                let pair = quote_spanned! {span=>
+                    let #next = (::core::clone::Clone::clone(&#k), #u);
+                };
+                match func {
+                    FuncCode::Inline(c) if !shadows_later(c, ops, i) => {
+                        let binds = bindings(c, &[v.to_token_stream()]);
+                        let body = closure_body(c);
+                        quote_spanned! {span=>
+                            let (#k, #v) = #elem;
+                            { #binds for #u in #body { #pair #rest } }
+                        }
+                    }
+                    _ => {
+                        let items = func.apply(&[v.to_token_stream()]);
+                        quote_spanned! {span=>
+                            let (#k, #v) = #elem;
+                            for #u in #items { #pair #rest }
+                        }
+                    }
+                }
+            }
             None => quote_spanned!(span=> ::core::compile_error!("not an element operator")),
         }
     }
@@ -1078,6 +1161,62 @@ mod tests {
                 stage(HeadCode::Plain("union"), LoopCode::Collect, 1),
                 stage(HeadCode::Plain("update_state_by_key"), LoopCode::None, 0),
             ]
+        );
+    }
+
+    #[test]
+    fn value_operators_keep_the_partitioner_when_every_key_stays() {
+        let src = quote! {
+            fn f(pairs: DStream<(String, u64)>) -> DStream<(String, u64)> {
+                pairs
+                    .map_values(|v| v * 2)
+                    .reduce_by_key(|a, b| a + b)
+                    .filter(|(_, v)| *v > 2)
+                    .flat_map_values(|v| [v, v + 1])
+                    .group_by_key_and_window(Duration::from_secs(2), Duration::from_secs(1))
+                    .map(|(k, vs)| (k, vs.len() as u64))
+                    .map_values(|n| n + 1)
+            }
+        };
+        assert_eq!(
+            codes(src.clone(), "f"),
+            [
+                stage(HeadCode::Param, LoopCode::Combine("reduce_by_key"), 1),
+                stage(
+                    HeadCode::Completed("reduce_by_key"),
+                    LoopCode::CollectKeyed,
+                    2
+                ),
+                stage(
+                    HeadCode::Plain("group_by_key_and_window"),
+                    LoopCode::Collect,
+                    2
+                ),
+            ]
+        );
+        let text = crate::expand_with(src, &Runtime::default()).to_string();
+        assert_eq!(
+            text.matches("map_partitions_preserving_partitioning")
+                .count(),
+            1,
+            "{text}"
+        );
+        // map_values binds its pattern to the value and keeps the key; the
+        // flat_map_values pattern is bound around the loop over its body,
+        // each result paired with a clone of the key.
+        assert!(
+            text.contains("let (__ember_k0 , __ember_v0) = __ember_e0 ; let __ember_e1 = (__ember_k0 , { let v = __ember_v0 ; v * 2 }) ;"),
+            "{text}"
+        );
+        assert!(
+            text.contains("let (__ember_k1 , __ember_v1) = __ember_e1 ; { let v = __ember_v1 ; for __ember_u1 in [v , v + 1] { let __ember_e2 = (:: core :: clone :: Clone :: clone (& __ember_k1) , __ember_u1) ;"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                ". group_by_key_and_window (Duration :: from_secs (2) , Duration :: from_secs (1))"
+            ),
+            "{text}"
         );
     }
 

@@ -58,12 +58,15 @@
 //!
 //! The operators are those of the DStream API, listed in [`ops::OPERATORS`]:
 //! `map, flat_map, filter, map_partitions, glom, repartition(n), union(other),
-//! count, reduce(f), count_by_value, reduce_by_key(f), group_by_key,
-//! join(other), left_outer_join(other), right_outer_join(other),
-//! full_outer_join(other), cogroup(other), transform(f), transform_with(other,
-//! f), window(w, s), count_by_window(w, s), reduce_by_window(f, w, s),
+//! count, reduce(f), count_by_value, map_values(f), flat_map_values(f),
+//! combine_by_key(create, merge_value, merge_combiners, num_partitions),
+//! reduce_by_key(f), group_by_key, join(other), left_outer_join(other),
+//! right_outer_join(other), full_outer_join(other), cogroup(other),
+//! transform(f), transform_with(other, f), window(w, s), count_by_window(w, s),
+//! reduce_by_window(f, w, s), reduce_by_window_inv(f, inv_f, w, s),
 //! reduce_by_key_and_window(f, w, s), reduce_by_key_and_window_inv(f, inv_f, w,
-//! s, filter), count_by_value_and_window(w, s), update_state_by_key(f),
+//! s, filter), group_by_key_and_window(w, s), count_by_value_and_window(w, s),
+//! update_state_by_key(f), update_state_by_key_with(f, options),
 //! map_with_state(spec)`. A two-input operator takes the other stream as a
 //! parameter, binding, pipeline call or chain, with or without `&`
 //! (`a.join(b)`, `a.union(&b.map(f))`). Output operations (`print`,
@@ -73,7 +76,7 @@
 //!
 //! The planner ([`plan`]) splits each pipeline into *stages* at shuffle
 //! boundaries. Inside a stage, every element-wise operator (`map`, `flat_map`,
-//! `filter`) and the map-side combine of the shuffle that ends the stage (such
+//! `filter`, `map_values`, `flat_map_values`) and the map-side combine of the shuffle that ends the stage (such
 //! as `reduce_by_key`'s) become one per-partition loop, closures inlined: a
 //! closure literal's parameter pattern is bound to the element and its body
 //! evaluated in place, so fused closures may borrow from the element; a
@@ -259,7 +262,8 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("known operators: map, flat_map, filter, map_partitions, glom"));
-        assert!(message.contains("update_state_by_key, map_with_state"));
+        assert!(message.contains("count_by_value, map_values, flat_map_values, combine_by_key"));
+        assert!(message.contains("update_state_by_key, update_state_by_key_with, map_with_state"));
         assert_eq!(
             errs[0].kind,
             DiagnosticKind::UnknownOperator {

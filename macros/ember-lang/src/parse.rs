@@ -685,6 +685,62 @@ mod tests {
     }
 
     #[test]
+    fn pair_window_and_state_operators_of_the_dstream_api() {
+        let (defs, errors) = parse(quote! {
+            fn f(xs: DStream<(u8, u64)>) -> DStream<(u8, u64)> {
+                xs.map_values(|v| v + 1)
+                    .flat_map_values(|v| [v, v * 2])
+                    .combine_by_key(|v| v, |c, v| c + v, |a, b| a + b, Some(3))
+                    .group_by_key_and_window(Duration::from_secs(2), Duration::from_secs(1))
+                    .map_values(|vs| vs.len() as u64)
+                    .update_state_by_key_with(|new: &[u64], old: Option<u64>| old, UpdateStateOptions::default())
+            }
+            fn g(xs: DStream<u64>) -> DStream<u64> {
+                xs.reduce_by_window_inv(|a, b| a + b, |a, b| a - b, Duration::from_secs(2), Duration::from_secs(1))
+            }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        let chain = defs[0].result.as_ref().unwrap();
+        assert_eq!(
+            op_names(chain),
+            [
+                "map_values",
+                "flat_map_values",
+                "combine_by_key",
+                "group_by_key_and_window",
+                "map_values",
+                "update_state_by_key_with"
+            ]
+        );
+        assert_eq!(chain.ops[2].args.len(), 4);
+        assert_eq!(chain.ops[5].args.len(), 2);
+        let chain = defs[1].result.as_ref().unwrap();
+        assert_eq!(op_names(chain), ["reduce_by_window_inv"]);
+        assert_eq!(chain.ops[0].args.len(), 4);
+    }
+
+    #[test]
+    fn new_operators_check_arity_and_closure_parameters() {
+        let (_, errors) = parse(quote! {
+            fn f(xs: DStream<(u8, u64)>) -> DStream<(u8, u64)> {
+                xs.map_values(|k, v| v)
+                    .combine_by_key(|v| v, |c, v| c + v, |a, b| a + b)
+                    .group_by_key_and_window(Duration::from_secs(2))
+                    .update_state_by_key_with(|new: &[u64]| None, UpdateStateOptions::default())
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "the closure passed as `f` to `map_values` must take 1 parameter, but it takes 2",
+                "`combine_by_key` takes 4 arguments (`combine_by_key(create, merge_value, merge_combiners, num_partitions)`), but 3 were given",
+                "`group_by_key_and_window` takes 2 arguments (`group_by_key_and_window(window, slide)`), but 1 was given",
+                "the closure passed as `f` to `update_state_by_key_with` must take 2 parameters, but it takes 1",
+            ]
+        );
+    }
+
+    #[test]
     fn compact_types() {
         let ty: Type = syn::parse_quote!(std::vec::Vec<(u8, &'static str)>);
         assert_eq!(compact(&ty), "std::vec::Vec<(u8, &'static str)>");

@@ -644,6 +644,56 @@ mod tests {
     }
 
     #[test]
+    fn value_operators_fuse_like_map() {
+        let (_, plan) = single(quote! {
+            fn f(pairs: DStream<(String, u64)>) -> DStream<(String, u64)> {
+                pairs
+                    .map_values(|v| v * 2)
+                    .filter(|(_, v)| *v > 2)
+                    .flat_map_values(|v| [v, v + 1])
+                    .reduce_by_key(|a, b| a + b)
+                    .map_values(|v| v + 1)
+                    .map(|(k, v)| (v, k))
+                    .flat_map_values(|k| k.into_bytes())
+            }
+        });
+        assert_eq!(
+            plan.to_string(),
+            "pipeline f:\n  \
+             stage 0: pairs -> map_values -> filter -> flat_map_values | combine reduce_by_key => shuffle\n  \
+             stage 1: reduce_by_key(stage 0) -> map_values -> map -> flat_map_values => output\n"
+        );
+    }
+
+    #[test]
+    fn windowed_grouping_combining_and_options_state_are_boundaries() {
+        let (_, plan) = plan_of(quote! {
+            fn f(xs: DStream<u64>) -> DStream<(u64, usize)> {
+                xs.map(|x| (x % 3, x))
+                    .combine_by_key(|v| vec![v], |mut c, v| { c.push(v); c }, |mut a, b| { a.extend(b); a }, None)
+                    .flat_map_values(|vs| vs)
+                    .group_by_key_and_window(Duration::from_secs(2), Duration::from_secs(1))
+                    .map_values(|vs| vs.len())
+                    .update_state_by_key_with(|new: &[usize], old: Option<usize>| old, UpdateStateOptions::default())
+            }
+            fn g(xs: DStream<u64>) -> DStream<u64> {
+                xs.map(|x| x + 1).reduce_by_window_inv(|a, b| a + b, |a, b| a - b, Duration::from_secs(2), Duration::from_secs(1))
+            }
+        });
+        assert_eq!(
+            plan.to_string(),
+            "pipeline f:\n  \
+             stage 0: xs -> map => shuffle\n  \
+             stage 1: combine_by_key(stage 0) -> flat_map_values => shuffle\n  \
+             stage 2: group_by_key_and_window(stage 1) -> map_values => shuffle\n  \
+             stage 3: update_state_by_key_with(stage 2) => output\n\
+             pipeline g:\n  \
+             stage 0: xs -> map | combine reduce_by_window_inv => shuffle\n  \
+             stage 1: reduce_by_window_inv(stage 0) => output\n"
+        );
+    }
+
+    #[test]
     fn plan_of_a_block_snapshot() {
         let (_, plan) = plan_of(quote! {
             fn counts(lines: DStream<String>) -> DStream<(String, u64)> {

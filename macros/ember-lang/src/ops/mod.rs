@@ -180,6 +180,21 @@ pub enum ElementOp {
     FlatMap,
     /// The element or nothing: `if f(&x) { … }`.
     Filter,
+    /// One pair out per pair in, the key kept: `let (k, v) = x; let out = (k, f(v));`.
+    MapValues,
+    /// Any number of pairs out per pair in, each with a clone of the key:
+    /// `let (k, v) = x; for u in f(v) { let out = (k.clone(), u); … }`.
+    FlatMapValues,
+}
+
+impl ElementOp {
+    /// Whether the operator keeps each element's key (and so the partition a
+    /// key-partitioned batch put it in): the `_values` operators. A stage
+    /// whose operators all keep keys (and filter) keeps its input's
+    /// partitioner, as the library's `map_values` does.
+    pub const fn keeps_keys(self) -> bool {
+        matches!(self, ElementOp::MapValues | ElementOp::FlatMapValues)
+    }
 }
 
 /// How many arguments an operator takes.
@@ -288,6 +303,9 @@ pub static OPERATORS: &[&Operator] = &[
     &aggregate::COUNT,
     &aggregate::REDUCE,
     &aggregate::COUNT_BY_VALUE,
+    &pair::MAP_VALUES,
+    &pair::FLAT_MAP_VALUES,
+    &pair::COMBINE_BY_KEY,
     &pair::REDUCE_BY_KEY,
     &pair::GROUP_BY_KEY,
     &pair::JOIN,
@@ -300,10 +318,13 @@ pub static OPERATORS: &[&Operator] = &[
     &window::WINDOW,
     &window::COUNT_BY_WINDOW,
     &window::REDUCE_BY_WINDOW,
+    &window::REDUCE_BY_WINDOW_INV,
     &window::REDUCE_BY_KEY_AND_WINDOW,
     &window::REDUCE_BY_KEY_AND_WINDOW_INV,
+    &window::GROUP_BY_KEY_AND_WINDOW,
     &window::COUNT_BY_VALUE_AND_WINDOW,
     &state::UPDATE_STATE_BY_KEY,
+    &state::UPDATE_STATE_BY_KEY_WITH,
     &state::MAP_WITH_STATE,
 ];
 
@@ -335,7 +356,7 @@ mod tests {
             assert!(op.name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
             assert!(!op.summary.is_empty());
         }
-        assert_eq!(OPERATORS.len(), 27);
+        assert_eq!(OPERATORS.len(), 33);
     }
 
     #[test]
@@ -398,6 +419,35 @@ mod tests {
         );
         assert_eq!(inv.func_params().collect::<Vec<_>>(), vec![0, 1]);
         assert!(lookup("print").is_none());
+        let mv = lookup("map_values").unwrap();
+        assert_eq!(mv.fusion, Fusion::Element(ElementOp::MapValues));
+        assert_eq!(mv.dependency, Dependency::Narrow);
+        assert!(ElementOp::FlatMapValues.keeps_keys());
+        assert!(!ElementOp::Map.keeps_keys() && !ElementOp::Filter.keeps_keys());
+        let cbk = lookup("combine_by_key").unwrap();
+        assert_eq!(
+            cbk.signature(),
+            "combine_by_key(create, merge_value, merge_combiners, num_partitions)"
+        );
+        assert_eq!(cbk.func_params().collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(cbk.dependency, Dependency::Shuffle { combine: None });
+        let rbwi = lookup("reduce_by_window_inv").unwrap();
+        assert_eq!(
+            rbwi.window_args(),
+            Some(WindowArgs {
+                window: 2,
+                slide: 3
+            })
+        );
+        assert_eq!(rbwi.dependency.combine(), Some(Combine::All { f: 0 }));
+        assert!(rbwi.stateful);
+        let gbkw = lookup("group_by_key_and_window").unwrap();
+        assert_eq!(gbkw.arity(), Arity { min: 2, max: 2 });
+        assert_eq!(gbkw.dependency.combine(), None);
+        let with = lookup("update_state_by_key_with").unwrap();
+        assert_eq!(with.signature(), "update_state_by_key_with(f, options)");
+        assert_eq!(with.family, Family::State);
+        assert!(with.stateful && with.dependency.is_shuffle());
         assert_eq!(Arity { min: 1, max: 1 }.to_string(), "1 argument");
         assert_eq!(Arity { min: 0, max: 0 }.to_string(), "0 arguments");
         assert_eq!(Arity { min: 1, max: 2 }.to_string(), "1 to 2 arguments");

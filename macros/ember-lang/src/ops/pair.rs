@@ -1,11 +1,57 @@
-//! Operations on key-value streams: `reduce_by_key`, `group_by_key`, the joins
-//! and `cogroup`. All shuffle by key; only `reduce_by_key` can combine on the map
-//! side.
+//! Operations on key-value streams: `map_values` and `flat_map_values`
+//! (narrow, element-wise, keeping the keys), and `combine_by_key`,
+//! `reduce_by_key`, `group_by_key`, the joins and `cogroup`, which shuffle by
+//! key. Only `reduce_by_key`'s map-side combine is fused into the feeding
+//! stage's loop; `combine_by_key` runs as the library's call, which does its
+//! own map-side combine.
 
-use super::{Combine, Dependency, Family, Fusion, Operator, Param, ParamKind};
+use super::{Combine, Dependency, ElementOp, Family, Fusion, Operator, Param, ParamKind};
 
 const OTHER: Param = Param::required("other", ParamKind::Stream);
 const SHUFFLE: Dependency = Dependency::Shuffle { combine: None };
+
+/// `map_values(f)`: `(k, f(v))` for every pair `(k, v)`.
+pub const MAP_VALUES: Operator = Operator {
+    name: "map_values",
+    family: Family::Pair,
+    params: &[Param::required("f", ParamKind::Func { inputs: 1 })],
+    dependency: Dependency::Narrow,
+    fusion: Fusion::Element(ElementOp::MapValues),
+    stateful: false,
+    summary: "applies `f` to the value of every pair, keeping the key",
+};
+
+/// `flat_map_values(f)`: `(k, u)` for every `u` of `f(v)`, for every pair
+/// `(k, v)`.
+pub const FLAT_MAP_VALUES: Operator = Operator {
+    name: "flat_map_values",
+    family: Family::Pair,
+    params: &[Param::required("f", ParamKind::Func { inputs: 1 })],
+    dependency: Dependency::Narrow,
+    fusion: Fusion::Element(ElementOp::FlatMapValues),
+    stateful: false,
+    summary: "applies `f` to the value of every pair and pairs the key with each result",
+};
+
+/// `combine_by_key(create, merge_value, merge_combiners, num_partitions)`:
+/// per key, a combiner built from the first value with `create`, values
+/// added with `merge_value`, combiners of different partitions merged with
+/// `merge_combiners`, into `num_partitions` (an `Option<usize>`) partitions.
+/// The language does not fuse its map side: the library's call does it.
+pub const COMBINE_BY_KEY: Operator = Operator {
+    name: "combine_by_key",
+    family: Family::Pair,
+    params: &[
+        Param::required("create", ParamKind::Func { inputs: 1 }),
+        Param::required("merge_value", ParamKind::Func { inputs: 2 }),
+        Param::required("merge_combiners", ParamKind::Func { inputs: 2 }),
+        Param::required("num_partitions", ParamKind::Value),
+    ],
+    dependency: SHUFFLE,
+    fusion: Fusion::None,
+    stateful: false,
+    summary: "combines the values of each key with `create`, `merge_value` and `merge_combiners`",
+};
 
 /// `reduce_by_key(f)`: the values of each key merged with `f(a, b)`.
 pub const REDUCE_BY_KEY: Operator = Operator {

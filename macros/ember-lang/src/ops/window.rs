@@ -46,6 +46,26 @@ pub const REDUCE_BY_WINDOW: Operator = Operator {
     summary: "merges the elements of each window with `f(a, b)`",
 };
 
+/// `reduce_by_window_inv(f, inv_f, w, s)`: incremental `reduce_by_window`,
+/// adding the new batch with `f` and removing the batch that left the window
+/// with `inv_f` (the inverse's zero for an empty window once data was seen).
+pub const REDUCE_BY_WINDOW_INV: Operator = Operator {
+    name: "reduce_by_window_inv",
+    family: Family::Window,
+    params: &[
+        F2,
+        Param::required("inv_f", ParamKind::Func { inputs: 2 }),
+        WINDOW_ARG,
+        SLIDE_ARG,
+    ],
+    dependency: Dependency::Shuffle {
+        combine: Some(Combine::All { f: 0 }),
+    },
+    fusion: Fusion::None,
+    stateful: true,
+    summary: "incremental windowed reduce with an inverse function",
+};
+
 /// `reduce_by_key_and_window(f, w, s)`: per key, the values of each window
 /// merged with `f`.
 pub const REDUCE_BY_KEY_AND_WINDOW: Operator = Operator {
@@ -79,6 +99,17 @@ pub const REDUCE_BY_KEY_AND_WINDOW_INV: Operator = Operator {
     fusion: Fusion::None,
     stateful: true,
     summary: "incremental windowed reduce by key with an inverse function",
+};
+
+/// `group_by_key_and_window(w, s)`: per key, all values of each window.
+pub const GROUP_BY_KEY_AND_WINDOW: Operator = Operator {
+    name: "group_by_key_and_window",
+    family: Family::Window,
+    params: &[WINDOW_ARG, SLIDE_ARG],
+    dependency: Dependency::Shuffle { combine: None },
+    fusion: Fusion::None,
+    stateful: false,
+    summary: "collects the values of each key over each window",
 };
 
 /// `count_by_value_and_window(w, s)`: `(element, count)` over each window.
