@@ -1,10 +1,11 @@
 //! Equivalence: every pipeline written with `stream!` gives the same batches
 //! as the same pipeline written with the plain DStream API, over random
 //! inputs, through the deterministic batch harness (sorted where the order
-//! within a batch is unspecified).
+//! within a batch is unspecified). Where a test takes a partition count, the
+//! input is repartitioned to it before either pipeline reads it.
 
 use ember_dstream::testing::{run_operation, run_operation2};
-use ember_dstream::{DStream, Duration, StreamResult};
+use ember_dstream::{DStream, Duration, StreamResult, UpdateStateOptions};
 use ember_macros::stream;
 use proptest::prelude::*;
 
@@ -110,6 +111,98 @@ stream! {
     fn unioned(a: DStream<i64>, b: DStream<i64>) -> DStream<i64> {
         a.map(|x| x + 1).union(b.flat_map(|y| [y; 2])).filter(|z| z % 2 == 0)
     }
+
+    /// `map_values` and `flat_map_values` fused with a filter and the
+    /// map-side combine; the `flat_map_values` closure borrows from the value.
+    fn value_words(lines: DStream<String>) -> DStream<(usize, u64)> {
+        lines
+            .map(|l| (l.len() % 4, l))
+            .flat_map_values(|l| l.split(' '))
+            .filter(|(_, w)| !w.is_empty())
+            .map_values(|w| w.len() as u64)
+            .reduce_by_key(|a, b| a + b)
+    }
+
+    /// The value operators after a shuffle: one loop, keys (and the batch's
+    /// partitioner) kept.
+    fn values_after_shuffle(xs: DStream<i64>) -> DStream<(i64, i64)> {
+        xs.map(|x| (x % 5, x))
+            .reduce_by_key(|a, b| a + b)
+            .map_values(|v| v * 2)
+            .filter(|(_, v)| *v != 0)
+            .flat_map_values(|v| [v, -v, v + 1])
+    }
+
+    fn combined(xs: DStream<i64>) -> DStream<(i64, (i64, u64))> {
+        xs.map(|x| (x % 6, x)).combine_by_key(
+            |v| (v, 1u64),
+            |(sum, n), v| (sum + v, n + 1),
+            |(s1, n1), (s2, n2)| (s1 + s2, n1 + n2),
+            Some(3),
+        )
+    }
+
+    fn combined_default(xs: DStream<i64>) -> DStream<(i64, Vec<i64>)> {
+        xs.map(|x| (x % 4, x))
+            .combine_by_key(
+                |v| vec![v],
+                |mut c, v| {
+                    c.push(v);
+                    c
+                },
+                |mut a, b| {
+                    a.extend(b);
+                    a
+                },
+                None,
+            )
+            .map_values(|mut vs| {
+                vs.sort();
+                vs
+            })
+    }
+
+    fn grouped_windows(xs: DStream<i64>) -> DStream<(i64, Vec<i64>)> {
+        xs.map(|x| (x % 3, x))
+            .group_by_key_and_window(Duration::from_secs(3), Duration::from_secs(1))
+            .map_values(|mut vs| {
+                vs.sort();
+                vs
+            })
+    }
+
+    fn grouped_windows_sliding(xs: DStream<i64>) -> DStream<(i64, Vec<i64>)> {
+        xs.map(|x| (x % 3, x))
+            .group_by_key_and_window(Duration::from_secs(4), Duration::from_secs(2))
+            .map_values(|mut vs| {
+                vs.sort();
+                vs
+            })
+    }
+
+    fn incremental_sums(xs: DStream<i64>) -> DStream<i64> {
+        xs.map(|x| x % 100).reduce_by_window_inv(
+            |a, b| a + b,
+            |a, b| a - b,
+            Duration::from_secs(3),
+            Duration::from_secs(1),
+        )
+    }
+
+    fn running_from_initial(lines: DStream<String>) -> DStream<(String, u64)> {
+        let initial = DStream::rdd_context(&lines)
+            .parallelize(vec![("a".to_owned(), 10u64), ("z".to_owned(), 5)], 2);
+        word_count(lines).update_state_by_key_with(
+            |new: &[u64], old: Option<u64>| {
+                let total = old.unwrap_or(0) + new.iter().sum::<u64>();
+                (total < 40).then_some(total)
+            },
+            UpdateStateOptions {
+                num_partitions: Some(3),
+                initial_state: Some(initial),
+            },
+        )
+    }
 }
 
 fn plain_word_count(lines: DStream<String>) -> DStream<(String, u64)> {
@@ -118,6 +211,22 @@ fn plain_word_count(lines: DStream<String>) -> DStream<(String, u64)> {
         .filter(|w| !w.is_empty())
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
+}
+
+fn plain_values_after_shuffle(xs: DStream<i64>) -> DStream<(i64, i64)> {
+    xs.map(|x| (x % 5, x))
+        .reduce_by_key(|a, b| a + b)
+        .map_values(|v| v * 2)
+        .filter(|(_, v)| *v != 0)
+        .flat_map_values(|v| [v, -v, v + 1])
+}
+
+/// Each element tagged with whether its batch kept a partitioner.
+fn placed<K: ember_rdd::Data, V: ember_rdd::Data>(s: DStream<(K, V)>) -> DStream<(bool, (K, V))> {
+    s.transform(|rdd, _| {
+        let placed = rdd.partitioner().is_some();
+        rdd.map(move |kv| (placed, kv))
+    })
 }
 
 fn sorted<T: Ord>(batches: Vec<Vec<T>>) -> Vec<Vec<T>> {
@@ -130,6 +239,11 @@ fn sorted<T: Ord>(batches: Vec<Vec<T>>) -> Vec<Vec<T>> {
         .collect()
 }
 
+/// Each partition of each batch sorted (the partitions stay in order).
+fn sorted_partitions<T: Ord>(batches: Vec<Vec<Vec<T>>>) -> Vec<Vec<Vec<T>>> {
+    batches.into_iter().map(sorted).collect()
+}
+
 fn lines() -> impl Strategy<Value = Vec<Vec<String>>> {
     let word = prop::sample::select(vec!["a", "b", "c", "dd", "", "e"]);
     let line = prop::collection::vec(word, 0..8).prop_map(|w| w.join(" "));
@@ -138,6 +252,11 @@ fn lines() -> impl Strategy<Value = Vec<Vec<String>>> {
 
 fn numbers() -> impl Strategy<Value = Vec<Vec<i64>>> {
     prop::collection::vec(prop::collection::vec(-50i64..50, 0..12), 0..4)
+}
+
+/// The partition count the input is repartitioned to.
+fn partitions() -> impl Strategy<Value = usize> {
+    1usize..5
 }
 
 proptest! {
@@ -250,6 +369,135 @@ proptest! {
         }, 4).unwrap();
         prop_assert_eq!(fused, plain);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn value_operators(input in lines(), numbers in numbers(), n in partitions()) {
+        let fused = sorted(run_operation(input.clone(), |l| value_words(l.repartition(n)), 4).unwrap());
+        let plain = sorted(run_operation(input, |l| {
+            l.repartition(n)
+                .map(|l| (l.len() % 4, l))
+                .flat_map_values(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+                .filter(|(_, w)| !w.is_empty())
+                .map_values(|w| w.len() as u64)
+                .reduce_by_key(|a, b| a + b)
+        }, 4).unwrap());
+        prop_assert_eq!(fused, plain);
+        // Same partitions, same order within each, and the partitioner kept.
+        let fused = run_operation(numbers.clone(), |xs| placed(values_after_shuffle(xs.repartition(n))).glom(), 4).unwrap();
+        let plain = run_operation(numbers, |xs| placed(plain_values_after_shuffle(xs.repartition(n))).glom(), 4).unwrap();
+        prop_assert!(fused.iter().flatten().flatten().all(|(placed, _)| *placed));
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn combine_by_key(input in numbers(), n in partitions()) {
+        let fused = run_operation(input.clone(), |xs| combined(xs.repartition(n)).glom(), 4).unwrap();
+        let plain = run_operation(input.clone(), |xs| {
+            xs.repartition(n)
+                .map(|x| (x % 6, x))
+                .combine_by_key(|v| (v, 1u64), |(sum, n), v| (sum + v, n + 1), |(s1, n1), (s2, n2)| (s1 + s2, n1 + n2), Some(3))
+                .glom()
+        }, 4).unwrap();
+        // Three partitions per batch, each key in the same one.
+        prop_assert!(fused.iter().all(|batch| batch.len() == 3));
+        prop_assert_eq!(sorted_partitions(fused), sorted_partitions(plain));
+        let fused = sorted(run_operation(input.clone(), |xs| combined_default(xs.repartition(n)), 4).unwrap());
+        let plain = sorted(run_operation(input, |xs| {
+            xs.repartition(n)
+                .map(|x| (x % 4, x))
+                .combine_by_key(|v| vec![v], |mut c, v| { c.push(v); c }, |mut a, b| { a.extend(b); a }, None)
+                .map_values(|mut vs: Vec<i64>| { vs.sort(); vs })
+        }, 4).unwrap());
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn group_by_key_and_window(input in numbers(), n in partitions()) {
+        let plain_grouped = |xs: DStream<i64>, w: u64, s: u64| -> StreamResult<(i64, Vec<i64>)> {
+            Ok(xs.repartition(n)
+                .map(|x| (x % 3, x))
+                .group_by_key_and_window(Duration::from_secs(w), Duration::from_secs(s))?
+                .map_values(|mut vs: Vec<i64>| { vs.sort(); vs }))
+        };
+        let fused = sorted(run_operation(input.clone(), |xs| grouped_windows(xs.repartition(n)), 6).unwrap());
+        let plain = sorted(run_operation(input.clone(), |xs| plain_grouped(xs, 3, 1), 6).unwrap());
+        prop_assert_eq!(fused.len(), 6);
+        prop_assert_eq!(fused, plain);
+        let fused = sorted(run_operation(input.clone(), |xs| grouped_windows_sliding(xs.repartition(n)), 6).unwrap());
+        let plain = sorted(run_operation(input, |xs| plain_grouped(xs, 4, 2), 6).unwrap());
+        prop_assert_eq!(fused.len(), 3);
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn reduce_by_window_inv(input in numbers(), n in partitions()) {
+        let fused = run_operation(input.clone(), |xs| incremental_sums(xs.repartition(n)), 6).unwrap();
+        let plain = run_operation(input, |xs| {
+            xs.repartition(n)
+                .map(|x| x % 100)
+                .reduce_by_window_inv(|a, b| a + b, |a, b| a - b, Duration::from_secs(3), Duration::from_secs(1))
+        }, 6).unwrap();
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn update_state_by_key_with(input in lines(), n in partitions()) {
+        let fused = run_operation(input.clone(), |l| running_from_initial(l.repartition(n)).glom(), 4).unwrap();
+        let plain = run_operation(input, |l| {
+            let initial = l.rdd_context().parallelize(vec![("a".to_owned(), 10u64), ("z".to_owned(), 5)], 2);
+            plain_word_count(l.repartition(n))
+                .update_state_by_key_with(
+                    |new: &[u64], old: Option<u64>| {
+                        let total = old.unwrap_or(0) + new.iter().sum::<u64>();
+                        (total < 40).then_some(total)
+                    },
+                    UpdateStateOptions { num_partitions: Some(3), initial_state: Some(initial) },
+                )
+                .glom()
+        }, 4).unwrap();
+        // The state is kept in three partitions and starts from the initial one.
+        prop_assert!(fused.iter().all(|batch| batch.len() == 3));
+        prop_assert!(fused[0].iter().flatten().any(|(k, v)| k == "z" && *v == 5));
+        prop_assert_eq!(sorted_partitions(fused), sorted_partitions(plain));
+    }
+}
+
+#[test]
+fn value_and_window_operators_give_the_expected_batches() {
+    let input = vec![vec![1i64, 2, 4], vec![5], vec![]];
+    let groups = sorted(run_operation(input.clone(), grouped_windows, 4).unwrap());
+    assert_eq!(
+        groups,
+        vec![
+            vec![(1, vec![1, 4]), (2, vec![2])],
+            vec![(1, vec![1, 4]), (2, vec![2, 5])],
+            vec![(1, vec![1, 4]), (2, vec![2, 5])],
+            vec![(2, vec![5])],
+        ]
+    );
+    let sums = run_operation(input.clone(), incremental_sums, 5).unwrap();
+    assert_eq!(sums, vec![vec![7], vec![12], vec![12], vec![5], vec![0]]);
+    let averages = sorted(run_operation(input, combined, 2).unwrap());
+    assert_eq!(
+        averages,
+        vec![
+            vec![(1, (1, 1)), (2, (2, 1)), (4, (4, 1))],
+            vec![(5, (5, 1))]
+        ]
+    );
+    let words = sorted(
+        run_operation(
+            vec![vec!["ab c".to_owned(), "dd".to_owned()]],
+            value_words,
+            1,
+        )
+        .unwrap(),
+    );
+    assert_eq!(words, vec![vec![(0, 3), (2, 2)]]);
 }
 
 #[test]
