@@ -257,6 +257,16 @@ impl Checkpointer {
             .write_value(time.milliseconds(), self.fingerprint, &checkpoint)
             .map_err(|e| checkpoint_error(&self.dir, &e))?;
         tracing::debug!(%time, dir = %self.dir.display(), "checkpoint written");
+        let oldest_kept = self
+            .series
+            .times()
+            .map_err(|e| checkpoint_error(&self.dir, &e))?
+            .into_iter()
+            .min()
+            .map_or(time, Time::from_millis);
+        for input in self.graph.input_lifecycles() {
+            input.checkpoint_durable(oldest_kept);
+        }
         Ok(())
     }
 }

@@ -215,6 +215,9 @@ impl Graph {
         for stream in &streams {
             stream.clear_metadata(time);
         }
+        for input in self.input_lifecycles() {
+            input.clear_metadata(time);
+        }
         truncated
     }
 }

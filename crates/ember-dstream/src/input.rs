@@ -43,8 +43,30 @@ pub trait InputSource<T>: Send + Sync + 'static {
     fn start(&self, _env: &InputEnv) -> Result<(), StreamingError> {
         Ok(())
     }
-    /// Stops background work; returns when it has stopped.
+    /// Stops background work; returns when it has stopped. After `stop`
+    /// the source accepts no new data, but what it already accepted is
+    /// still delivered by later batches (a graceful stop generates batches
+    /// until [`has_unallocated_data`](Self::has_unallocated_data) is false).
     fn stop(&self) {}
+    /// Whether the source holds data that no generated batch has taken yet
+    /// (a receiver's stored blocks and the records on their way to them).
+    /// A graceful stop keeps generating batches until every input answers
+    /// `false`, so every record a receiver accepted is processed.
+    fn has_unallocated_data(&self) -> bool {
+        false
+    }
+    /// Batch `time` completed (Spark's `clearMetadata`): what the source
+    /// keeps only for batches up to `time` less its remember duration can
+    /// go. With `spark.streaming.concurrentJobs` > 1, batches may complete
+    /// out of order; `time` is then the newest time at and below which
+    /// every batch completed.
+    fn clear_metadata(&self, _time: Time, _env: &InputEnv) {}
+    /// A checkpoint became durable; `oldest_kept` is the time of the oldest
+    /// checkpoint the directory still keeps, the earliest a recovery can
+    /// start from. Data needed only by batches at or before `oldest_kept`
+    /// less the remember duration is never needed again (a write-ahead log
+    /// deletes it). Never called for a checkpoint whose write failed.
+    fn checkpoint_durable(&self, _oldest_kept: Time, _env: &InputEnv) {}
     /// The data of the batch ending at `time`, i.e. of `(time - batch, time]`.
     /// Report the record count with [`InputEnv::report_records`]. After a
     /// recovery it is also asked for batches at or before the restored
@@ -147,6 +169,9 @@ pub(crate) trait InputLifecycle: Send + Sync {
     fn receivers(&self) -> usize;
     fn start(&self) -> Result<(), StreamingError>;
     fn stop(&self);
+    fn has_unallocated_data(&self) -> bool;
+    fn clear_metadata(&self, time: Time);
+    fn checkpoint_durable(&self, oldest_kept: Time);
 }
 
 struct Input<T> {
@@ -168,6 +193,15 @@ impl<T: Data> InputLifecycle for InputHandle<T> {
     }
     fn stop(&self) {
         self.0.source.stop();
+    }
+    fn has_unallocated_data(&self) -> bool {
+        self.0.source.has_unallocated_data()
+    }
+    fn clear_metadata(&self, time: Time) {
+        self.0.source.clear_metadata(time, &self.0.env);
+    }
+    fn checkpoint_durable(&self, oldest_kept: Time) {
+        self.0.source.checkpoint_durable(oldest_kept, &self.0.env);
     }
 }
 
