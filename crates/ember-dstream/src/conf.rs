@@ -8,12 +8,18 @@ use crate::{Duration, StreamingError};
 /// Settings of a [`StreamingContext`](crate::StreamingContext).
 ///
 /// Known keys (Spark's names and defaults): `spark.streaming.blockInterval`
-/// (200ms), `spark.streaming.concurrentJobs` (1),
+/// (200ms), `spark.streaming.concurrentJobs` (1, at most
+/// [`MAX_CONCURRENT_JOBS`](Self::MAX_CONCURRENT_JOBS)),
 /// `spark.streaming.receiver.maxRate` (0 = unlimited),
 /// `spark.streaming.backpressure.enabled` (false),
 /// `spark.streaming.receiver.writeAheadLog.enable` (false),
-/// `spark.task.maxFailures` (4). Durations accept `ms`, `s` and `min`
-/// suffixes (a bare number is milliseconds).
+/// `spark.streaming.gracefulStopTimeout` (10 batch intervals),
+/// `spark.scheduler.listenerbus.eventqueue.capacity` (10000),
+/// `spark.task.maxFailures` (4); and ember's own
+/// `ember.streaming.maxQueuedBatches` (100: generated batches waiting to
+/// run; when that many wait, the generator waits too). Durations accept
+/// `ms`, `s` and `min` suffixes (a bare number is milliseconds); one that
+/// overflows is an error.
 ///
 /// ```
 /// use ember_dstream::{Duration, StreamingConf};
@@ -43,6 +49,14 @@ impl Default for StreamingConf {
 }
 
 impl StreamingConf {
+    /// The largest `spark.streaming.concurrentJobs` accepted: each is an
+    /// executor thread running a whole batch; more would only add threads
+    /// waiting for the same workers.
+    pub const MAX_CONCURRENT_JOBS: usize = 64;
+
+    /// The default `ember.streaming.maxQueuedBatches`.
+    pub const DEFAULT_MAX_QUEUED_BATCHES: usize = 100;
+
     /// Master `local[*]`, app name `ember`, every setting at Spark's default.
     pub fn new() -> Self {
         Self::default()
@@ -95,13 +109,60 @@ impl StreamingConf {
         Ok(d)
     }
 
-    /// `spark.streaming.concurrentJobs` (default 1, at least 1).
+    /// `spark.streaming.concurrentJobs` (default 1, from 1 to
+    /// [`MAX_CONCURRENT_JOBS`](Self::MAX_CONCURRENT_JOBS)).
     pub fn concurrent_jobs(&self) -> Result<usize, StreamingError> {
-        let n = self.number("spark.streaming.concurrentJobs", 1)?;
-        if n == 0 {
-            return Err(self.invalid("spark.streaming.concurrentJobs", "must be at least 1"));
+        self.count(
+            "spark.streaming.concurrentJobs",
+            1,
+            Self::MAX_CONCURRENT_JOBS,
+        )
+    }
+
+    /// `ember.streaming.maxQueuedBatches`: how many generated batches may
+    /// wait for an executor (default
+    /// [`DEFAULT_MAX_QUEUED_BATCHES`](Self::DEFAULT_MAX_QUEUED_BATCHES),
+    /// at least 1). When that many wait, the generator waits too, so a
+    /// backlog (or the catch-up after downtime) does not generate every
+    /// missed batch ahead of time.
+    pub fn max_queued_batches(&self) -> Result<usize, StreamingError> {
+        self.count(
+            "ember.streaming.maxQueuedBatches",
+            Self::DEFAULT_MAX_QUEUED_BATCHES,
+            usize::MAX,
+        )
+    }
+
+    /// `spark.scheduler.listenerbus.eventqueue.capacity`: how many listener
+    /// events may wait for delivery before new ones are dropped (default
+    /// 10000, at least 1).
+    pub fn listener_bus_capacity(&self) -> Result<usize, StreamingError> {
+        self.count(
+            "spark.scheduler.listenerbus.eventqueue.capacity",
+            crate::listener_bus::DEFAULT_EVENT_QUEUE_CAPACITY,
+            usize::MAX,
+        )
+    }
+
+    /// `spark.streaming.gracefulStopTimeout` (default 10 times `batch`,
+    /// wall time): how long a graceful stop waits for the received data
+    /// and the queued batches to be processed before it stops anyway (and
+    /// how long any stop waits for the batch in progress).
+    pub fn graceful_stop_timeout(&self, batch: Duration) -> Result<Duration, StreamingError> {
+        let d = self.duration("spark.streaming.gracefulStopTimeout", batch * 10)?;
+        if d.is_zero() {
+            return Err(self.invalid("spark.streaming.gracefulStopTimeout", "must be positive"));
         }
-        Ok(n as usize)
+        Ok(d)
+    }
+
+    /// A count from 1 to `max`.
+    fn count(&self, key: &str, default: usize, max: usize) -> Result<usize, StreamingError> {
+        let n = self.number(key, default as u64)?;
+        usize::try_from(n)
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| self.invalid(key, &format!("must be from 1 to {max}")))
     }
 
     /// `spark.task.maxFailures` (default 4, at least 1).
@@ -155,8 +216,10 @@ impl StreamingConf {
         digits
             .trim()
             .parse::<u64>()
-            .map(|n| Duration::from_millis(n.saturating_mul(scale)))
-            .map_err(|_| self.invalid(key, "expected a duration such as 200ms, 2s or 1min"))
+            .map_err(|_| self.invalid(key, "expected a duration such as 200ms, 2s or 1min"))?
+            .checked_mul(scale)
+            .map(Duration::from_millis)
+            .ok_or_else(|| self.invalid(key, &format!("overflows (at most {} ms)", u64::MAX)))
     }
 
     fn invalid(&self, key: &str, reason: &str) -> StreamingError {
@@ -208,5 +271,63 @@ mod tests {
         assert!(err.to_string().contains("d = \"soon\""), "{err}");
         let zero = StreamingConf::new().set("spark.streaming.blockInterval", "0ms");
         assert!(zero.block_interval().is_err());
+    }
+
+    #[test]
+    fn overflowing_durations_are_errors() {
+        // Before: saturated silently to u64::MAX ms.
+        let huge = u64::MAX / 1000 + 1;
+        for value in [format!("{huge}s"), format!("{}min", u64::MAX / 60_000 + 1)] {
+            let conf = StreamingConf::new().set("spark.streaming.blockInterval", value.clone());
+            let err = conf.block_interval().unwrap_err();
+            assert!(
+                matches!(&err, StreamingError::InvalidConf { value: v, reason, .. }
+                    if *v == value && reason.contains("overflows")),
+                "{err}"
+            );
+        }
+        let max = StreamingConf::new().set("k", format!("{}", u64::MAX));
+        assert_eq!(
+            max.duration("k", Duration::ZERO).unwrap(),
+            Duration::from_millis(u64::MAX)
+        );
+    }
+
+    #[test]
+    fn concurrent_jobs_is_capped() {
+        let at = |n: usize| {
+            StreamingConf::new()
+                .set("spark.streaming.concurrentJobs", n.to_string())
+                .concurrent_jobs()
+        };
+        assert_eq!(at(StreamingConf::MAX_CONCURRENT_JOBS).unwrap(), 64);
+        for bad in [0, StreamingConf::MAX_CONCURRENT_JOBS + 1, 1_000_000] {
+            let err = at(bad).unwrap_err();
+            assert!(
+                matches!(&err, StreamingError::InvalidConf { key, reason, .. }
+                    if key == "spark.streaming.concurrentJobs" && reason == "must be from 1 to 64"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn scheduler_settings_have_documented_defaults() {
+        let conf = StreamingConf::new();
+        assert_eq!(conf.max_queued_batches().unwrap(), 100);
+        assert_eq!(conf.listener_bus_capacity().unwrap(), 10_000);
+        assert_eq!(
+            conf.graceful_stop_timeout(Duration::from_millis(500))
+                .unwrap(),
+            Duration::from_secs(5)
+        );
+        let set = StreamingConf::new()
+            .set("ember.streaming.maxQueuedBatches", "0")
+            .set("spark.streaming.gracefulStopTimeout", "2s");
+        assert!(set.max_queued_batches().is_err());
+        assert_eq!(
+            set.graceful_stop_timeout(Duration::from_secs(1)).unwrap(),
+            Duration::from_secs(2)
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! shares ([`StreamEnv`]).
 
 use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -15,7 +16,8 @@ use crate::checkpoint::{
 };
 use crate::clock::{Clock, SystemClock};
 use crate::graph::Graph;
-use crate::listener::{ListenerBus, StreamingListener};
+use crate::listener::StreamingListener;
+use crate::listener_bus::{FailureHook, ListenerBus};
 use crate::scheduler::{Runtime, Termination};
 use crate::{Duration, StreamingConf, StreamingError, Time};
 
@@ -78,8 +80,12 @@ pub(crate) struct ContextInner {
     pub(crate) graph: Arc<Graph>,
     pub(crate) listeners: ListenerBus,
     pub(crate) termination: Arc<Termination>,
+    /// `spark.streaming.gracefulStopTimeout`, the bound of every wait in a stop.
+    stop_timeout: Duration,
     life: Mutex<LifeCycle>,
     runtime: Mutex<Option<Runtime>>,
+    /// The runtime a stop took, on its way to being stopped.
+    stopping: Mutex<Option<Runtime>>,
     pub(crate) checkpoint_dir: Arc<Mutex<Option<PathBuf>>>,
     /// The checkpoint a context made by `get_or_create` continues from.
     recovered: Mutex<Option<StreamingCheckpoint>>,
@@ -93,10 +99,8 @@ impl Drop for ContextInner {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(runtime) = runtime {
-            for input in self.graph.input_lifecycles() {
-                input.stop();
-            }
-            runtime.stop(false);
+            self.graph.stop_inputs();
+            runtime.stop(false, self.stop_timeout.to_std());
         }
     }
 }
@@ -113,8 +117,14 @@ pub struct RecoveryOptions {
 /// How to stop a context.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StopOptions {
-    /// Finish every batch already generated before stopping (otherwise the
-    /// batch in progress finishes and queued batches are dropped).
+    /// Process all received data before stopping (Spark's
+    /// `stopGracefully`): the inputs stop accepting data, batches go on
+    /// being generated at their times while an input still holds data no
+    /// batch took, and every generated batch runs; bounded by
+    /// `spark.streaming.gracefulStopTimeout` (default 10 batch intervals,
+    /// wall time), after which it stops as a non-graceful stop and logs
+    /// what was left. Otherwise the batch in progress finishes (it is never
+    /// interrupted) and queued batches are dropped.
     pub stop_gracefully: bool,
 }
 
@@ -170,6 +180,9 @@ impl StreamingContext {
             });
         }
         conf.concurrent_jobs()?;
+        conf.max_queued_batches()?;
+        let stop_timeout = conf.graceful_stop_timeout(batch_interval)?;
+        let listeners = ListenerBus::with_capacity(conf.listener_bus_capacity()?);
         let rdd = RddContext::new(
             RddConf::new()
                 .master(conf.master_str())
@@ -187,10 +200,12 @@ impl StreamingContext {
                 env,
                 clock,
                 graph: Arc::new(Graph::default()),
-                listeners: ListenerBus::default(),
+                listeners,
                 termination: Arc::new(Termination::default()),
+                stop_timeout,
                 life: Mutex::new(LifeCycle::Initialized),
                 runtime: Mutex::new(None),
+                stopping: Mutex::new(None),
                 checkpoint_dir: Arc::new(Mutex::new(None)),
                 recovered: Mutex::new(None),
             }),
@@ -312,15 +327,15 @@ impl StreamingContext {
     }
 
     /// Puts the recovered checkpoint's entries back; returns its zero time
-    /// and batch time.
+    /// and batch time. The checkpoint is kept until `start` succeeds, so a
+    /// retried `start` restores it again.
     fn restore(&self) -> Result<Option<(Time, Time)>, StreamingError> {
         let recovered = self
             .inner
             .recovered
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let Some(checkpoint) = recovered else {
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(checkpoint) = recovered.as_ref() else {
             return Ok(None);
         };
         let time = Time::from_millis(checkpoint.time_ms);
@@ -444,7 +459,13 @@ impl StreamingContext {
         // Before the inputs start, so they know their remember duration.
         self.inner.graph.start(zero_time);
         for (started, input) in inputs.iter().enumerate() {
-            if let Err(e) = input.start() {
+            let result = catch_unwind(AssertUnwindSafe(|| input.start())).unwrap_or_else(|panic| {
+                Err(StreamingError::CallbackPanicked {
+                    callback: format!("InputSource::start of {}", input.name()),
+                    message: crate::panic_message(panic.as_ref()),
+                })
+            });
+            if let Err(e) = result {
                 tracing::error!(input = input.name(), error = %e, "starting an input failed");
                 inputs[..started].iter().for_each(|input| input.stop());
                 return Err(e);
@@ -466,7 +487,9 @@ impl StreamingContext {
             },
             None => None,
         };
-        let runtime = match Runtime::start(&self.inner, first_batch, checkpointer) {
+        let fail = self.failure_hook();
+        self.inner.listeners.set_failure_hook(Arc::clone(&fail));
+        let runtime = match Runtime::start(&self.inner, first_batch, checkpointer, fail) {
             Ok(runtime) => runtime,
             Err(e) => {
                 inputs.iter().for_each(|input| input.stop());
@@ -478,6 +501,12 @@ impl StreamingContext {
             .runtime
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(runtime);
+        // Started: the recovered state now lives in the streams.
+        self.inner
+            .recovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         *life = LifeCycle::Active;
         drop(life);
         tracing::info!(app = self.inner.conf.app_name_str(), %first_batch, %batch, "streaming context started");
@@ -507,8 +536,45 @@ impl StreamingContext {
         self.inner.termination.wait_for_batches(n, timeout.to_std())
     }
 
-    /// Stops generating batches and, when asked, finishes the ones already
-    /// generated. Stopping twice is harmless.
+    /// What ends the context when one of its threads fails: the error goes
+    /// to `await_termination` and the context stops (in the background).
+    fn failure_hook(&self) -> FailureHook {
+        let weak = Arc::downgrade(&self.inner);
+        Arc::new(move |error: StreamingError| {
+            tracing::error!(error = %error, "the streaming context failed: stopping it");
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            inner.termination.report_error(error);
+            StreamingContext { inner }.stop_in_background(StopOptions::default());
+        })
+    }
+
+    /// Stops on another thread (a scheduler or listener thread cannot wait
+    /// for itself); falls back to a stop that does not wait.
+    fn stop_in_background(self, options: StopOptions) {
+        let ssc = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ember-stopper".to_owned())
+            .spawn(move || ssc.finish_stop(options));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start a thread to stop the context: stopping without waiting");
+            self.finish_stop(options);
+        }
+    }
+
+    /// Stops the context: the inputs stop accepting data, then batches stop
+    /// being generated; a graceful stop first processes what the inputs
+    /// accepted and every generated batch (see [`StopOptions`]); then the
+    /// listener events posted so far are delivered. Every wait is bounded
+    /// by `spark.streaming.gracefulStopTimeout`, so a stop never hangs (a
+    /// batch in progress is not interrupted: past the timeout its thread
+    /// is left to finish it). Stopping twice is harmless.
+    ///
+    /// Called from an output operation or a listener callback (threads of
+    /// this context, which cannot wait for themselves), it returns at once
+    /// and the stop completes in the background;
+    /// [`await_termination`](Self::await_termination) returns when it did.
     pub fn stop(&self, options: StopOptions) -> Result<(), StreamingError> {
         let runtime = {
             let mut life = self.life();
@@ -522,18 +588,39 @@ impl StreamingContext {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take()
         };
-        // Receivers stop first, so a graceful stop processes what they stored.
-        for input in self.inner.graph.input_lifecycles() {
-            input.stop();
+        let own_thread = runtime.as_ref().is_some_and(Runtime::owns_current_thread)
+            || self.inner.listeners.is_bus_thread();
+        *self
+            .inner
+            .stopping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = runtime;
+        if own_thread {
+            self.clone().stop_in_background(options);
+        } else {
+            self.finish_stop(options);
         }
+        Ok(())
+    }
+
+    fn finish_stop(&self, options: StopOptions) {
+        let runtime = self
+            .inner
+            .stopping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // Inputs stop first, so a graceful stop processes what they accepted.
+        self.inner.graph.stop_inputs();
+        let timeout = self.inner.stop_timeout.to_std();
         if let Some(runtime) = runtime {
-            runtime.stop(options.stop_gracefully);
+            runtime.stop(options.stop_gracefully, timeout);
         }
+        self.inner.listeners.stop(timeout);
         self.inner.termination.set_stopped();
         tracing::info!(
             app = self.inner.conf.app_name_str(),
             "streaming context stopped"
         );
-        Ok(())
     }
 }

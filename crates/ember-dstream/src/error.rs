@@ -28,7 +28,9 @@ pub enum StreamingError {
         parent_slide: Duration,
     },
     /// Two streams combined in one operation slide at different rates.
-    #[error("cannot combine streams with different slide durations ({left} and {right})")]
+    #[error(
+        "cannot combine streams with different slide durations ({left} and {right}): window one of them so both slide alike"
+    )]
     SlideMismatch {
         /// The first stream's slide.
         left: Duration,
@@ -36,7 +38,7 @@ pub enum StreamingError {
         right: Duration,
     },
     /// `StreamingContext::union` of no streams at all.
-    #[error("union needs at least one stream")]
+    #[error("union needs at least one stream: pass one or more streams")]
     EmptyUnion,
     /// More receivers than worker slots to run them and the batches
     /// (Spark only warns, then processes nothing).
@@ -58,7 +60,7 @@ pub enum StreamingError {
         what: &'static str,
     },
     /// A configuration value that cannot be used.
-    #[error("invalid setting {key} = {value:?}: {reason}")]
+    #[error("invalid setting {key} = {value:?}: {reason}; fix or remove the setting")]
     InvalidConf {
         /// The setting's key.
         key: String,
@@ -68,22 +70,32 @@ pub enum StreamingError {
         reason: String,
     },
     /// `start` without any output operation.
-    #[error("no output operations registered, so nothing to execute")]
+    #[error(
+        "no output operations registered, so nothing to execute: add one (foreach_rdd, print, save_as_text_files, ...) before start"
+    )]
     NoOutputOperations,
     /// `start` called twice, or an operation added after `start`.
-    #[error("the streaming context has already been started")]
+    #[error(
+        "the streaming context has already been started: define every stream and output before start"
+    )]
     AlreadyStarted,
     /// The context was stopped; it cannot be started or extended again.
-    #[error("the streaming context has already been stopped")]
+    #[error(
+        "the streaming context has already been stopped: a stopped context cannot be restarted, create a new one"
+    )]
     AlreadyStopped,
     /// The streaming context this stream belongs to was dropped.
-    #[error("the streaming context of this stream no longer exists")]
+    #[error(
+        "the streaming context of this stream no longer exists: keep the StreamingContext alive while its streams are used"
+    )]
     ContextDropped,
     /// An RDD job failed.
     #[error(transparent)]
     Job(#[from] JobError),
     /// An output operation returned an error or panicked.
-    #[error("output operation {output} ({name}) failed for batch {time}: {message}")]
+    #[error(
+        "output operation {output} ({name}) failed for batch {time}: {message} (later batches still run; stop the context if this failure is fatal)"
+    )]
     OutputFailed {
         /// The batch's time.
         time: Time,
@@ -95,7 +107,7 @@ pub enum StreamingError {
         message: String,
     },
     /// A wait gave up.
-    #[error("timed out after {after:?} waiting for {what}")]
+    #[error("timed out after {after:?} waiting for {what}: wait longer or check why it is slow")]
     Timeout {
         /// What was awaited.
         what: String,
@@ -104,7 +116,9 @@ pub enum StreamingError {
     },
     /// Writing or reading a streaming checkpoint failed (the message names
     /// the files concerned).
-    #[error("checkpoint in {dir}: {message}")]
+    #[error(
+        "checkpoint in {dir}: {message} (check the directory is writable and has space, or use another one)"
+    )]
     Checkpoint {
         /// The checkpoint directory.
         dir: std::path::PathBuf,
@@ -114,7 +128,9 @@ pub enum StreamingError {
     /// The checkpoint in `dir` was written by a different pipeline or with
     /// a different batch interval than the one rebuilt by the create
     /// function.
-    #[error("the checkpoint in {dir} does not match the pipeline: {difference}")]
+    #[error(
+        "the checkpoint in {dir} does not match the pipeline: {difference}; restore the old pipeline, use a new directory, or set RecoveryOptions::discard_mismatched_state"
+    )]
     CheckpointMismatch {
         /// The checkpoint directory.
         dir: std::path::PathBuf,
@@ -133,11 +149,45 @@ pub enum StreamingError {
         slide: Duration,
     },
     /// A background thread could not be started.
-    #[error("cannot start thread {name}: {message}")]
+    #[error(
+        "cannot start thread {name}: {message} (the system is out of threads or memory: lower the load or raise its limits)"
+    )]
     Thread {
         /// The thread's name.
         name: &'static str,
         /// What the OS said.
         message: String,
+    },
+    /// An input stream failed or panicked while generating a batch; the
+    /// context was stopped.
+    #[error(
+        "input stream {name} failed for batch {time}: {message}; the context was stopped: fix the source and start a new context (with a checkpoint, it resumes after the last checkpointed batch)"
+    )]
+    InputFailed {
+        /// The input stream's name.
+        name: &'static str,
+        /// The batch being generated.
+        time: Time,
+        /// What went wrong (the error or the panic message).
+        message: String,
+    },
+    /// A user callback outside an output operation (an input source hook,
+    /// a listener, a state's serialization for a checkpoint) panicked; the
+    /// context was stopped.
+    #[error(
+        "{callback} panicked: {message}; the context was stopped: fix the panic and start a new context (with a checkpoint, it resumes after the last checkpointed batch)"
+    )]
+    CallbackPanicked {
+        /// The callback that panicked.
+        callback: String,
+        /// The panic message.
+        message: String,
+    },
+    /// A duration or time computation overflowed the range of
+    /// milliseconds in a `u64`.
+    #[error("{what} overflows (at most {} ms): use a smaller value", u64::MAX)]
+    DurationOverflow {
+        /// The computation that overflowed.
+        what: String,
     },
 }

@@ -178,16 +178,30 @@ impl Graph {
     }
 
     /// One job per output operation that has an RDD at `time`, in
-    /// declaration order. A panic while generating is caught and reported
-    /// as that job's failure.
-    pub(crate) fn generate_jobs(&self, time: Time) -> Vec<PlannedJob> {
+    /// declaration order. A panic while generating an output's job is
+    /// caught and reported as that job's failure; an input that fails or
+    /// panics while generating its batch is an error (the context stops:
+    /// a batch without its input's data must not look complete).
+    pub(crate) fn generate_jobs(&self, time: Time) -> Result<Vec<PlannedJob>, StreamingError> {
         for input in self.inputs() {
-            if let Err(e) = input.generate(time) {
-                tracing::error!(%time, error = %e, "generating an input batch failed");
+            let failure = match catch_unwind(AssertUnwindSafe(|| input.generate(time))) {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(panic) => Some(format!(
+                    "panicked: {}",
+                    crate::panic_message(panic.as_ref())
+                )),
+            };
+            if let Some(message) = failure {
+                return Err(StreamingError::InputFailed {
+                    name: input.name(),
+                    time,
+                    message,
+                });
             }
         }
         let outputs: Vec<Arc<OutputOp>> = self.outputs().clone();
-        outputs
+        Ok(outputs
             .iter()
             .filter_map(|op| {
                 let generated = catch_unwind(AssertUnwindSafe(|| (op.generate)(time)));
@@ -203,7 +217,36 @@ impl Graph {
                     job,
                 })
             })
-            .collect()
+            .collect())
+    }
+
+    /// Whether any input holds data no generated batch has taken yet (a
+    /// panic in an input's answer is an error).
+    pub(crate) fn has_unallocated_data(&self) -> Result<bool, StreamingError> {
+        for input in self.input_lifecycles() {
+            match catch_unwind(AssertUnwindSafe(|| input.has_unallocated_data())) {
+                Ok(false) => {}
+                Ok(true) => return Ok(true),
+                Err(panic) => {
+                    return Err(StreamingError::CallbackPanicked {
+                        callback: format!("InputSource::has_unallocated_data of {}", input.name()),
+                        message: crate::panic_message(panic.as_ref()),
+                    });
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Stops every input (a panicking `stop` is logged: the context is
+    /// stopping anyway).
+    pub(crate) fn stop_inputs(&self) {
+        for input in self.input_lifecycles() {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| input.stop())) {
+                let message = crate::panic_message(panic.as_ref());
+                tracing::error!(input = input.name(), %message, "stopping an input panicked");
+            }
+        }
     }
 
     /// After batch `time`: cuts state lineage, then forgets old RDDs.

@@ -1,11 +1,12 @@
-//! Listening to a running context: the [`StreamingListener`] trait, the
-//! [`BatchInfo`] and [`OutputOperationInfo`] it receives, and the bus that
-//! delivers events to every registered listener.
+//! Listening to a running context: the [`StreamingListener`] trait and the
+//! [`BatchInfo`], [`OutputOperationInfo`] and [`ReceiverInfo`] it receives
+//! (the bus that delivers them is in `listener_bus.rs`).
 
-use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use crate::Time;
+// Kept reachable under its old path for the modules that import it here.
+pub(crate) use crate::listener_bus::ListenerBus;
 
 /// One output operation's run within a batch.
 #[derive(Debug, Clone)]
@@ -95,8 +96,16 @@ pub struct ReceiverInfo {
 }
 
 /// Receives a context's events. Every method has an empty default, so an
-/// implementation overrides only what it needs. Events are delivered on the
-/// scheduler's threads, in order; keep handlers short.
+/// implementation overrides only what it needs. Events are delivered in
+/// order on one `ember-listener-bus` thread, asynchronously (as Spark's
+/// `LiveListenerBus`): a slow listener delays only later events, never
+/// batches; when more than `spark.scheduler.listenerbus.eventqueue.capacity`
+/// events wait, new ones are dropped and counted
+/// ([`ListenerBus::dropped_events`](crate::ListenerBus::dropped_events)).
+/// A panicking callback stops the context with
+/// [`StreamingError::CallbackPanicked`](crate::StreamingError::CallbackPanicked).
+/// A callback may call [`StreamingContext::stop`](crate::StreamingContext::stop):
+/// the stop then completes in the background.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
@@ -128,32 +137,4 @@ pub trait StreamingListener: Send + Sync {
     fn on_receiver_error(&self, _receiver: &ReceiverInfo) {}
     /// A receiver stopped.
     fn on_receiver_stopped(&self, _receiver: &ReceiverInfo) {}
-}
-
-/// Delivers events to every registered listener.
-#[derive(Default, Clone)]
-pub struct ListenerBus {
-    listeners: Arc<RwLock<Vec<Arc<dyn StreamingListener>>>>,
-}
-
-impl ListenerBus {
-    /// Registers a listener.
-    pub fn add(&self, listener: Arc<dyn StreamingListener>) {
-        self.listeners
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(listener);
-    }
-
-    /// Calls `event` on every listener, in registration order.
-    pub fn post(&self, event: impl Fn(&dyn StreamingListener)) {
-        let listeners = self
-            .listeners
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        for listener in &listeners {
-            event(listener.as_ref());
-        }
-    }
 }

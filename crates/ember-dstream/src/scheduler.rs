@@ -1,21 +1,30 @@
 //! The running part of a context: the job generator thread (one job set per
 //! batch interval, on the context's clock) and the job executor thread(s)
 //! that run the sets in order, report to listeners and clean up after each
-//! batch; plus [`Termination`], what `await_termination` waits on.
+//! batch; how they stop (gracefully: until the inputs' data is processed);
+//! plus [`Termination`], what `await_termination` waits on.
+//!
+//! Generated job sets wait in a bounded queue
+//! (`ember.streaming.maxQueuedBatches`): when it is full the generator
+//! waits, so a backlog never generates far ahead. A user callback that
+//! panics on these threads (an input source, a state's serialization)
+//! or an input that fails to generate its batch ends the context with an
+//! error; an output operation's failure is reported and batches go on.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{JoinHandle, ThreadId};
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
 
 use crate::checkpoint::Checkpointer;
 use crate::clock::Clock;
 use crate::context::{ContextInner, StreamEnv};
 use crate::graph::{Graph, PlannedJob};
-use crate::listener::{BatchInfo, ListenerBus, OutputOperationInfo};
+use crate::listener::{BatchInfo, OutputOperationInfo};
+use crate::listener_bus::{FailureHook, ListenerBus};
 use crate::{StreamingError, Time};
 
 /// How long the generator sleeps at most before checking for a stop.
@@ -52,7 +61,7 @@ impl Termination {
         self.update(|s| s.stopped = true);
     }
 
-    fn report_error(&self, error: StreamingError) {
+    pub(crate) fn report_error(&self, error: StreamingError) {
         self.update(|s| {
             s.error.get_or_insert(error);
         });
@@ -134,12 +143,59 @@ impl Termination {
     }
 }
 
+/// How the threads of a runtime are told to stop, and how many still run.
+#[derive(Default)]
+struct Control {
+    /// Generate no more batches once the inputs hold no unallocated data.
+    stopping: AtomicBool,
+    /// Generate nothing more and drop the queued batches.
+    hard_stop: AtomicBool,
+    alive: Mutex<usize>,
+    ended: Condvar,
+}
+
+impl Control {
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    fn hard_stop(&self) -> bool {
+        self.hard_stop.load(Ordering::SeqCst)
+    }
+
+    fn alive(&self) -> MutexGuard<'_, usize> {
+        self.alive.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until every thread ended or `deadline` passed; returns whether
+    /// they all ended.
+    fn wait_ended(&self, deadline: Instant) -> bool {
+        let alive = self.alive();
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let (alive, _) = self
+            .ended
+            .wait_timeout_while(alive, timeout, |n| *n > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *alive == 0
+    }
+}
+
+/// Counts a runtime thread as alive until it ends (even by a panic).
+struct AliveGuard(Arc<Control>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        *self.0.alive() -= 1;
+        self.0.ended.notify_all();
+    }
+}
+
 /// The threads of a started context.
 pub(crate) struct Runtime {
-    stop_generating: Arc<AtomicBool>,
-    drop_queued: Arc<AtomicBool>,
-    generator: Option<JoinHandle<()>>,
-    executors: Vec<JoinHandle<()>>,
+    control: Arc<Control>,
+    /// A handle on the queue of generated batches, to say how many are left.
+    queued: Receiver<JobSet>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 /// What the executor threads share.
@@ -147,17 +203,24 @@ struct ExecutorShared {
     graph: Arc<Graph>,
     listeners: ListenerBus,
     termination: Arc<Termination>,
-    drop_queued: Arc<AtomicBool>,
+    control: Arc<Control>,
     checkpointer: Option<Arc<Checkpointer>>,
+    fail: FailureHook,
 }
 
 fn spawn(
     name: &'static str,
+    control: &Arc<Control>,
     f: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle<()>, StreamingError> {
+    *control.alive() += 1;
+    let guard = AliveGuard(Arc::clone(control));
     std::thread::Builder::new()
         .name(name.to_owned())
-        .spawn(f)
+        .spawn(move || {
+            let _guard = guard;
+            f();
+        })
         .map_err(|e| StreamingError::Thread {
             name,
             message: e.to_string(),
@@ -165,63 +228,114 @@ fn spawn(
 }
 
 impl Runtime {
+    /// Starts the generator (first batch at `first_batch`) and the
+    /// executors; `fail` ends the context with an error.
     pub(crate) fn start(
         inner: &ContextInner,
         first_batch: Time,
         checkpointer: Option<Arc<Checkpointer>>,
+        fail: FailureHook,
     ) -> Result<Self, StreamingError> {
-        let (sender, receiver) = crossbeam_channel::unbounded::<JobSet>();
-        let stop_generating = Arc::new(AtomicBool::new(false));
-        let drop_queued = Arc::new(AtomicBool::new(false));
+        let (sender, receiver) =
+            crossbeam_channel::bounded::<JobSet>(inner.conf.max_queued_batches()?);
+        let control = Arc::new(Control::default());
+        let mut runtime = Runtime {
+            control: Arc::clone(&control),
+            queued: receiver.clone(),
+            threads: Vec::new(),
+        };
         let shared = Arc::new(ExecutorShared {
             graph: Arc::clone(&inner.graph),
             listeners: inner.listeners.clone(),
             termination: Arc::clone(&inner.termination),
-            drop_queued: Arc::clone(&drop_queued),
+            control: Arc::clone(&control),
             checkpointer: checkpointer.clone(),
+            fail: Arc::clone(&fail),
         });
-        let mut executors = Vec::new();
         for _ in 0..inner.conf.concurrent_jobs()? {
             let receiver = receiver.clone();
             let shared = Arc::clone(&shared);
-            executors.push(spawn("ember-job-executor", move || {
+            let started = spawn("ember-job-executor", &control, move || {
                 run_executor(&receiver, &shared);
-            })?);
+            });
+            match started {
+                Ok(thread) => runtime.threads.push(thread),
+                Err(e) => {
+                    drop(sender);
+                    runtime.stop(false, std::time::Duration::from_secs(10));
+                    return Err(e);
+                }
+            }
         }
         let generator = Generator {
             clock: Arc::clone(&inner.clock),
             graph: Arc::clone(&inner.graph),
             env: Arc::clone(&inner.env),
             listeners: inner.listeners.clone(),
-            stop: Arc::clone(&stop_generating),
+            control: Arc::clone(&control),
             sender,
             checkpointer,
+            fail,
         };
-        let generator = spawn("ember-job-generator", move || generator.run(first_batch))?;
-        Ok(Runtime {
-            stop_generating,
-            drop_queued,
-            generator: Some(generator),
-            executors,
-        })
+        match spawn("ember-job-generator", &control, move || {
+            generator.run(first_batch)
+        }) {
+            Ok(thread) => runtime.threads.push(thread),
+            Err(e) => {
+                runtime.stop(false, std::time::Duration::from_secs(10));
+                return Err(e);
+            }
+        }
+        Ok(runtime)
     }
 
-    /// Stops generating; finishes queued batches when `graceful`, else only
-    /// the batch in progress; joins the threads (unless called from one of
-    /// them, e.g. by an output operation that stops its own context).
-    pub(crate) fn stop(mut self, graceful: bool) {
-        self.stop_generating.store(true, Ordering::SeqCst);
+    /// Whether the calling thread is one of this runtime's threads.
+    pub(crate) fn owns_current_thread(&self) -> bool {
+        let me: ThreadId = std::thread::current().id();
+        self.threads.iter().any(|t| t.thread().id() == me)
+    }
+
+    /// Stops the threads and waits for them (never from one of them: see
+    /// [`owns_current_thread`](Self::owns_current_thread)).
+    ///
+    /// Graceful (Spark's `JobGenerator.stop(processReceivedData = true)`):
+    /// the generator goes on generating batches at their times while an
+    /// input holds unallocated data, then stops, and every queued batch
+    /// runs; after `timeout` (wall time) it stops as a non-graceful stop,
+    /// logging what is left. Non-graceful: no more batches are generated
+    /// and the queued ones are dropped. Either way the batch in progress is
+    /// not interrupted: it runs to its end, waited for at most `timeout`
+    /// more (then its thread is left behind, with an error logged).
+    pub(crate) fn stop(mut self, graceful: bool, timeout: std::time::Duration) {
+        self.control.stopping.store(true, Ordering::SeqCst);
         if !graceful {
-            self.drop_queued.store(true, Ordering::SeqCst);
+            self.control.hard_stop.store(true, Ordering::SeqCst);
         }
-        let me = std::thread::current().id();
-        let handles = self
-            .generator
-            .take()
-            .into_iter()
-            .chain(self.executors.drain(..));
-        for handle in handles {
-            if handle.thread().id() != me && handle.join().is_err() {
+        if self.owns_current_thread() {
+            // Dropping the last context handle on a scheduler thread: the
+            // threads end by themselves, this one included.
+            return;
+        }
+        let mut ended = self.control.wait_ended(Instant::now() + timeout);
+        if !ended && graceful {
+            tracing::error!(
+                ?timeout,
+                queued_batches = self.queued.len(),
+                "the graceful stop timed out (spark.streaming.gracefulStopTimeout): {} generated batch(es) not run, and the inputs may still hold data no batch took; stopping now",
+                self.queued.len()
+            );
+            self.control.hard_stop.store(true, Ordering::SeqCst);
+            ended = self.control.wait_ended(Instant::now() + timeout);
+        }
+        if !ended {
+            tracing::error!(
+                ?timeout,
+                "a batch is still running after the stop timeout; its thread is left to finish it"
+            );
+            return;
+        }
+        for thread in self.threads.drain(..) {
+            if thread.join().is_err() {
                 tracing::error!("a streaming scheduler thread panicked");
             }
         }
@@ -233,49 +347,103 @@ struct Generator {
     graph: Arc<Graph>,
     env: Arc<StreamEnv>,
     listeners: ListenerBus,
-    stop: Arc<AtomicBool>,
+    control: Arc<Control>,
     sender: Sender<JobSet>,
     checkpointer: Option<Arc<Checkpointer>>,
+    fail: FailureHook,
 }
 
 impl Generator {
     fn run(self, first_batch: Time) {
+        if let Err(e) = self.generate_from(first_batch) {
+            (self.fail)(e);
+        }
+    }
+
+    /// Generates batches until stopped (or until a graceful stop finds
+    /// no unallocated input data).
+    fn generate_from(&self, first_batch: Time) -> Result<(), StreamingError> {
         let mut next = first_batch;
-        while !self.stop.load(Ordering::SeqCst) {
+        loop {
+            if self.control.hard_stop()
+                || (self.control.stopping() && !self.graph.has_unallocated_data()?)
+            {
+                return Ok(());
+            }
             if !self.clock.wait_until(next, POLL) {
                 continue;
             }
-            let jobs = self.graph.generate_jobs(next);
-            if let Some(checkpointer) = &self.checkpointer {
-                checkpointer.generated(next);
+            let job_set = self.generate(next)?;
+            if !self.enqueue(job_set) {
+                return Ok(());
             }
-            let info = BatchInfo {
-                batch_time: next,
-                num_records: self.env.take_input(next),
-                submission: Instant::now(),
-                processing_start: None,
-                processing_end: None,
-                output_operations: Vec::new(),
-            };
-            self.listeners.post(|l| l.on_batch_submitted(&info));
-            if self.sender.send(JobSet { info, jobs }).is_err() {
-                break;
+            next = next.checked_add(self.env.batch).ok_or_else(|| {
+                StreamingError::DurationOverflow {
+                    what: format!("the batch after {next}"),
+                }
+            })?;
+        }
+    }
+
+    fn generate(&self, time: Time) -> Result<JobSet, StreamingError> {
+        let jobs = self.graph.generate_jobs(time)?;
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.generated(time);
+        }
+        let info = BatchInfo {
+            batch_time: time,
+            num_records: self.env.take_input(time),
+            submission: Instant::now(),
+            processing_start: None,
+            processing_end: None,
+            output_operations: Vec::new(),
+        };
+        self.listeners.post(|l| l.on_batch_submitted(&info));
+        Ok(JobSet { info, jobs })
+    }
+
+    /// Queues a job set, waiting while the queue is full; returns false
+    /// when the context stopped (or the executors are gone) instead.
+    fn enqueue(&self, mut job_set: JobSet) -> bool {
+        loop {
+            match self.sender.send_timeout(job_set, POLL) {
+                Ok(()) => return true,
+                Err(SendTimeoutError::Timeout(back)) => {
+                    if self.control.hard_stop() {
+                        return false;
+                    }
+                    job_set = back;
+                }
+                Err(SendTimeoutError::Disconnected(_)) => return false,
             }
-            next = next + self.env.batch;
         }
     }
 }
 
 fn run_executor(receiver: &Receiver<JobSet>, shared: &ExecutorShared) {
     for job_set in receiver {
-        if shared.drop_queued.load(Ordering::SeqCst) {
+        if shared.control.hard_stop() {
             break;
         }
-        run_job_set(job_set, shared);
+        if let Err(e) = run_job_set(job_set, shared) {
+            (shared.fail)(e);
+            break;
+        }
     }
 }
 
-fn run_job_set(job_set: JobSet, shared: &ExecutorShared) {
+/// Runs `f`, a user callback named `callback`, turning a panic into an error.
+fn guarded<T>(callback: &str, f: impl FnOnce() -> T) -> Result<T, StreamingError> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| StreamingError::CallbackPanicked {
+        callback: callback.to_owned(),
+        message: crate::panic_message(panic.as_ref()),
+    })
+}
+
+/// Runs one batch's jobs and cleans up after it. Output failures are
+/// reported (batches go on); a panic while cleaning up or checkpointing
+/// is returned (the context stops).
+fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), StreamingError> {
     let JobSet { mut info, jobs } = job_set;
     let time = info.batch_time;
     info.processing_start = Some(Instant::now());
@@ -314,11 +482,16 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) {
             .post(|l| l.on_output_operation_completed(&op));
         info.output_operations.push(op);
     }
-    if let Err(e) = shared.graph.after_batch(time) {
+    let cleaned = guarded("cleaning up after a batch (clear_metadata)", || {
+        shared.graph.after_batch(time)
+    })?;
+    if let Err(e) = cleaned {
         tracing::error!(%time, error = %e, "cleaning up after a batch failed");
         shared.termination.report_error(e);
     } else if let Some(checkpointer) = &shared.checkpointer
-        && let Err(e) = checkpointer.after_batch(time)
+        && let Err(e) = guarded("writing a checkpoint (a Serialize impl)", || {
+            checkpointer.after_batch(time)
+        })?
     {
         tracing::error!(%time, error = %e, "writing a checkpoint failed");
         shared.termination.report_error(e);
@@ -326,4 +499,5 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) {
     info.processing_end = Some(Instant::now());
     shared.listeners.post(|l| l.on_batch_completed(&info));
     shared.termination.batch_completed(time);
+    Ok(())
 }

@@ -1,8 +1,15 @@
 //! [`Duration`] and [`Time`]: milliseconds, as in Spark Streaming. Batch
 //! intervals, windows and slides are durations; batch times are times.
+//!
+//! Overflow is never silent and never wraps: the plain constructors and
+//! operators saturate at `u64::MAX` milliseconds (about 584 million years,
+//! which behaves as "forever"), in debug and release builds alike; the
+//! `try_*` constructors and `checked_*` methods report it instead.
 
 use std::fmt;
 use std::ops::{Add, Div, Mul, Sub};
+
+use crate::StreamingError;
 
 /// A span of time in milliseconds (Spark's `Duration`).
 ///
@@ -25,14 +32,60 @@ impl Duration {
         Duration(ms)
     }
 
-    /// `s` seconds.
+    /// `s` seconds, saturating at `u64::MAX` milliseconds (see
+    /// [`try_from_secs`](Self::try_from_secs) to get an error instead).
     pub const fn from_secs(s: u64) -> Self {
-        Duration(s * 1000)
+        Duration(s.saturating_mul(1000))
     }
 
-    /// `m` minutes.
+    /// `m` minutes, saturating at `u64::MAX` milliseconds (see
+    /// [`try_minutes`](Self::try_minutes) to get an error instead).
     pub const fn minutes(m: u64) -> Self {
-        Duration(m * 60_000)
+        Duration(m.saturating_mul(60_000))
+    }
+
+    /// `s` seconds, or [`StreamingError::DurationOverflow`] when that is
+    /// more milliseconds than a `u64` holds.
+    pub fn try_from_secs(s: u64) -> Result<Self, StreamingError> {
+        s.checked_mul(1000)
+            .map(Duration)
+            .ok_or_else(|| StreamingError::DurationOverflow {
+                what: format!("{s} seconds"),
+            })
+    }
+
+    /// `m` minutes, or [`StreamingError::DurationOverflow`] when that is
+    /// more milliseconds than a `u64` holds.
+    pub fn try_minutes(m: u64) -> Result<Self, StreamingError> {
+        m.checked_mul(60_000)
+            .map(Duration)
+            .ok_or_else(|| StreamingError::DurationOverflow {
+                what: format!("{m} minutes"),
+            })
+    }
+
+    /// The sum, or `None` on overflow (`+` saturates).
+    pub const fn checked_add(self, rhs: Duration) -> Option<Duration> {
+        match self.0.checked_add(rhs.0) {
+            Some(ms) => Some(Duration(ms)),
+            None => None,
+        }
+    }
+
+    /// The difference, or `None` when `rhs` is longer (`-` saturates at zero).
+    pub const fn checked_sub(self, rhs: Duration) -> Option<Duration> {
+        match self.0.checked_sub(rhs.0) {
+            Some(ms) => Some(Duration(ms)),
+            None => None,
+        }
+    }
+
+    /// `n` times this duration, or `None` on overflow (`*` saturates).
+    pub const fn checked_mul(self, n: u64) -> Option<Duration> {
+        match self.0.checked_mul(n) {
+            Some(ms) => Some(Duration(ms)),
+            None => None,
+        }
     }
 
     /// The length in milliseconds.
@@ -62,6 +115,7 @@ impl fmt::Display for Duration {
     }
 }
 
+/// Saturates at `u64::MAX` ms (see [`Duration::checked_add`]).
 impl Add for Duration {
     type Output = Duration;
     fn add(self, rhs: Duration) -> Duration {
@@ -69,6 +123,7 @@ impl Add for Duration {
     }
 }
 
+/// Saturates at zero (see [`Duration::checked_sub`]).
 impl Sub for Duration {
     type Output = Duration;
     fn sub(self, rhs: Duration) -> Duration {
@@ -76,6 +131,7 @@ impl Sub for Duration {
     }
 }
 
+/// Saturates at `u64::MAX` ms (see [`Duration::checked_mul`]).
 impl Mul<u64> for Duration {
     type Output = Duration;
     fn mul(self, rhs: u64) -> Duration {
@@ -114,6 +170,14 @@ impl Time {
         self.0
     }
 
+    /// This time plus `d`, or `None` on overflow (`+` saturates).
+    pub const fn checked_add(self, d: Duration) -> Option<Time> {
+        match self.0.checked_add(d.0) {
+            Some(ms) => Some(Time(ms)),
+            None => None,
+        }
+    }
+
     /// Whether this time is a whole multiple of `d` (false when `d` is zero).
     pub const fn is_multiple_of(self, d: Duration) -> bool {
         d.0 != 0 && self.0 % d.0 == 0
@@ -135,6 +199,7 @@ impl fmt::Display for Time {
     }
 }
 
+/// Saturates at `u64::MAX` ms (see [`Time::checked_add`]).
 impl Add<Duration> for Time {
     type Output = Time;
     fn add(self, rhs: Duration) -> Time {
@@ -142,6 +207,7 @@ impl Add<Duration> for Time {
     }
 }
 
+/// Saturates at zero.
 impl Sub<Duration> for Time {
     type Output = Time;
     fn sub(self, rhs: Duration) -> Time {
@@ -149,6 +215,7 @@ impl Sub<Duration> for Time {
     }
 }
 
+/// The time between two times, saturating at zero.
 impl Sub for Time {
     type Output = Duration;
     fn sub(self, rhs: Time) -> Duration {
@@ -177,5 +244,46 @@ mod tests {
             Time::from_millis(2000)
         );
         assert_eq!(Duration::from_secs(2) * 3, Duration::from_secs(6));
+    }
+
+    #[test]
+    fn constructors_saturate_and_checked_forms_report_overflow() {
+        let max = Duration::from_millis(u64::MAX);
+        // Before: `s * 1000` panicked in debug and wrapped in release.
+        assert_eq!(Duration::from_secs(u64::MAX), max);
+        assert_eq!(Duration::minutes(u64::MAX / 1000), max);
+        assert_eq!(Duration::from_secs(7), Duration::from_millis(7000));
+        assert_eq!(
+            Duration::try_from_secs(7).unwrap(),
+            Duration::from_millis(7000)
+        );
+        assert_eq!(
+            Duration::try_minutes(2).unwrap(),
+            Duration::from_millis(120_000)
+        );
+        let err = Duration::try_from_secs(u64::MAX / 999).unwrap_err();
+        assert!(
+            matches!(&err, StreamingError::DurationOverflow { what } if what.contains("seconds")),
+            "{err}"
+        );
+        assert!(matches!(
+            Duration::try_minutes(u64::MAX / 59_999),
+            Err(StreamingError::DurationOverflow { .. })
+        ));
+        assert_eq!(max.checked_add(Duration::from_millis(1)), None);
+        assert_eq!(max + Duration::from_millis(1), max);
+        assert_eq!(Duration::from_millis(1).checked_sub(max), None);
+        assert_eq!(max.checked_mul(2), None);
+        assert_eq!(
+            Duration::from_millis(3).checked_mul(2),
+            Some(Duration::from_millis(6))
+        );
+        let late = Time::from_millis(u64::MAX - 1);
+        assert_eq!(late.checked_add(Duration::from_millis(2)), None);
+        assert_eq!(late + Duration::from_millis(2), Time::from_millis(u64::MAX));
+        assert_eq!(
+            late.checked_add(Duration::from_millis(1)),
+            Some(Time::from_millis(u64::MAX))
+        );
     }
 }

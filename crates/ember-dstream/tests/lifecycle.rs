@@ -418,7 +418,10 @@ fn immediate_stop_finishes_the_batch_in_progress_and_drops_the_queue() -> R {
 fn slow_batches_queue_and_none_is_dropped() -> R {
     let _g = serial();
     let batch = 50;
-    let ssc = StreamingContext::new(conf(), Duration::from_millis(batch))?;
+    // The default graceful-stop timeout (10 batches = 500 ms) is shorter
+    // than the 12 queued batches take; this test is about the queue.
+    let conf = conf().set("spark.streaming.gracefulStopTimeout", "60s");
+    let ssc = StreamingContext::new(conf, Duration::from_millis(batch))?;
     let ran = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&ran);
     let (recorder, _completed) = Recorder::new();
