@@ -415,6 +415,12 @@ impl StreamingContext {
         self.inner.listeners.add(listener);
     }
 
+    /// Listener events dropped because listeners fell behind by more than
+    /// `spark.scheduler.listenerbus.eventqueue.capacity` events.
+    pub fn dropped_listener_events(&self) -> u64 {
+        self.inner.listeners.dropped_events()
+    }
+
     /// Errors unless the context still accepts new operations.
     pub(crate) fn check_initialized(inner: &ContextInner) -> Result<(), StreamingError> {
         match *inner.life.lock().unwrap_or_else(PoisonError::into_inner) {
@@ -546,7 +552,10 @@ impl StreamingContext {
                 return;
             };
             inner.termination.report_error(error);
-            StreamingContext { inner }.stop_in_background(StopOptions::default());
+            // On a scheduler or listener thread: `stop` completes in the background.
+            if let Err(e) = (StreamingContext { inner }).stop(StopOptions::default()) {
+                tracing::error!(error = %e, "stopping the failed context failed");
+            }
         })
     }
 
