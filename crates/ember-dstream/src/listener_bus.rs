@@ -239,7 +239,17 @@ impl ListenerBus {
 
     /// Queues the events `event` raises (it is called once, at once, with a
     /// recorder) for every listener, in registration order. Returns at once.
+    /// With no listener registered, nothing is queued.
     pub fn post(&self, event: impl Fn(&dyn StreamingListener)) {
+        if self
+            .core
+            .listeners
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+        {
+            return;
+        }
         let capture = Capture::default();
         event(&capture);
         let events = capture

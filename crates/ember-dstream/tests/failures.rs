@@ -483,3 +483,66 @@ fn a_failed_start_can_be_retried_and_still_restores_the_checkpoint() -> R {
     );
     Ok(())
 }
+
+/// Panics in `start` or, once stopped, in `has_unallocated_data`.
+struct PanickyHooks {
+    panic_in_start: bool,
+}
+
+impl InputSource<u64> for PanickyHooks {
+    fn name(&self) -> &'static str {
+        "panicky-hooks"
+    }
+    fn start(&self, _env: &InputEnv) -> Result<(), StreamingError> {
+        assert!(!self.panic_in_start, "start blew up");
+        Ok(())
+    }
+    fn has_unallocated_data(&self) -> bool {
+        panic!("has_unallocated_data blew up")
+    }
+    fn compute(&self, time: Time, env: &InputEnv) -> Result<Option<Rdd<u64>>, StreamingError> {
+        Ticks.compute(time, env)
+    }
+}
+
+#[test]
+fn a_panicking_start_is_an_error_of_start() -> R {
+    let (ssc, _clock) = manual()?;
+    ssc.input_stream(PanickyHooks {
+        panic_in_start: true,
+    })
+    .foreach_rdd(|_, _| ())?;
+    match ssc.start() {
+        Err(StreamingError::CallbackPanicked { callback, message }) => {
+            assert!(callback.contains("panicky-hooks"), "{callback}");
+            assert!(message.contains("start blew up"), "{message}");
+        }
+        other => panic!("expected the panic as an error, got {other:?}"),
+    }
+    assert_eq!(ssc.state(), ContextState::Initialized);
+    Ok(())
+}
+
+#[test]
+fn a_panic_in_has_unallocated_data_during_a_graceful_stop_is_reported_and_the_stop_returns() -> R {
+    let (ssc, clock) = manual()?;
+    ssc.input_stream(PanickyHooks {
+        panic_in_start: false,
+    })
+    .foreach_rdd(|_, _| ())?;
+    ssc.start()?;
+    clock.advance(Duration::from_secs(1));
+    assert!(ssc.await_batches(1, Duration::from_secs(10))?);
+    ssc.stop(StopOptions {
+        stop_gracefully: true,
+    })?;
+    match await_termination(&ssc) {
+        Err(StreamingError::CallbackPanicked { callback, message }) => {
+            assert!(callback.contains("has_unallocated_data"), "{callback}");
+            assert!(message.contains("blew up"), "{message}");
+        }
+        other => panic!("expected the panic as an error, got {other:?}"),
+    }
+    assert!(await_termination(&ssc).is_ok());
+    Ok(())
+}
