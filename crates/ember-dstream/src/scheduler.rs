@@ -482,16 +482,18 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
             .post(|l| l.on_output_operation_completed(&op));
         info.output_operations.push(op);
     }
-    let cleaned = guarded("cleaning up after a batch (clear_metadata)", || {
-        shared.graph.after_batch(time)
-    })?;
+    let cleaned = guarded(
+        "cleaning up after a batch (InputSource::clear_metadata)",
+        || shared.graph.after_batch(time),
+    )?;
     if let Err(e) = cleaned {
         tracing::error!(%time, error = %e, "cleaning up after a batch failed");
         shared.termination.report_error(e);
     } else if let Some(checkpointer) = &shared.checkpointer
-        && let Err(e) = guarded("writing a checkpoint (a Serialize impl)", || {
-            checkpointer.after_batch(time)
-        })?
+        && let Err(e) = guarded(
+            "writing a checkpoint (serializing state, InputSource::checkpoint_state or checkpoint_durable)",
+            || checkpointer.after_batch(time),
+        )?
     {
         tracing::error!(%time, error = %e, "writing a checkpoint failed");
         shared.termination.report_error(e);

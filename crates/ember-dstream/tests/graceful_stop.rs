@@ -188,3 +188,36 @@ fn graceful_stop_gives_up_after_the_timeout_instead_of_hanging() -> R {
     assert!(ssc.await_termination_or_timeout(Duration::from_millis(1))?);
     Ok(())
 }
+
+#[test]
+fn graceful_stop_while_a_producer_races_it_processes_exactly_what_was_accepted() -> R {
+    let feed = Feed::new(usize::MAX);
+    let conf = conf().set("spark.streaming.gracefulStopTimeout", "60s");
+    let (ssc, processed) = context(conf, Duration::from_millis(100), None, &feed)?;
+    ssc.start()?;
+    let producer = {
+        let feed = Arc::clone(&feed);
+        std::thread::spawn(move || {
+            let mut next = 0u64;
+            // Until the stop refuses data (at most 2M records).
+            while next < 2_000_000 && feed.push(next..next + 500) {
+                next += 500;
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            next
+        })
+    };
+    assert!(ssc.await_batches(5, Duration::from_secs(30))?);
+    ssc.stop(graceful())?;
+    let offered = producer.join().unwrap();
+    let accepted = sorted(&feed.accepted);
+    let processed = sorted(&processed);
+    println!(
+        "graceful stop under a racing producer: offered up to {offered}, accepted {}, processed {}",
+        accepted.len(),
+        processed.len()
+    );
+    assert!(!accepted.is_empty());
+    assert_eq!(processed, accepted);
+    Ok(())
+}
