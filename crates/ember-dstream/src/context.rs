@@ -551,7 +551,7 @@ impl StreamingContext {
             let Some(inner) = weak.upgrade() else {
                 return;
             };
-            inner.termination.report_error(error);
+            inner.termination.report_fatal(error);
             // On a scheduler or listener thread: `stop` completes in the background.
             if let Err(e) = (StreamingContext { inner }).stop(StopOptions::default()) {
                 tracing::error!(error = %e, "stopping the failed context failed");

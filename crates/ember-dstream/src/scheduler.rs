@@ -40,6 +40,9 @@ struct JobSet {
 struct TerminationState {
     stopped: bool,
     error: Option<StreamingError>,
+    /// The error that ended the context, kept apart so that an unread
+    /// output failure cannot hide it.
+    fatal: Option<StreamingError>,
     completed_batches: u64,
     last_completed: Option<Time>,
 }
@@ -61,9 +64,16 @@ impl Termination {
         self.update(|s| s.stopped = true);
     }
 
-    pub(crate) fn report_error(&self, error: StreamingError) {
+    fn report_error(&self, error: StreamingError) {
         self.update(|s| {
             s.error.get_or_insert(error);
+        });
+    }
+
+    /// Reports the error that ends the context.
+    pub(crate) fn report_fatal(&self, error: StreamingError) {
+        self.update(|s| {
+            s.fatal.get_or_insert(error);
         });
     }
 
@@ -83,7 +93,7 @@ impl Termination {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            if let Some(error) = state.error.take() {
+            if let Some(error) = state.error.take().or_else(|| state.fatal.take()) {
                 return Err(error);
             }
             if state.stopped {
@@ -120,10 +130,10 @@ impl Termination {
         let (mut state, _) = self
             .changed
             .wait_timeout_while(state, timeout, |s| {
-                !s.stopped && s.error.is_none() && s.completed_batches < n
+                !s.stopped && s.error.is_none() && s.fatal.is_none() && s.completed_batches < n
             })
             .unwrap_or_else(PoisonError::into_inner);
-        match state.error.take() {
+        match state.error.take().or_else(|| state.fatal.take()) {
             Some(error) => Err(error),
             None => Ok(state.completed_batches >= n),
         }

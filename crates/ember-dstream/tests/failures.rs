@@ -546,3 +546,43 @@ fn a_panic_in_has_unallocated_data_during_a_graceful_stop_is_reported_and_the_st
     assert!(await_termination(&ssc).is_ok());
     Ok(())
 }
+
+/// Sends each completed batch's time.
+struct Completions(Mutex<Sender<Time>>);
+
+impl StreamingListener for Completions {
+    fn on_batch_completed(&self, b: &BatchInfo) {
+        let _ = self.0.lock().unwrap().send(b.batch_time);
+    }
+}
+
+#[test]
+fn an_unread_output_failure_does_not_hide_the_error_that_ended_the_context() -> R {
+    let (ssc, clock) = manual()?;
+    let (tx, completed) = channel();
+    ssc.add_listener(Arc::new(Completions(Mutex::new(tx))));
+    ssc.input_stream(Faulty(Fault::ComputePanics))
+        .foreach_rdd(|_, time| {
+            if time == t(1000) {
+                Err("disk full".to_owned())
+            } else {
+                Ok(())
+            }
+        })?;
+    ssc.start()?;
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(completed.recv_timeout(WAIT).unwrap(), t(1000));
+    // The output failure is not read before the input fails.
+    clock.advance(Duration::from_secs(1));
+    match await_termination(&ssc) {
+        Err(StreamingError::OutputFailed { time, message, .. }) => {
+            assert_eq!((time, message.as_str()), (t(1000), "disk full"));
+        }
+        other => panic!("expected the output failure first, got {other:?}"),
+    }
+    assert_failed_and_stopped(
+        &ssc,
+        |e| matches!(e, StreamingError::InputFailed { time, .. } if *time == t(2000)),
+    );
+    Ok(())
+}
