@@ -15,7 +15,7 @@ use crate::checkpoint::{
     in_dir, open_series, pipeline_fingerprint,
 };
 use crate::clock::{Clock, SystemClock};
-use crate::graph::Graph;
+use crate::graph::{Graph, stop_input};
 use crate::listener::StreamingListener;
 use crate::listener_bus::{FailureHook, ListenerBus};
 use crate::scheduler::{Runtime, Termination};
@@ -431,7 +431,10 @@ impl StreamingContext {
     }
 
     /// Starts generating and running batches. The first batch's time is the
-    /// next multiple of the batch interval after now.
+    /// next multiple of the batch interval after now (after a recovery: the
+    /// batch after the checkpoint's). A failed start (an input that cannot
+    /// start, say) can be retried: the recovered checkpoint is kept until a
+    /// start succeeds.
     pub fn start(&self) -> Result<(), StreamingError> {
         let mut life = self.life();
         match *life {
@@ -473,7 +476,9 @@ impl StreamingContext {
             });
             if let Err(e) = result {
                 tracing::error!(input = input.name(), error = %e, "starting an input failed");
-                inputs[..started].iter().for_each(|input| input.stop());
+                inputs[..started]
+                    .iter()
+                    .for_each(|input| stop_input(input.as_ref()));
                 return Err(e);
             }
         }
@@ -487,7 +492,7 @@ impl StreamingContext {
             ) {
                 Ok(c) => Some(Arc::new(c)),
                 Err(e) => {
-                    inputs.iter().for_each(|input| input.stop());
+                    inputs.iter().for_each(|input| stop_input(input.as_ref()));
                     return Err(e);
                 }
             },
@@ -498,7 +503,7 @@ impl StreamingContext {
         let runtime = match Runtime::start(&self.inner, first_batch, checkpointer, fail) {
             Ok(runtime) => runtime,
             Err(e) => {
-                inputs.iter().for_each(|input| input.stop());
+                inputs.iter().for_each(|input| stop_input(input.as_ref()));
                 return Err(e);
             }
         };

@@ -238,14 +238,10 @@ impl Graph {
         Ok(false)
     }
 
-    /// Stops every input (a panicking `stop` is logged: the context is
-    /// stopping anyway).
+    /// Stops every input (see [`stop_input`]).
     pub(crate) fn stop_inputs(&self) {
         for input in self.input_lifecycles() {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| input.stop())) {
-                let message = crate::panic_message(panic.as_ref());
-                tracing::error!(input = input.name(), %message, "stopping an input panicked");
-            }
+            stop_input(input.as_ref());
         }
     }
 
@@ -262,5 +258,14 @@ impl Graph {
             input.clear_metadata(time);
         }
         truncated
+    }
+}
+
+/// Stops an input; a panicking `stop` is logged (the input is being
+/// stopped anyway, and the stop must go on with the others).
+pub(crate) fn stop_input(input: &dyn InputLifecycle) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| input.stop())) {
+        let message = crate::panic_message(panic.as_ref());
+        tracing::error!(input = input.name(), %message, "stopping an input panicked");
     }
 }
