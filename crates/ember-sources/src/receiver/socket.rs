@@ -105,19 +105,14 @@ impl SocketTextReceiver {
     }
 }
 
-/// The bytes a line counts for in the receiver's buffer: its text and
-/// the `String` holding it.
-fn line_size(line: &String) -> u64 {
-    (line.len() + std::mem::size_of::<String>()) as u64
-}
-
 impl Receiver<String> for SocketTextReceiver {
     fn name(&self) -> String {
         format!("socket_text_stream({}:{})", self.host, self.port)
     }
 
+    /// A line counts for its text and the `String` holding it.
     fn record_size(&self) -> fn(&String) -> u64 {
-        line_size
+        |line| (line.len() + std::mem::size_of::<String>()) as u64
     }
 
     fn on_start(&self, ctx: &ReceiverContext<String>) {
