@@ -22,11 +22,13 @@
 //! ember's own settings, read at start:
 //! `ember.receiver.maxBufferedRecords` (4000000) and
 //! `ember.receiver.maxBufferedBytes` (268435456, 256 MiB): the most records
-//! and bytes one receiver holds between `store*` accepting them and a batch
-//! taking their block; `store*` waits while that is full, so a socket
-//! source stops reading and TCP flow control pushes back to the sender (a
-//! single hand-over larger than the caps is admitted alone, into an empty
-//! buffer). Sizes come from [`Receiver::record_size`]: line length plus the
+//! and bytes of one receiver held between `store*` accepting them and the
+//! completion of the batch that took their block (in the receiver, the
+//! block store, and generated batches waiting for or being processed);
+//! `store*` waits while that is full, so a socket source stops reading and
+//! TCP flow control pushes back to the sender, and a pipeline slower than
+//! its input holds a bounded backlog (a single hand-over larger than the
+//! caps is admitted alone, into an empty buffer). Sizes come from [`Receiver::record_size`]: line length plus the
 //! `String` itself for socket text, `size_of::<T>()` by default.
 //! `ember.receiver.maxLineBytes` (67108864, 64 MiB): the longest line
 //! `socket_text_stream` accepts; a peer sending more without a newline gets

@@ -83,6 +83,10 @@ fn a_flood_stays_within_the_buffer_caps_and_every_line_sent_is_delivered_once() 
     wait_for("every line sent processed", PATIENCE, || {
         count.load(Ordering::SeqCst) >= sent
     });
+    // Released when the batch that took them completes.
+    wait_for("the buffer emptied", PATIENCE, || {
+        handle.buffered_records() == 0
+    });
     ssc.stop(StopOptions::default()).unwrap();
 
     let mut got = got.lock().unwrap().clone();

@@ -1,7 +1,8 @@
 //! The bounded receiver buffer: how many records and bytes one receiver
-//! holds between `store*` accepting them and a batch taking their block
-//! (in its contexts' buffers, on the way to the block generator, in the
-//! block being cut and in the block store). `store*` waits while the
+//! holds between `store*` accepting them and the completion of the batch
+//! that took their block (in its contexts' buffers, on the way to the
+//! block generator, in the block being cut, in the block store and in
+//! generated batches not yet completed). `store*` waits while the
 //! buffer is full (`ember.receiver.maxBufferedRecords`,
 //! `ember.receiver.maxBufferedBytes`), so a socket source stops reading and
 //! TCP flow control pushes back to the sender; it is refused once the
@@ -18,7 +19,7 @@ const RECHECK: StdDuration = StdDuration::from_millis(50);
 /// What a receiver holds, and the most it held at once.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BufferedAmount {
-    /// Records accepted by `store*` and not yet taken by a batch.
+    /// Records accepted by `store*` whose batch has not completed.
     pub records: u64,
     /// Their size in bytes (see [`Receiver::record_size`](super::Receiver::record_size)).
     pub bytes: u64,
@@ -125,7 +126,8 @@ impl ReceiverBuffer {
         Self::add(&mut self.lock(), records, bytes);
     }
 
-    /// Records taken by a batch (or lost): they leave the buffer.
+    /// Records whose batch completed (or that were lost): they leave the
+    /// buffer.
     pub(crate) fn release(&self, records: u64, bytes: u64) {
         if records == 0 && bytes == 0 {
             return;

@@ -53,15 +53,16 @@ impl ReceiverHandle {
         self.counters.snapshot()
     }
 
-    /// Records accepted by `store*` but not yet taken by a batch (in the
-    /// receiver's contexts, the block being cut or stored blocks).
+    /// Records accepted by `store*` whose batch has not completed yet (in
+    /// the receiver's contexts, the block being cut, stored blocks, or a
+    /// generated batch still queued or running).
     pub fn buffered_records(&self) -> u64 {
         self.buffered().records
     }
 
     /// The receiver's bounded buffer: records and bytes accepted by
-    /// `store*` and not yet taken by a batch, and the most held at once
-    /// (all zero before the context started).
+    /// `store*` whose batch has not completed yet, and the most held at
+    /// once (all zero before the context started).
     pub fn buffered(&self) -> BufferedAmount {
         self.buffer.get().map(|b| b.amount()).unwrap_or_default()
     }
@@ -93,6 +94,9 @@ struct ReceiverSource<T> {
     batch_records: RecordsPerBatch,
     /// The checkpoint a recovered context continues from.
     recovered: Mutex<Option<Time>>,
+    /// Per generated batch not yet completed: the records and bytes it
+    /// took, which leave the receiver's buffer when it completes.
+    in_flight: Mutex<BTreeMap<Time, (u64, u64)>>,
 }
 
 impl<T: Data> ReceiverSource<T> {
@@ -114,6 +118,7 @@ impl<T: Data> ReceiverSource<T> {
             running: Mutex::new(None),
             batch_records: Arc::default(),
             recovered: Mutex::new(None),
+            in_flight: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -238,6 +243,14 @@ impl<T: Data> ReceiverSource<T> {
     }
 }
 
+impl<T> ReceiverSource<T> {
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, BTreeMap<Time, (u64, u64)>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl<T: Data> InputSource<T> for ReceiverSource<T> {
     fn name(&self) -> &'static str {
         self.name
@@ -278,7 +291,25 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
     }
 
     fn has_unallocated_data(&self) -> bool {
-        self.handle.buffered_records() > 0
+        // Held first: a batch completing in between makes the answer
+        // `true` (ask again), never `false` while records wait.
+        let held = self.handle.buffered_records();
+        let taken: u64 = self.in_flight().values().map(|&(records, _)| records).sum();
+        held > taken
+    }
+
+    fn clear_metadata(&self, time: Time, _env: &InputEnv) {
+        let completed = {
+            let mut in_flight = self.in_flight();
+            let later = in_flight.split_off(&(time + Duration::from_millis(1)));
+            std::mem::replace(&mut *in_flight, later)
+        };
+        if let Some(buffer) = self.handle.buffer.get() {
+            let (records, bytes) = completed
+                .values()
+                .fold((0, 0), |(r, b), &(records, bytes)| (r + records, b + bytes));
+            buffer.release(records, bytes);
+        }
     }
 
     fn restore_state(
@@ -327,13 +358,16 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
         }
         let blocks = self.store.take_until(time);
         let records: usize = blocks.iter().map(|b| b.records.len()).sum();
-        if let Some(buffer) = self.handle.buffer.get() {
-            let bytes = blocks
+        if records > 0 {
+            // Held in the receiver's buffer until the batch completes.
+            let bytes: u64 = blocks
                 .iter()
                 .flat_map(|b| b.records.iter())
                 .map(self.size)
                 .sum();
-            buffer.release(records as u64, bytes);
+            let mut in_flight = self.in_flight();
+            let entry = in_flight.entry(time).or_default();
+            *entry = (entry.0 + records as u64, entry.1 + bytes);
         }
         env.report_records(time, records as u64);
         if self.handle.limiter.get().is_some() {
