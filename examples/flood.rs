@@ -6,7 +6,7 @@
 //! and TCP flow control pushes back to the server; memory stays bounded.
 //!
 //! ```text
-//! cargo run --release --example flood -- [seconds, default 60] [off|on: backpressure, default off]
+//! cargo run --release --example flood -- [seconds, default 60] [off|on: backpressure, default off] [maxBufferedBytes]
 //! ```
 //!
 //! Prints, once a second, the process's resident memory and the
@@ -62,6 +62,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(other) => return Err(format!("backpressure must be off or on, not {other}").into()),
     };
 
+    let max_buffered_bytes = args.get(2);
+
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     let done = Arc::new(AtomicBool::new(false));
@@ -71,13 +73,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         thread::spawn(move || serve(listener, done, sent))
     };
 
-    let conf = StreamingConf::new()
+    let mut conf = StreamingConf::new()
         .master("local[2]")
         .app_name("flood")
         .set(
             "spark.streaming.backpressure.enabled",
             if backpressure { "true" } else { "false" },
         );
+    if let Some(bytes) = max_buffered_bytes {
+        conf = conf.set("ember.receiver.maxBufferedBytes", bytes);
+    }
     let ssc = StreamingContext::new(conf, Duration::from_secs(1))?;
     let (lines, handle) = ssc.socket_text_stream_with_handle("127.0.0.1", port);
     let words = Arc::new(AtomicU64::new(0));

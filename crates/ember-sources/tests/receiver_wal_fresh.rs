@@ -13,14 +13,13 @@ use std::time::Duration as StdDuration;
 
 use ember_dstream::{
     DStream, Duration, RecoveryOptions, StopOptions, StreamingConf, StreamingContext,
-    StreamingError,
 };
 use ember_sources::prelude::*;
 use ember_sources::receiver::{Receiver, ReceiverContext};
 
 #[path = "common/batches.rs"]
 mod batches;
-use batches::wait_for;
+use batches::{Batches, all, collect, wait_for};
 
 /// A hang guard only.
 const PATIENCE: StdDuration = StdDuration::from_secs(30);
@@ -57,20 +56,21 @@ impl Receiver<u64> for Range {
     }
 }
 
-type Seen = Arc<Mutex<Vec<u64>>>;
+type Seen = Arc<Mutex<Option<Batches<u64>>>>;
 
-/// The records every batch processed; `doubled` changes the pipeline (and
-/// its fingerprint) without changing what is seen.
-fn output(numbers: &DStream<u64>, seen: &Seen, doubled: bool) -> Result<(), StreamingError> {
-    let seen = Arc::clone(seen);
+/// Collects the records every batch processed into `seen`; `doubled`
+/// changes the pipeline (and its fingerprint) without changing them.
+fn output(numbers: &DStream<u64>, seen: &Seen, doubled: bool) {
     let numbers = if doubled {
         numbers.map(|n| n * 2).map(|n| n / 2)
     } else {
         numbers.clone()
     };
-    numbers.foreach_rdd(move |rdd, _| {
-        seen.lock().unwrap().extend(rdd.collect().unwrap());
-    })
+    *seen.lock().unwrap() = Some(collect(&numbers));
+}
+
+fn processed(seen: &Seen) -> Vec<u64> {
+    seen.lock().unwrap().as_ref().map(all).unwrap_or_default()
 }
 
 /// Runs `ssc` until the receiver stored `to - from` records and the
@@ -81,13 +81,13 @@ fn run(ssc: &StreamingContext, stored: &AtomicU64, seen: &Seen, from: u64, to: u
         stored.load(Ordering::SeqCst) == to - from
     });
     wait_for("processed", PATIENCE, || {
-        seen.lock().unwrap().len() as u64 >= to - from
+        processed(seen).len() as u64 >= to - from
     });
     ssc.stop(StopOptions {
         stop_gracefully: true,
     })
     .unwrap();
-    let mut got = seen.lock().unwrap().clone();
+    let mut got = processed(seen);
     got.sort_unstable();
     got
 }
@@ -115,7 +115,7 @@ fn new_context(
         to,
         stored: Arc::clone(stored),
     });
-    output(&numbers, seen, false).unwrap();
+    output(&numbers, seen, false);
     ssc
 }
 
@@ -156,7 +156,7 @@ fn discarding_a_changed_pipelines_checkpoint_does_not_replay_the_old_log() {
             let ssc = StreamingContext::new(conf(), Duration::from_millis(100))?;
             ssc.checkpoint(&in_create);
             let numbers = ssc.receiver_stream(Range { from, to, stored });
-            output(&numbers, &seen, doubled)?;
+            output(&numbers, &seen, doubled);
             Ok(ssc)
         })
         .unwrap()
