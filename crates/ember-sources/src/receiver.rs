@@ -28,8 +28,9 @@
 //! `store*` waits while that is full, so a socket source stops reading and
 //! TCP flow control pushes back to the sender, and a pipeline slower than
 //! its input holds a bounded backlog (a single hand-over larger than the
-//! caps is admitted alone, into an empty buffer). Sizes come from [`Receiver::record_size`]: line length plus the
-//! `String` itself for socket text, `size_of::<T>()` by default.
+//! caps is admitted alone, into an empty buffer). Sizes come from
+//! [`Receiver::record_size`]: line length plus the `String` itself for
+//! socket text, `size_of::<T>()` by default.
 //! `ember.receiver.maxLineBytes` (67108864, 64 MiB): the longest line
 //! `socket_text_stream` accepts; a peer sending more without a newline gets
 //! an error reported to the listeners, the line is counted

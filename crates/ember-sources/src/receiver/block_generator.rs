@@ -67,11 +67,12 @@ pub trait BlockStore<T>: Send + Sync + 'static {
     ) -> Result<(), SourceError> {
         Ok(())
     }
-    /// A checkpoint is being written: blocks stamped at or before
+    /// A checkpoint became durable: blocks stamped at or before
     /// `needed_after` are never needed again (a logged store deletes their
-    /// segments). The stream passes the previous, durable checkpoint's
-    /// time less its remember duration, so that the batches windows reach
-    /// back to from there stay logged.
+    /// segments). The stream passes the time of the oldest checkpoint the
+    /// directory keeps (the earliest a recovery can start from) less its
+    /// remember duration, so that the batches windows reach back to from
+    /// there stay logged.
     fn checkpointed(&self, _needed_after: Time) {}
     /// The blocks stamped in `(after, until]` of a batch processed before
     /// the checkpoint a recovered context continues from: a window

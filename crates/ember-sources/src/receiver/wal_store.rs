@@ -7,7 +7,8 @@
 //! will be re-run) are put back in memory, in order, and those stamped at
 //! or before it are kept aside for the windows that reach back before the
 //! checkpoint ([`BlockStore::logged_between`]); segments are deleted once
-//! their blocks are older than the durable checkpoint less the stream's
+//! their blocks are older than the oldest durable checkpoint the directory
+//! keeps (the earliest a recovery can start from) less the stream's
 //! remember duration (no window needs them any more). Starting without a
 //! checkpoint directory is an error, as in Spark.
 //!
