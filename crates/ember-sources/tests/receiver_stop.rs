@@ -5,7 +5,9 @@
 //! without `flush` hands its records over; a receiver blocked in a socket
 //! read inside `on_start` is stopped by `on_stop`, called concurrently;
 //! one whose `on_start` never returns is left behind after
-//! `ember.receiver.stopTimeout`.
+//! `ember.receiver.stopTimeout`; the records not yet taken by a batch (what
+//! a graceful stop waits for) and those held until their batch completes
+//! are counted exactly.
 
 use std::io::Read;
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -14,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration as StdDuration, Instant};
 
-use ember_dstream::{Duration, StopOptions, StreamingConf, StreamingContext, Time};
+use ember_dstream::{Duration, ManualClock, StopOptions, StreamingConf, StreamingContext, Time};
 use ember_sources::SourceError;
 use ember_sources::prelude::*;
 use ember_sources::receiver::{Block, BlockStore, MemoryBlockStore, Receiver, ReceiverContext};
@@ -244,4 +246,88 @@ fn a_receiver_that_never_returns_is_left_behind_after_the_stop_timeout() {
     thread::sleep(StdDuration::from_millis(50));
     let took = timed_stop(ssc).expect("stop hung on a receiver that never returns");
     assert!(took >= StdDuration::from_millis(500), "stop took {took:?}");
+}
+
+/// Stores each block sent to it with `store_block` and answers once the
+/// block store holds it.
+struct Fed {
+    blocks: crossbeam_channel::Receiver<Vec<u64>>,
+    acks: crossbeam_channel::Sender<()>,
+}
+
+impl Receiver<u64> for Fed {
+    fn on_start(&self, ctx: &ReceiverContext<u64>) {
+        while !ctx.is_stopped() {
+            if let Ok(block) = self.blocks.recv_timeout(StdDuration::from_millis(5)) {
+                if ctx.store_block(block).is_err() {
+                    return;
+                }
+                let _ = self.acks.send(());
+            }
+        }
+    }
+}
+
+#[test]
+fn unallocated_and_held_records_are_exact_through_a_batchs_life() {
+    let clock = Arc::new(ManualClock::new());
+    let conf = StreamingConf::new()
+        .master("local[2]")
+        .app_name("receiver-accounting");
+    let ssc =
+        StreamingContext::with_clock(conf, Duration::from_millis(1000), clock.clone()).unwrap();
+    let (blocks, fed_blocks) = crossbeam_channel::unbounded();
+    let (fed_acks, acks) = crossbeam_channel::unbounded();
+    let (stream, handle) = ssc.receiver_stream_with_handle(Fed {
+        blocks: fed_blocks,
+        acks: fed_acks,
+    });
+    // The batch's output waits for the gate: the batch is taken, not done.
+    let (open_gate, gate) = crossbeam_channel::unbounded::<()>();
+    let (seen_tx, seen) = crossbeam_channel::unbounded();
+    stream
+        .foreach_rdd(move |rdd, _| {
+            let _ = seen_tx.send(rdd.collect().unwrap());
+            gate.recv_timeout(PATIENCE).unwrap();
+        })
+        .unwrap();
+    ssc.start().unwrap();
+
+    clock.set_time(Time::from_millis(500));
+    blocks.send((0..7).collect()).unwrap();
+    acks.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(
+        (handle.unallocated_records(), handle.buffered_records()),
+        (7, 7)
+    );
+
+    clock.set_time(Time::from_millis(1000));
+    assert_eq!(
+        seen.recv_timeout(PATIENCE).unwrap(),
+        (0..7).collect::<Vec<u64>>()
+    );
+    // Taken by the running batch: allocated, still held.
+    assert_eq!(
+        (handle.unallocated_records(), handle.buffered_records()),
+        (0, 7)
+    );
+    blocks.send((7..10).collect()).unwrap();
+    acks.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(
+        (handle.unallocated_records(), handle.buffered_records()),
+        (3, 10)
+    );
+
+    open_gate.send(()).unwrap();
+    wait_for("batch 1 released", PATIENCE, || {
+        handle.buffered_records() == 3
+    });
+    assert_eq!(handle.unallocated_records(), 3);
+    assert_eq!(
+        handle.buffered().bytes,
+        3 * 8,
+        "u64 records count 8 bytes each"
+    );
+    open_gate.send(()).unwrap(); // for batch 2
+    ssc.stop(StopOptions::default()).unwrap();
 }

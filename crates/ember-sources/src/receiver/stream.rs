@@ -33,6 +33,9 @@ use crate::error::SourceError;
 pub struct ReceiverHandle {
     counters: Arc<Counters>,
     buffer: Arc<OnceLock<Arc<ReceiverBuffer>>>,
+    /// Per generated batch not yet completed: the records and bytes it
+    /// took, which leave the receiver's buffer when it completes.
+    in_flight: Arc<Mutex<BTreeMap<Time, (u64, u64)>>>,
     limiter: Arc<OnceLock<Arc<RateLimiter>>>,
 }
 
@@ -58,6 +61,23 @@ impl ReceiverHandle {
     /// generated batch still queued or running).
     pub fn buffered_records(&self) -> u64 {
         self.buffered().records
+    }
+
+    /// Records accepted by `store*` that no generated batch has taken yet
+    /// (what a graceful stop waits for: see
+    /// [`InputSource::has_unallocated_data`]).
+    pub fn unallocated_records(&self) -> u64 {
+        // Held first: a batch completing in between makes the answer too
+        // high (ask again), never too low.
+        let held = self.buffered_records();
+        let taken: u64 = self.in_flight().values().map(|&(records, _)| records).sum();
+        held.saturating_sub(taken)
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, BTreeMap<Time, (u64, u64)>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The receiver's bounded buffer: records and bytes accepted by
@@ -94,9 +114,6 @@ struct ReceiverSource<T> {
     batch_records: RecordsPerBatch,
     /// The checkpoint a recovered context continues from.
     recovered: Mutex<Option<Time>>,
-    /// Per generated batch not yet completed: the records and bytes it
-    /// took, which leave the receiver's buffer when it completes.
-    in_flight: Mutex<BTreeMap<Time, (u64, u64)>>,
 }
 
 impl<T: Data> ReceiverSource<T> {
@@ -112,13 +129,13 @@ impl<T: Data> ReceiverSource<T> {
             handle: ReceiverHandle {
                 counters: Arc::default(),
                 buffer: Arc::default(),
+                in_flight: Arc::default(),
                 limiter: Arc::default(),
             },
             store,
             running: Mutex::new(None),
             batch_records: Arc::default(),
             recovered: Mutex::new(None),
-            in_flight: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -243,14 +260,6 @@ impl<T: Data> ReceiverSource<T> {
     }
 }
 
-impl<T> ReceiverSource<T> {
-    fn in_flight(&self) -> std::sync::MutexGuard<'_, BTreeMap<Time, (u64, u64)>> {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 impl<T: Data> InputSource<T> for ReceiverSource<T> {
     fn name(&self) -> &'static str {
         self.name
@@ -291,16 +300,12 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
     }
 
     fn has_unallocated_data(&self) -> bool {
-        // Held first: a batch completing in between makes the answer
-        // `true` (ask again), never `false` while records wait.
-        let held = self.handle.buffered_records();
-        let taken: u64 = self.in_flight().values().map(|&(records, _)| records).sum();
-        held > taken
+        self.handle.unallocated_records() > 0
     }
 
     fn clear_metadata(&self, time: Time, _env: &InputEnv) {
         let completed = {
-            let mut in_flight = self.in_flight();
+            let mut in_flight = self.handle.in_flight();
             let later = in_flight.split_off(&(time + Duration::from_millis(1)));
             std::mem::replace(&mut *in_flight, later)
         };
@@ -365,7 +370,7 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
                 .flat_map(|b| b.records.iter())
                 .map(self.size)
                 .sum();
-            let mut in_flight = self.in_flight();
+            let mut in_flight = self.handle.in_flight();
             let entry = in_flight.entry(time).or_default();
             *entry = (entry.0 + records as u64, entry.1 + bytes);
         }
