@@ -33,6 +33,14 @@ pub enum SourceError {
         /// What went wrong.
         message: String,
     },
+    /// A `store*` call was refused because the receiver is stopping (a
+    /// stop, restart or context shutdown was requested) or stopped: its
+    /// records were not stored and will not reach a batch.
+    #[error("receiver of stream {stream_id} is stopping: records refused")]
+    ReceiverStopped {
+        /// The input stream's id.
+        stream_id: usize,
+    },
     /// The receiver was stopped while the call waited.
     #[error("the receiver is stopped")]
     Stopped,

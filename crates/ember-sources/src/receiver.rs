@@ -18,8 +18,29 @@
 //! `spark.streaming.receiver.writeAheadLog.enable` (false; read when the
 //! stream is defined: blocks go through a [`WalBlockStore`], which needs a
 //! checkpoint directory).
+//!
+//! ember's own settings, read at start:
+//! `ember.receiver.maxBufferedRecords` (4000000) and
+//! `ember.receiver.maxBufferedBytes` (268435456, 256 MiB): the most records
+//! and bytes of one receiver held between `store*` accepting them and the
+//! completion of the batch that took their block (in the receiver, the
+//! block store, and generated batches waiting for or being processed);
+//! `store*` waits while that is full, so a socket source stops reading and
+//! TCP flow control pushes back to the sender, and a pipeline slower than
+//! its input holds a bounded backlog (a single hand-over larger than the
+//! caps is admitted alone, into an empty buffer). Sizes come from
+//! [`Receiver::record_size`]: line length plus the `String` itself for
+//! socket text, `size_of::<T>()` by default.
+//! `ember.receiver.maxLineBytes` (67108864, 64 MiB): the longest line
+//! `socket_text_stream` accepts; a peer sending more without a newline gets
+//! an error reported to the listeners, the line is counted
+//! ([`ReceiverMetrics::oversized_lines`]) and skipped, and the receiver
+//! reconnects. `ember.receiver.stopTimeout` (10s): how long stopping waits
+//! for a receiver's `on_start` and `on_stop` to return before it logs and
+//! detaches their thread.
 
 mod block_generator;
+mod buffer;
 mod rate;
 mod socket;
 mod stream;
@@ -36,15 +57,25 @@ use ember_dstream::Duration;
 use crate::error::SourceError;
 
 pub use block_generator::{Block, BlockStore, MemoryBlockStore};
+pub use buffer::BufferedAmount;
 pub use rate::{PID_DEFAULTS, PidRateEstimator, RateLimiter};
 pub use stream::{ReceiverHandle, ReceiverStreams};
 pub use wal_store::WalBlockStore;
 
-use block_generator::{Handoff, Pending};
+use block_generator::Handoff;
+use buffer::ReceiverBuffer;
 use supervisor::{Control, Request};
 
 /// Spark's receiver write-ahead log switch.
 pub(crate) const WAL_KEY: &str = "spark.streaming.receiver.writeAheadLog.enable";
+/// The most records a receiver holds (see the module documentation).
+pub(crate) const MAX_BUFFERED_RECORDS_KEY: &str = "ember.receiver.maxBufferedRecords";
+/// The most bytes a receiver holds (see the module documentation).
+pub(crate) const MAX_BUFFERED_BYTES_KEY: &str = "ember.receiver.maxBufferedBytes";
+/// The longest line `socket_text_stream` accepts.
+pub(crate) const MAX_LINE_BYTES_KEY: &str = "ember.receiver.maxLineBytes";
+/// How long a stop waits for a receiver's threads.
+pub(crate) const STOP_TIMEOUT_KEY: &str = "ember.receiver.stopTimeout";
 
 /// The most records handed to the block generator in one chunk.
 pub const MAX_CHUNK: usize = 1024;
@@ -53,24 +84,33 @@ pub const MAX_CHUNK: usize = 1024;
 /// buffer before they are handed over (checked at each `store`).
 const FLUSH_AFTER: StdDuration = StdDuration::from_millis(10);
 
-/// A source of records running on its own thread, as Spark's `Receiver`.
+/// A source of records, as Spark's `Receiver`.
 ///
-/// `on_start` is called on the receiver's thread. It may run its receive
-/// loop right there, checking [`ReceiverContext::is_stopped`] regularly and
-/// returning once it is true (or after calling
-/// [`restart`](ReceiverContext::restart) on an error), or start its own
-/// threads (with a clone of the context each) and return; those threads
-/// must end in `on_stop`. Either way the receiver runs until the context
-/// stops, it calls [`ReceiverContext::stop`], or it asks for a restart
-/// (then `on_stop` is called, and `on_start` again after the restart
-/// delay). A panic in `on_start` counts as a restart request.
+/// `on_start` is called on a thread of its own (`ember-receiver-<id>-start`).
+/// It may run its receive loop right there, checking
+/// [`ReceiverContext::is_stopped`] regularly and returning once it is true
+/// (or after calling [`restart`](ReceiverContext::restart) on an error), or
+/// start its own threads (with a clone of the context each) and return;
+/// those threads must end in `on_stop`. Either way the receiver runs until
+/// the context stops, it calls [`ReceiverContext::stop`], or it asks for a
+/// restart (then `on_start` is called again after the restart delay, once
+/// the previous `on_start` returned). A panic in `on_start` counts as a
+/// restart request.
+///
+/// `on_stop` is called on the supervisor thread as soon as a stop, restart
+/// or shutdown is requested, *while `on_start` may still be running* (as
+/// Spark calls `onStop` from another thread): it must make a blocked
+/// `on_start` return, e.g. by shutting down the socket it reads. That is why
+/// both take `&self` and a receiver is `Sync` (keep state that changes in a
+/// `Mutex` or atomics). A context stop waits `ember.receiver.stopTimeout`
+/// (10 s) for both to return, then logs and leaves the thread behind.
 ///
 /// ```
 /// use ember_sources::receiver::{Receiver, ReceiverContext};
 /// /// Counts up, a thousand records a block, until stopped.
 /// struct Counter;
 /// impl Receiver<u64> for Counter {
-///     fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
+///     fn on_start(&self, ctx: &ReceiverContext<u64>) {
 ///         let mut n = 0;
 ///         while !ctx.is_stopped() {
 ///             if let Err(e) = ctx.store_block((n..n + 1000).collect()) {
@@ -84,25 +124,36 @@ const FLUSH_AFTER: StdDuration = StdDuration::from_millis(10);
 ///     }
 /// }
 /// ```
-pub trait Receiver<T>: Send + 'static {
+pub trait Receiver<T>: Send + Sync + 'static {
     /// The receiver's name, for listener events and logs.
     fn name(&self) -> String {
         std::any::type_name::<Self>().to_owned()
     }
     /// Starts receiving (see the trait's documentation).
-    fn on_start(&mut self, ctx: &ReceiverContext<T>);
-    /// Stops receiving: ends whatever `on_start` started.
-    fn on_stop(&mut self) {}
+    fn on_start(&self, ctx: &ReceiverContext<T>);
+    /// Stops receiving: ends whatever `on_start` started, and makes a
+    /// blocked `on_start` return (it may run concurrently with it).
+    fn on_stop(&self) {}
+    /// How many bytes a record counts for in the receiver's bounded buffer
+    /// (`ember.receiver.maxBufferedBytes`): `size_of::<T>()` unless the
+    /// receiver knows better (socket text: the line's length plus the
+    /// `String`). Called once, when the stream is defined.
+    fn record_size(&self) -> fn(&T) -> u64 {
+        |_| std::mem::size_of::<T>() as u64
+    }
 }
 
 /// A receiver's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReceiverMetrics {
-    /// Records stored (handed to the block generator).
+    /// Records stored: accepted by `store*` (refused ones are not counted).
     pub records: u64,
     /// Lines that were not valid UTF-8 (decoded with replacement
     /// characters and stored, never dropped).
     pub invalid_utf8_lines: u64,
+    /// Lines longer than `ember.receiver.maxLineBytes`, skipped (the
+    /// receiver reconnects after each).
+    pub oversized_lines: u64,
     /// Times the receiver was restarted.
     pub restarts: u64,
 }
@@ -112,6 +163,7 @@ pub struct ReceiverMetrics {
 pub(crate) struct Counters {
     records: AtomicU64,
     invalid_utf8_lines: AtomicU64,
+    oversized_lines: AtomicU64,
     restarts: AtomicU64,
 }
 
@@ -120,6 +172,7 @@ impl Counters {
         ReceiverMetrics {
             records: self.records.load(Ordering::Relaxed),
             invalid_utf8_lines: self.invalid_utf8_lines.load(Ordering::Relaxed),
+            oversized_lines: self.oversized_lines.load(Ordering::Relaxed),
             restarts: self.restarts.load(Ordering::Relaxed),
         }
     }
@@ -132,9 +185,20 @@ pub(crate) struct Shared<T> {
     pub(crate) limiter: Arc<RateLimiter>,
     pub(crate) control: Control,
     pub(crate) counters: Arc<Counters>,
-    pub(crate) pending: Arc<Pending>,
+    pub(crate) buffer: Arc<ReceiverBuffer>,
+    pub(crate) size: fn(&T) -> u64,
+    pub(crate) max_line_bytes: u64,
     pub(crate) listeners: ember_dstream::ListenerBus,
     pub(crate) name: String,
+}
+
+impl<T> Shared<T> {
+    /// Records a request for the supervisor and wakes stores waiting for
+    /// room in the buffer (they are refused now).
+    pub(crate) fn request(&self, request: Request) {
+        self.control.request(request);
+        self.buffer.wake();
+    }
 }
 
 /// A receiver's side of the engine: store records, ask for a restart or a
@@ -142,16 +206,23 @@ pub(crate) struct Shared<T> {
 ///
 /// Records stored one by one ([`store`](Self::store),
 /// [`store_iter`](Self::store_iter)) are buffered in this context (no
-/// locking per record) and handed to the block generator in chunks: when
-/// [`MAX_CHUNK`] records (or fewer under a rate limit) are buffered, when
-/// 10 ms passed since the last hand-over, on [`flush`](Self::flush), and
-/// when `on_start` returns; they are cut into a block every block interval,
-/// and are not acknowledged. A receiver that blocks for new data after
-/// storing single records should call `flush` first.
-/// [`store_block`](Self::store_block) is the reliable way: it returns once
-/// its block is stored (logged, with the receiver write-ahead log on).
-/// Clone the context for each thread of a receiver that runs its own
-/// threads; every clone has its own buffer.
+/// channel send per record) and handed to the block generator in chunks:
+/// when [`MAX_CHUNK`] records (or fewer under a rate limit) are buffered,
+/// when 10 ms passed since the last hand-over, on [`flush`](Self::flush),
+/// when the context is dropped, and when `on_start` returns; they are cut
+/// into a block every block interval, and are not acknowledged. A receiver
+/// that blocks for new data after storing single records should call
+/// `flush` first. [`store_block`](Self::store_block) is the reliable way:
+/// it returns once its block is stored (logged, with the receiver
+/// write-ahead log on). Clone the context for each thread of a receiver
+/// that runs its own threads; every clone has its own buffer, flushed when
+/// the clone is dropped.
+///
+/// Every `store*` waits while the receiver's bounded buffer is full
+/// (`ember.receiver.maxBufferedRecords`/`maxBufferedBytes`) and is refused
+/// with [`SourceError::ReceiverStopped`] once the receiver is stopping (a
+/// stop, restart or shutdown was requested): a record `store*` accepted is
+/// delivered to a batch, a refused one is not and is not counted.
 pub struct ReceiverContext<T> {
     shared: Arc<Shared<T>>,
     buffer: RefCell<Vec<T>>,
@@ -161,6 +232,12 @@ pub struct ReceiverContext<T> {
 impl<T> Clone for ReceiverContext<T> {
     fn clone(&self) -> Self {
         ReceiverContext::new(Arc::clone(&self.shared))
+    }
+}
+
+impl<T> Drop for ReceiverContext<T> {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 
@@ -194,8 +271,21 @@ impl<T> ReceiverContext<T> {
         self.shared.limiter.chunk_size(MAX_CHUNK)
     }
 
-    /// Stores one record (waits when the rate limit is reached).
-    pub fn store(&self, record: T) {
+    /// `ember.receiver.maxLineBytes`.
+    pub(crate) fn max_line_bytes(&self) -> u64 {
+        self.shared.max_line_bytes
+    }
+
+    /// Stores one record: waits while the receiver's buffer is full (and
+    /// as long as the rate limit requires).
+    ///
+    /// # Errors
+    /// [`SourceError::ReceiverStopped`] when the receiver is stopping: the
+    /// record was not stored.
+    #[must_use = "a refused record was not stored"]
+    pub fn store(&self, record: T) -> Result<(), SourceError> {
+        let bytes = (self.shared.size)(&record);
+        self.admit(1, bytes)?;
         let full = {
             let mut buffer = self.buffer.borrow_mut();
             buffer.push(record);
@@ -204,13 +294,22 @@ impl<T> ReceiverContext<T> {
         if full {
             self.flush();
         }
+        Ok(())
     }
 
-    /// Stores every record of `records`.
-    pub fn store_iter(&self, records: impl IntoIterator<Item = T>) {
+    /// Stores every record of `records`, in order, stopping at the first
+    /// refusal.
+    ///
+    /// # Errors
+    /// [`SourceError::ReceiverStopped`] when the receiver is stopping: the
+    /// records before the refused one were stored, that one and the rest
+    /// were not.
+    #[must_use = "refused records were not stored"]
+    pub fn store_iter(&self, records: impl IntoIterator<Item = T>) -> Result<(), SourceError> {
         for record in records {
-            self.store(record);
+            self.store(record)?;
         }
+        Ok(())
     }
 
     /// Stores `records` as a block of their own and returns once the block
@@ -220,9 +319,11 @@ impl<T> ReceiverContext<T> {
     /// acknowledges its source after `Ok` (the block survives a crash) and
     /// has the source send the records again after an `Err`. Records
     /// stored before are cut into a block first, so the order is kept.
-    /// Waits as long as the rate limit requires.
+    /// Waits while the receiver's buffer is full and as long as the rate
+    /// limit requires.
     ///
     /// # Errors
+    /// [`SourceError::ReceiverStopped`] when the receiver is stopping;
     /// [`SourceError::BlockStore`] when the store refused the block (the
     /// log could not be written) or the block generator is gone.
     pub fn store_block(&self, records: Vec<T>) -> Result<(), SourceError> {
@@ -230,13 +331,18 @@ impl<T> ReceiverContext<T> {
         if records.is_empty() {
             return Ok(());
         }
-        let n = self.count_in(records.len());
+        let bytes = self.size_of(&records);
+        self.admit(records.len() as u64, bytes)?;
+        self.rate_limit(records.len());
+        let n = records.len() as u64;
         let (stored, answer) = crossbeam_channel::bounded(1);
         let handoff = Handoff::Block { records, stored };
         if self.shared.chunks.send(handoff).is_err() {
-            self.shared.pending.0.fetch_sub(n, Ordering::Relaxed);
+            self.shared.buffer.release(n, bytes);
             return Err(self.generator_gone());
         }
+        // The generator releases the records from the buffer if the store
+        // refuses them.
         answer.recv().unwrap_or_else(|_| Err(self.generator_gone()))
     }
 
@@ -244,42 +350,83 @@ impl<T> ReceiverContext<T> {
     pub fn flush(&self) {
         self.last_flush.set(Instant::now());
         let chunk = std::mem::take(&mut *self.buffer.borrow_mut());
-        self.store_chunk(chunk);
+        self.hand_over(chunk);
     }
 
-    /// Hands `chunk` to the block generator after the buffered records,
-    /// for the block being cut, without waiting for it to be stored (the
-    /// socket receivers' way: a socket cannot be acknowledged).
-    pub(crate) fn store_chunk(&self, chunk: Vec<T>) {
+    /// Stores `chunk` after the buffered records, for the block being cut,
+    /// without waiting for it to be stored (the socket receivers' way: a
+    /// socket cannot be acknowledged). Waits while the buffer is full.
+    ///
+    /// # Errors
+    /// [`SourceError::ReceiverStopped`] when the receiver is stopping.
+    pub(crate) fn store_chunk(&self, chunk: Vec<T>) -> Result<(), SourceError> {
         if !self.buffer.borrow().is_empty() {
             self.flush();
         }
         if chunk.is_empty() {
-            return;
+            return Ok(());
         }
-        let n = self.count_in(chunk.len());
-        if self.shared.chunks.send(Handoff::Chunk(chunk)).is_err() {
-            self.shared.pending.0.fetch_sub(n, Ordering::Relaxed);
-            tracing::warn!(
-                stream_id = self.shared.stream_id,
-                records = n,
-                "block generator gone, records dropped"
-            );
-        }
+        let bytes = self.size_of(&chunk);
+        self.admit(chunk.len() as u64, bytes)?;
+        self.hand_over(chunk);
+        Ok(())
     }
 
-    /// Waits for the rate limit to allow `n` more records and counts them
-    /// as stored and pending; returns `n`.
-    fn count_in(&self, n: usize) -> u64 {
-        // Records already received are kept even if a stop interrupts the wait.
+    fn size_of(&self, records: &[T]) -> u64 {
+        records.iter().map(self.shared.size).sum()
+    }
+
+    /// Admits `n` records of `bytes` bytes into the receiver's buffer,
+    /// waiting (after handing over this context's own records, which a
+    /// batch could not take otherwise) while it is full, and counts them
+    /// as stored.
+    fn admit(&self, n: u64, bytes: u64) -> Result<(), SourceError> {
+        let stopping = self.shared.control.stopping();
+        let refused = |_| SourceError::ReceiverStopped {
+            stream_id: self.shared.stream_id,
+        };
+        if !self
+            .shared
+            .buffer
+            .try_admit(n, bytes, stopping)
+            .map_err(refused)?
+        {
+            self.flush();
+            self.shared
+                .buffer
+                .admit(n, bytes, stopping)
+                .map_err(refused)?;
+        }
+        self.shared.counters.records.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Waits for the rate limit to allow `n` more records.
+    fn rate_limit(&self, n: usize) {
+        // Records already accepted are kept even if a stop interrupts the wait.
         let _stopped = self
             .shared
             .limiter
             .acquire(n, self.shared.control.stopping());
-        let n = n as u64;
-        self.shared.counters.records.fetch_add(n, Ordering::Relaxed);
-        self.shared.pending.0.fetch_add(n, Ordering::Relaxed);
-        n
+    }
+
+    /// Hands accepted records to the block generator (after the rate limit
+    /// allows them).
+    fn hand_over(&self, chunk: Vec<T>) {
+        if chunk.is_empty() {
+            return;
+        }
+        self.rate_limit(chunk.len());
+        let n = chunk.len() as u64;
+        let bytes = self.size_of(&chunk);
+        if self.shared.chunks.send(Handoff::Chunk(chunk)).is_err() {
+            self.shared.buffer.release(n, bytes);
+            tracing::warn!(
+                stream_id = self.shared.stream_id,
+                records = n,
+                "block generator gone (the receiver outlived its stop), records dropped"
+            );
+        }
     }
 
     fn generator_gone(&self) -> SourceError {
@@ -302,7 +449,7 @@ impl<T> ReceiverContext<T> {
         let message = message.into();
         let error = error.map(ToString::to_string);
         tracing::warn!(stream_id = self.shared.stream_id, %message, ?error, "receiver restart requested");
-        self.shared.control.request(Request::Restart {
+        self.shared.request(Request::Restart {
             message,
             error,
             delay,
@@ -314,7 +461,7 @@ impl<T> ReceiverContext<T> {
     pub fn stop(&self, message: impl Into<String>) {
         let message = message.into();
         tracing::info!(stream_id = self.shared.stream_id, %message, "receiver stop requested");
-        self.shared.control.request(Request::Stop { message });
+        self.shared.request(Request::Stop { message });
     }
 
     /// Reports an error to the listeners without restarting.
@@ -337,6 +484,14 @@ impl<T> ReceiverContext<T> {
         self.shared
             .counters
             .invalid_utf8_lines
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a line longer than `ember.receiver.maxLineBytes` (skipped).
+    pub(crate) fn record_oversized_line(&self) {
+        self.shared
+            .counters
+            .oversized_lines
             .fetch_add(1, Ordering::Relaxed);
     }
 

@@ -16,10 +16,12 @@ use ember_sources::receiver::{Receiver, ReceiverContext};
 struct Firehose;
 
 impl Receiver<u64> for Firehose {
-    fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
+    fn on_start(&self, ctx: &ReceiverContext<u64>) {
         let mut n = 0;
         while !ctx.is_stopped() {
-            ctx.store(n);
+            if ctx.store(n).is_err() {
+                return; // stopping
+            }
             n += 1;
         }
     }

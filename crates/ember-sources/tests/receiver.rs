@@ -3,7 +3,7 @@
 //! listeners with the configured delay, `stop` from the receiver ends it
 //! for good, and `store_block` reports whether the store took its block.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration as StdDuration;
@@ -55,22 +55,22 @@ impl StreamingListener for Events {
 /// Stores 1000 records one at a time (then a block of 10), restarting
 /// twice (once by request, once by panicking), then stops itself.
 struct Flaky {
-    run: u64,
+    run: AtomicU64,
 }
 
 impl Receiver<u64> for Flaky {
     fn name(&self) -> String {
         "flaky".into()
     }
-    fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
-        let base = self.run * 10_000;
-        self.run += 1;
+    fn on_start(&self, ctx: &ReceiverContext<u64>) {
+        let run = self.run.fetch_add(1, Ordering::SeqCst);
+        let base = run * 10_000;
         for i in 0..1000 {
-            ctx.store(base + i);
+            ctx.store(base + i).unwrap();
         }
         ctx.store_block((base + 1000..base + 1010).collect())
             .unwrap();
-        match self.run {
+        match run + 1 {
             1 => ctx.restart("first run over", Some(&std::fmt::Error), None),
             2 => panic!("second run panics"),
             _ => ctx.stop("done"),
@@ -83,7 +83,9 @@ fn records_restarts_and_stop_reach_batches_and_listeners() {
     let ssc = context();
     let events = Arc::new(Events::default());
     ssc.add_listener(events.clone());
-    let (stream, handle) = ssc.receiver_stream_with_handle(Flaky { run: 0 });
+    let (stream, handle) = ssc.receiver_stream_with_handle(Flaky {
+        run: AtomicU64::new(0),
+    });
     let sink = collect(&stream);
     ssc.start().unwrap();
     wait_for("3030 records", StdDuration::from_secs(10), || {
@@ -119,10 +121,12 @@ fn records_restarts_and_stop_reach_batches_and_listeners() {
 struct Ticker;
 
 impl Receiver<u64> for Ticker {
-    fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
+    fn on_start(&self, ctx: &ReceiverContext<u64>) {
         let mut n = 0;
         while !ctx.is_stopped() {
-            ctx.store_iter(n..n + 5);
+            if ctx.store_iter(n..n + 5).is_err() {
+                return; // stopping
+            }
             ctx.flush();
             n += 5;
             thread::sleep(StdDuration::from_millis(10));
@@ -200,9 +204,9 @@ struct Blocks {
 }
 
 impl Receiver<u64> for Blocks {
-    fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
-        ctx.store(1000);
-        ctx.store(1001);
+    fn on_start(&self, ctx: &ReceiverContext<u64>) {
+        ctx.store(1000).unwrap();
+        ctx.store(1001).unwrap();
         for i in 0..5 {
             let answer = ctx.store_block((i * 10..i * 10 + 10).collect());
             self.answers

@@ -22,7 +22,7 @@ fn receiver_threads() -> usize {
 struct Idle;
 
 impl Receiver<u8> for Idle {
-    fn on_start(&mut self, ctx: &ReceiverContext<u8>) {
+    fn on_start(&self, ctx: &ReceiverContext<u8>) {
         while !ctx.is_stopped() {
             thread::sleep(StdDuration::from_millis(5));
         }
@@ -46,8 +46,9 @@ fn stop_joins_every_receiver_thread() {
     ssc.start().unwrap();
     let (_conn, _) = listener.accept().unwrap();
     thread::sleep(StdDuration::from_millis(200));
-    // Two receivers: a supervisor and a block generator each.
-    assert_eq!(receiver_threads(), 4);
+    // Two receivers: a supervisor, an on_start thread and a block
+    // generator each.
+    assert_eq!(receiver_threads(), 6);
     ssc.stop(StopOptions::default()).unwrap();
     assert_eq!(receiver_threads(), 0, "a receiver thread outlived stop");
 }

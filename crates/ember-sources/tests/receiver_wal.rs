@@ -35,11 +35,13 @@ struct Numbers {
 }
 
 impl Receiver<u64> for Numbers {
-    fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
+    fn on_start(&self, ctx: &ReceiverContext<u64>) {
         while !ctx.is_stopped() {
             let n = self.next.load(Ordering::SeqCst);
             if n < self.end {
-                ctx.store(n);
+                if ctx.store(n).is_err() {
+                    return; // stopping: `n` was not stored
+                }
                 self.next.store(n + 1, Ordering::SeqCst);
             }
             std::thread::sleep(StdDuration::from_millis(1));
@@ -57,7 +59,7 @@ struct Acknowledging {
 }
 
 impl Receiver<u64> for Acknowledging {
-    fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
+    fn on_start(&self, ctx: &ReceiverContext<u64>) {
         while !ctx.is_stopped() {
             let from = self.acked.load(Ordering::SeqCst);
             let to = (from + 1 + from % 8).min(self.end);

@@ -88,7 +88,7 @@ impl Receiver<u64> for AckingReceiver {
         format!("acking receiver (127.0.0.1:{})", self.port)
     }
 
-    fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
+    fn on_start(&self, ctx: &ReceiverContext<u64>) {
         if let Err(message) = self.receive(ctx) {
             ctx.restart(message, None, None);
         }

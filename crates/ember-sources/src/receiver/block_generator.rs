@@ -15,6 +15,7 @@ use std::time::{Duration as StdDuration, Instant};
 use crossbeam_channel::{Receiver as ChannelReceiver, RecvTimeoutError};
 use ember_dstream::{Clock, Time};
 
+use super::buffer::ReceiverBuffer;
 use crate::error::SourceError;
 
 /// Records cut from one receiver during one block interval.
@@ -46,6 +47,13 @@ pub trait BlockStore<T>: Send + Sync + 'static {
     fn take_until(&self, time: Time) -> Vec<Block<T>>;
     /// Records held in stored blocks not yet taken.
     fn buffered_records(&self) -> u64;
+    /// The bytes of the records held in stored blocks not yet taken, each
+    /// record counted as `size` says; asked once, when the stream starts,
+    /// to count the blocks a log replayed in the receiver's bounded buffer.
+    /// The default, 0, suits a store that replays nothing.
+    fn buffered_size(&self, _size: fn(&T) -> u64) -> u64 {
+        0
+    }
     /// Called when the stream starts, before the receiver: `log_dir` is
     /// `<checkpoint dir>/receivedData/<stream id>` when a checkpoint
     /// directory is set, and `recovered` the checkpoint time a recovered
@@ -59,11 +67,12 @@ pub trait BlockStore<T>: Send + Sync + 'static {
     ) -> Result<(), SourceError> {
         Ok(())
     }
-    /// A checkpoint is being written: blocks stamped at or before
+    /// A checkpoint became durable: blocks stamped at or before
     /// `needed_after` are never needed again (a logged store deletes their
-    /// segments). The stream passes the previous, durable checkpoint's
-    /// time less its remember duration, so that the batches windows reach
-    /// back to from there stay logged.
+    /// segments). The stream passes the time of the oldest checkpoint the
+    /// directory keeps (the earliest a recovery can start from) less its
+    /// remember duration, so that the batches windows reach back to from
+    /// there stay logged.
     fn checkpointed(&self, _needed_after: Time) {}
     /// The blocks stamped in `(after, until]` of a batch processed before
     /// the checkpoint a recovered context continues from: a window
@@ -156,6 +165,16 @@ impl<T: Send + 'static> BlockStore<T> for MemoryBlockStore<T> {
     fn buffered_records(&self) -> u64 {
         self.records.load(Ordering::Relaxed)
     }
+
+    fn buffered_size(&self, size: fn(&T) -> u64) -> u64 {
+        let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue
+            .blocks
+            .iter()
+            .flat_map(|b| b.records.iter())
+            .map(size)
+            .sum()
+    }
 }
 
 /// What a receiver hands the block generator.
@@ -178,10 +197,6 @@ pub(crate) struct BlockGenerator {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Records handed over but not yet in a stored block.
-#[derive(Debug, Default)]
-pub(crate) struct Pending(pub(crate) AtomicU64);
-
 impl BlockGenerator {
     pub(crate) fn spawn<T: Send + 'static>(
         name: String,
@@ -190,11 +205,21 @@ impl BlockGenerator {
         chunks: ChannelReceiver<Handoff<T>>,
         store: Arc<dyn BlockStore<T>>,
         clock: Arc<dyn Clock>,
-        pending: Arc<Pending>,
+        accounting: (Arc<ReceiverBuffer>, fn(&T) -> u64),
     ) -> Result<Self, SourceError> {
         let thread = std::thread::Builder::new()
             .name(name.clone())
-            .spawn(move || run(stream_id, interval, &chunks, &*store, &*clock, &pending))
+            .spawn(move || {
+                let cutter = Cutter {
+                    stream_id,
+                    sequence: 0,
+                    store: &*store,
+                    clock: &*clock,
+                    buffer: &accounting.0,
+                    size: accounting.1,
+                };
+                run(cutter, interval, &chunks);
+            })
             .map_err(|source| SourceError::Thread { name, source })?;
         Ok(BlockGenerator {
             thread: Some(thread),
@@ -217,7 +242,9 @@ struct Cutter<'a, T> {
     sequence: u64,
     store: &'a dyn BlockStore<T>,
     clock: &'a dyn Clock,
-    pending: &'a Pending,
+    /// The receiver's buffer: records the store refused leave it.
+    buffer: &'a ReceiverBuffer,
+    size: fn(&T) -> u64,
 }
 
 impl<T: 'static> Cutter<'_, T> {
@@ -227,6 +254,7 @@ impl<T: 'static> Cutter<'_, T> {
             return Ok(());
         }
         let n = records.len() as u64;
+        let bytes: u64 = records.iter().map(self.size).sum();
         let block = Block {
             stream_id: self.stream_id,
             sequence: self.sequence,
@@ -235,7 +263,9 @@ impl<T: 'static> Cutter<'_, T> {
         };
         self.sequence += 1;
         let stored = self.store.put(block);
-        self.pending.0.fetch_sub(n, Ordering::Relaxed);
+        if stored.is_err() {
+            self.buffer.release(n, bytes);
+        }
         stored
     }
 
@@ -261,20 +291,11 @@ impl<T: 'static> Cutter<'_, T> {
 }
 
 fn run<T: 'static>(
-    stream_id: usize,
+    mut cutter: Cutter<'_, T>,
     interval: StdDuration,
     chunks: &ChannelReceiver<Handoff<T>>,
-    store: &dyn BlockStore<T>,
-    clock: &dyn Clock,
-    pending: &Pending,
 ) {
-    let mut cutter = Cutter {
-        stream_id,
-        sequence: 0,
-        store,
-        clock,
-        pending,
-    };
+    let stream_id = cutter.stream_id;
     let mut current: Vec<T> = Vec::new();
     let mut next_cut = Instant::now() + interval;
     loop {

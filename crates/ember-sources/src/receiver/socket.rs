@@ -11,10 +11,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use super::{Receiver, ReceiverContext};
+use super::{MAX_LINE_BYTES_KEY, Receiver, ReceiverContext};
 
 /// Read buffer size.
 const BUFFER: usize = 1 << 20;
+/// The most bytes of text gathered before they are handed over.
+const CHUNK_BYTES: usize = 1 << 20;
 /// How often a blocked read checks whether to stop.
 const POLL: StdDuration = StdDuration::from_millis(100);
 /// How long connecting may take.
@@ -108,7 +110,12 @@ impl Receiver<String> for SocketTextReceiver {
         format!("socket_text_stream({}:{})", self.host, self.port)
     }
 
-    fn on_start(&mut self, ctx: &ReceiverContext<String>) {
+    /// A line counts for its text and the `String` holding it.
+    fn record_size(&self) -> fn(&String) -> u64 {
+        |line| (line.len() + std::mem::size_of::<String>()) as u64
+    }
+
+    fn on_start(&self, ctx: &ReceiverContext<String>) {
         let Some(stream) = connect(ctx, &self.host, self.port) else {
             return;
         };
@@ -121,29 +128,53 @@ impl Receiver<String> for SocketTextReceiver {
                 before_read: Box::new(|| {}),
             },
         );
+        let max_line = ctx.max_line_bytes();
         let mut line = Vec::with_capacity(256);
         let mut chunk: Vec<String> = Vec::with_capacity(ctx.chunk_size());
+        let mut chunk_bytes = 0;
         loop {
             if reader.buffer().is_empty() && !chunk.is_empty() {
                 // The next read may block: hand over what is here first.
-                ctx.store_chunk(std::mem::take(&mut chunk));
+                chunk_bytes = 0;
+                if ctx.store_chunk(std::mem::take(&mut chunk)).is_err() {
+                    return; // stopping: the lines read were refused
+                }
             }
             line.clear();
-            match reader.read_until(b'\n', &mut line) {
+            match (&mut reader)
+                .take(max_line.saturating_add(1))
+                .read_until(b'\n', &mut line)
+            {
                 Ok(0) => {
-                    ctx.store_chunk(chunk);
-                    ctx.restart("socket data stream had no more data", None, None);
+                    if ctx.store_chunk(chunk).is_ok() {
+                        ctx.restart("socket data stream had no more data", None, None);
+                    }
+                    return;
+                }
+                Ok(n) if n as u64 > max_line && line.last() != Some(&b'\n') => {
+                    ctx.record_oversized_line();
+                    if ctx.store_chunk(chunk).is_ok() {
+                        let message = format!(
+                            "a line longer than {MAX_LINE_BYTES_KEY} = {max_line} bytes: \
+                             skipped, reconnecting"
+                        );
+                        ctx.restart(message, None, None);
+                    }
                     return;
                 }
                 Ok(_) => {
-                    chunk.push(decode(ctx, &line));
-                    if chunk.len() >= ctx.chunk_size() {
-                        ctx.store_chunk(std::mem::take(&mut chunk));
+                    let text = decode(ctx, &line);
+                    chunk_bytes += text.len();
+                    chunk.push(text);
+                    if chunk.len() >= ctx.chunk_size() || chunk_bytes >= CHUNK_BYTES {
+                        chunk_bytes = 0;
+                        if ctx.store_chunk(std::mem::take(&mut chunk)).is_err() {
+                            return;
+                        }
                     }
                 }
                 Err(e) => {
-                    ctx.store_chunk(chunk);
-                    if !ctx.is_stopped() {
+                    if ctx.store_chunk(chunk).is_ok() && !ctx.is_stopped() {
                         ctx.restart("error receiving data", Some(&e), None);
                     }
                     return;
@@ -181,7 +212,7 @@ impl<T: Send + 'static> Receiver<T> for SocketReceiver<T> {
         format!("socket_stream({}:{})", self.host, self.port)
     }
 
-    fn on_start(&mut self, ctx: &ReceiverContext<T>) {
+    fn on_start(&self, ctx: &ReceiverContext<T>) {
         let Some(stream) = connect(ctx, &self.host, self.port) else {
             return;
         };
@@ -194,7 +225,8 @@ impl<T: Send + 'static> Receiver<T> for SocketReceiver<T> {
             stopped: Box::new(move || stopper.is_stopped()),
             before_read: Box::new(move || {
                 let chunk = std::mem::take(&mut *to_flush.borrow_mut());
-                flusher.store_chunk(chunk);
+                // Refused only when stopping: the read then sees the stop.
+                let _refused = flusher.store_chunk(chunk);
             }),
         };
         let records = (self.converter)(Box::new(BufReader::with_capacity(BUFFER, reader)));
@@ -204,15 +236,19 @@ impl<T: Send + 'static> Receiver<T> for SocketReceiver<T> {
                 pending.push(record);
                 pending.len() >= ctx.chunk_size()
             };
-            if full {
-                ctx.store_chunk(std::mem::take(&mut *pending.borrow_mut()));
+            if full
+                && ctx
+                    .store_chunk(std::mem::take(&mut *pending.borrow_mut()))
+                    .is_err()
+            {
+                return; // stopping: the records read were refused
             }
             if ctx.is_stopped() {
                 break;
             }
         }
-        ctx.store_chunk(std::mem::take(&mut *pending.borrow_mut()));
-        if !ctx.is_stopped() {
+        let last = std::mem::take(&mut *pending.borrow_mut());
+        if ctx.store_chunk(last).is_ok() && !ctx.is_stopped() {
             ctx.restart("socket data stream had no more data", None, None);
         }
     }

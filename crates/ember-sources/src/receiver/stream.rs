@@ -16,12 +16,14 @@ use ember_rdd::{Data, Rdd};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::block_generator::{Block, BlockGenerator, Handoff, Pending};
+use super::block_generator::{Block, BlockGenerator, Handoff};
+use super::buffer::ReceiverBuffer;
 use super::socket::{SocketReceiver, SocketTextReceiver};
 use super::supervisor::{Control, Request, Supervisor};
 use super::{
-    BlockStore, Counters, MemoryBlockStore, PidRateEstimator, RateLimiter, Receiver,
-    ReceiverMetrics, Shared, WAL_KEY, WalBlockStore,
+    BlockStore, BufferedAmount, Counters, MAX_BUFFERED_BYTES_KEY, MAX_BUFFERED_RECORDS_KEY,
+    MAX_LINE_BYTES_KEY, MemoryBlockStore, PidRateEstimator, RateLimiter, Receiver, ReceiverMetrics,
+    STOP_TIMEOUT_KEY, Shared, WAL_KEY, WalBlockStore,
 };
 use crate::error::SourceError;
 
@@ -30,8 +32,10 @@ use crate::error::SourceError;
 #[derive(Clone)]
 pub struct ReceiverHandle {
     counters: Arc<Counters>,
-    pending: Arc<Pending>,
-    stored: Arc<dyn Fn() -> u64 + Send + Sync>,
+    buffer: Arc<OnceLock<Arc<ReceiverBuffer>>>,
+    /// Per generated batch not yet completed: the records and bytes it
+    /// took, which leave the receiver's buffer when it completes.
+    in_flight: Arc<Mutex<BTreeMap<Time, (u64, u64)>>>,
     limiter: Arc<OnceLock<Arc<RateLimiter>>>,
 }
 
@@ -46,18 +50,41 @@ impl std::fmt::Debug for ReceiverHandle {
 }
 
 impl ReceiverHandle {
-    /// Records stored, invalid UTF-8 lines and restarts so far.
+    /// Records stored, invalid UTF-8 and oversized lines and restarts so
+    /// far.
     pub fn metrics(&self) -> ReceiverMetrics {
         self.counters.snapshot()
     }
 
-    /// Records received but not yet taken by a batch (in the block being
-    /// cut or in stored blocks).
+    /// Records accepted by `store*` whose batch has not completed yet (in
+    /// the receiver's contexts, the block being cut, stored blocks, or a
+    /// generated batch still queued or running).
     pub fn buffered_records(&self) -> u64 {
-        self.pending
-            .0
-            .load(std::sync::atomic::Ordering::Relaxed)
-            .saturating_add((self.stored)())
+        self.buffered().records
+    }
+
+    /// Records accepted by `store*` that no generated batch has taken yet
+    /// (what a graceful stop waits for: see
+    /// [`InputSource::has_unallocated_data`]).
+    pub fn unallocated_records(&self) -> u64 {
+        // Held first: a batch completing in between makes the answer too
+        // high (ask again), never too low.
+        let held = self.buffered_records();
+        let taken: u64 = self.in_flight().values().map(|&(records, _)| records).sum();
+        held.saturating_sub(taken)
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, BTreeMap<Time, (u64, u64)>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The receiver's bounded buffer: records and bytes accepted by
+    /// `store*` whose batch has not completed yet, and the most held at
+    /// once (all zero before the context started).
+    pub fn buffered(&self) -> BufferedAmount {
+        self.buffer.get().map(|b| b.amount()).unwrap_or_default()
     }
 
     /// The current rate limit in records per second: `Some(0)` when
@@ -73,19 +100,20 @@ struct Running<T> {
     shared: Arc<Shared<T>>,
     supervisor: Supervisor,
     generator: BlockGenerator,
+    stop_timeout: std::time::Duration,
 }
 
 struct ReceiverSource<T> {
     name: &'static str,
     receiver: Mutex<Option<Box<dyn Receiver<T>>>>,
+    /// The receiver's [`Receiver::record_size`].
+    size: fn(&T) -> u64,
     store: Arc<dyn BlockStore<T>>,
     handle: ReceiverHandle,
     running: Mutex<Option<Running<T>>>,
     batch_records: RecordsPerBatch,
     /// The checkpoint a recovered context continues from.
     recovered: Mutex<Option<Time>>,
-    /// The newest checkpoint being written (durable once the next starts).
-    last_checkpoint: Mutex<Option<Time>>,
 }
 
 impl<T: Data> ReceiverSource<T> {
@@ -94,21 +122,20 @@ impl<T: Data> ReceiverSource<T> {
         receiver: Box<dyn Receiver<T>>,
         store: Arc<dyn BlockStore<T>>,
     ) -> Self {
-        let for_handle = Arc::clone(&store);
         ReceiverSource {
             name,
+            size: receiver.record_size(),
             receiver: Mutex::new(Some(receiver)),
             handle: ReceiverHandle {
                 counters: Arc::default(),
-                pending: Arc::default(),
-                stored: Arc::new(move || for_handle.buffered_records()),
+                buffer: Arc::default(),
+                in_flight: Arc::default(),
                 limiter: Arc::default(),
             },
             store,
             running: Mutex::new(None),
             batch_records: Arc::default(),
             recovered: Mutex::new(None),
-            last_checkpoint: Mutex::new(None),
         }
     }
 
@@ -121,6 +148,35 @@ impl<T: Data> ReceiverSource<T> {
             )?
             .to_std();
         let block_interval = conf.block_interval()?.to_std();
+        let stop_timeout = conf
+            .duration(STOP_TIMEOUT_KEY, Duration::from_secs(10))?
+            .to_std();
+        let max_records = conf.number(MAX_BUFFERED_RECORDS_KEY, 4_000_000)?;
+        let max_bytes = conf.number(MAX_BUFFERED_BYTES_KEY, 256 << 20)?;
+        let max_line_bytes = conf.number(MAX_LINE_BYTES_KEY, 64 << 20)?;
+        for (key, value) in [
+            (MAX_BUFFERED_RECORDS_KEY, max_records),
+            (MAX_BUFFERED_BYTES_KEY, max_bytes),
+            (MAX_LINE_BYTES_KEY, max_line_bytes),
+        ] {
+            if value == 0 {
+                return Err(SourceError::InvalidConf {
+                    key: key.to_owned(),
+                    value: "0".to_owned(),
+                    reason: "must be at least 1".to_owned(),
+                });
+            }
+        }
+        let buffer = Arc::clone(
+            self.handle
+                .buffer
+                .get_or_init(|| Arc::new(ReceiverBuffer::new(max_records, max_bytes))),
+        );
+        // Blocks a recovered write-ahead log put back count as held.
+        buffer.restore(
+            self.store.buffered_records(),
+            self.store.buffered_size(self.size),
+        );
         let max_rate = conf.number("spark.streaming.receiver.maxRate", 0)?;
         let backpressure = conf.flag("spark.streaming.backpressure.enabled", false)?;
         let limiter = if backpressure {
@@ -161,7 +217,9 @@ impl<T: Data> ReceiverSource<T> {
             limiter,
             control: Control::default(),
             counters: Arc::clone(&self.handle.counters),
-            pending: Arc::clone(&self.handle.pending),
+            buffer: Arc::clone(&buffer),
+            size: self.size,
+            max_line_bytes,
             listeners: env.listeners().clone(),
             name: receiver.name(),
         });
@@ -172,7 +230,7 @@ impl<T: Data> ReceiverSource<T> {
             chunks,
             Arc::clone(&self.store),
             Arc::clone(env.clock()),
-            Arc::clone(&self.handle.pending),
+            (Arc::clone(&buffer), self.size),
         )?;
         let supervisor = match Supervisor::spawn(receiver, Arc::clone(&shared), restart_delay) {
             Ok(s) => s,
@@ -188,12 +246,15 @@ impl<T: Data> ReceiverSource<T> {
             ?block_interval,
             max_rate,
             backpressure,
+            max_records,
+            max_bytes,
             "receiver source started"
         );
         *self.running.lock().unwrap_or_else(PoisonError::into_inner) = Some(Running {
             shared,
             supervisor,
             generator,
+            stop_timeout,
         });
         Ok(())
     }
@@ -224,24 +285,36 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
 
     fn checkpoint_state(
         &self,
-        time: Time,
-        env: &InputEnv,
+        _time: Time,
+        _env: &InputEnv,
     ) -> Result<Option<Vec<u8>>, StreamingError> {
-        let previous = self
-            .last_checkpoint
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .replace(time)
-            .or(*self
-                .recovered
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner));
-        if let Some(durable) = previous {
-            // Windows after a restart from `durable` reach back this far.
-            self.store.checkpointed(durable - env.remember_duration());
-        }
         // An (empty) entry, so that recovery calls `restore_state`.
         Ok(Some(Vec::new()))
+    }
+
+    fn checkpoint_durable(&self, oldest_kept: Time, env: &InputEnv) {
+        // A recovery starts from `oldest_kept` at the earliest, and its
+        // windows reach back this far.
+        self.store
+            .checkpointed(oldest_kept - env.remember_duration());
+    }
+
+    fn has_unallocated_data(&self) -> bool {
+        self.handle.unallocated_records() > 0
+    }
+
+    fn clear_metadata(&self, time: Time, _env: &InputEnv) {
+        let completed = {
+            let mut in_flight = self.handle.in_flight();
+            let later = in_flight.split_off(&(time + Duration::from_millis(1)));
+            std::mem::replace(&mut *in_flight, later)
+        };
+        if let Some(buffer) = self.handle.buffer.get() {
+            let (records, bytes) = completed
+                .values()
+                .fold((0, 0), |(r, b), &(records, bytes)| (r + records, b + bytes));
+            buffer.release(records, bytes);
+        }
     }
 
     fn restore_state(
@@ -264,8 +337,12 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(mut running) = running {
-            running.shared.control.request(Request::Shutdown);
-            running.supervisor.join();
+            running.shared.request(Request::Shutdown);
+            running
+                .supervisor
+                .join(running.shared.stream_id, running.stop_timeout);
+            // Whatever a left-behind receiver stores from now on is refused.
+            running.shared.buffer.close();
             if running.shared.chunks.send(Handoff::Shutdown).is_err() {
                 tracing::warn!("block generator ended early");
             }
@@ -286,6 +363,17 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
         }
         let blocks = self.store.take_until(time);
         let records: usize = blocks.iter().map(|b| b.records.len()).sum();
+        if records > 0 {
+            // Held in the receiver's buffer until the batch completes.
+            let bytes: u64 = blocks
+                .iter()
+                .flat_map(|b| b.records.iter())
+                .map(self.size)
+                .sum();
+            let mut in_flight = self.handle.in_flight();
+            let entry = in_flight.entry(time).or_default();
+            *entry = (entry.0 + records as u64, entry.1 + bytes);
+        }
         env.report_records(time, records as u64);
         if self.handle.limiter.get().is_some() {
             self.batch_records

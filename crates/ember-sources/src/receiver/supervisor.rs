@@ -1,7 +1,11 @@
-//! The supervisor: runs one receiver on its own thread
-//! (`ember-receiver-<stream id>`), restarts it after errors with a delay,
-//! reports start, error and stop to the listeners, and stops it when the
-//! context stops.
+//! The supervisor: a thread per receiver (`ember-receiver-<stream id>`)
+//! that runs the receiver's `on_start` on a thread of its own
+//! (`ember-receiver-<stream id>-start`), calls `on_stop` as soon as a stop,
+//! restart or shutdown is requested (while `on_start` may still be
+//! blocked, as Spark does), restarts it after errors with a delay, reports
+//! start, error and stop to the listeners, and stops it when the context
+//! stops. Stopping waits a bounded time for the supervisor
+//! (`ember.receiver.stopTimeout`), then logs and detaches it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -132,6 +136,7 @@ pub(crate) fn post_error<T>(shared: &Shared<T>, last_error: String, active: bool
 /// The supervisor thread of one receiver.
 pub(crate) struct Supervisor {
     thread: Option<JoinHandle<()>>,
+    done: crossbeam_channel::Receiver<()>,
 }
 
 impl Supervisor {
@@ -141,46 +146,98 @@ impl Supervisor {
         restart_delay: StdDuration,
     ) -> Result<Self, SourceError> {
         let name = format!("ember-receiver-{}", shared.stream_id);
+        let (finished, done) = crossbeam_channel::bounded(1);
         let thread = std::thread::Builder::new()
             .name(name.clone())
-            .spawn(move || supervise(receiver, &shared, restart_delay))
+            .spawn(move || {
+                supervise(Arc::from(receiver), &shared, restart_delay);
+                // Fails only if the stop stopped waiting: no one to tell.
+                let _ = finished.send(());
+            })
             .map_err(|source| SourceError::Thread { name, source })?;
         Ok(Supervisor {
             thread: Some(thread),
+            done,
         })
     }
 
-    /// Waits for the supervisor thread to end.
-    pub(crate) fn join(&mut self) {
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("receiver supervisor thread panicked");
+    /// Waits up to `timeout` for the supervisor thread to end; after that
+    /// logs and detaches it (a receiver whose `on_start` or `on_stop` does
+    /// not return). True when it ended.
+    pub(crate) fn join(&mut self, stream_id: usize, timeout: StdDuration) -> bool {
+        let Some(thread) = self.thread.take() else {
+            return true;
+        };
+        match self.done.recv_timeout(timeout) {
+            Ok(()) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                if thread.join().is_err() {
+                    tracing::error!(stream_id, "receiver supervisor thread panicked");
+                }
+                true
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                tracing::error!(
+                    stream_id,
+                    ?timeout,
+                    "receiver did not stop in time (on_start or on_stop does not return): \
+                     its thread is left behind, and what it stores from now on is refused"
+                );
+                false
+            }
         }
     }
 }
 
-fn supervise<T: 'static>(
-    mut receiver: Box<dyn Receiver<T>>,
+/// Runs `on_start` on a thread of its own, with a context of its own
+/// (flushed when it returns, by the context's drop); a panic counts as a
+/// restart request.
+fn spawn_on_start<T: Send + 'static>(
+    receiver: &Arc<dyn Receiver<T>>,
+    shared: &Arc<Shared<T>>,
+) -> Option<JoinHandle<()>> {
+    let name = format!("ember-receiver-{}-start", shared.stream_id);
+    let (receiver, for_thread) = (Arc::clone(receiver), Arc::clone(shared));
+    let spawned = std::thread::Builder::new().name(name).spawn(move || {
+        let ctx = ReceiverContext::new(for_thread);
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| receiver.on_start(&ctx))) {
+            let message = panic_message(panic.as_ref());
+            ctx.restart(format!("receiver panicked: {message}"), None, None);
+        }
+    });
+    match spawned {
+        Ok(thread) => Some(thread),
+        Err(e) => {
+            shared.request(Request::Restart {
+                message: "cannot start the receiver's thread".to_owned(),
+                error: Some(e.to_string()),
+                delay: None,
+            });
+            None
+        }
+    }
+}
+
+fn supervise<T: Send + 'static>(
+    receiver: Arc<dyn Receiver<T>>,
     shared: &Arc<Shared<T>>,
     default_delay: StdDuration,
 ) {
-    let ctx = ReceiverContext::new(Arc::clone(shared));
     let mut last_error = None;
     while shared.control.begin() {
         tracing::info!(stream_id = shared.stream_id, name = %shared.name, "receiver started");
         let started = info(shared, true, None);
         shared.listeners.post(|l| l.on_receiver_started(&started));
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| receiver.on_start(&ctx))) {
-            let message = panic_message(panic.as_ref());
-            ctx.restart(format!("receiver panicked: {message}"), None, None);
-        }
-        ctx.flush();
+        let on_start = spawn_on_start(&receiver, shared);
         let request = shared.control.wait();
+        // Concurrently with a still running on_start: it must end it.
         if catch_unwind(AssertUnwindSafe(|| receiver.on_stop())).is_err() {
             tracing::error!(stream_id = shared.stream_id, "receiver on_stop panicked");
         }
-        ctx.flush();
+        if let Some(thread) = on_start
+            && thread.join().is_err()
+        {
+            tracing::error!(stream_id = shared.stream_id, "receiver thread panicked");
+        }
         match request {
             Request::Restart {
                 message,

@@ -7,9 +7,18 @@
 //! will be re-run) are put back in memory, in order, and those stamped at
 //! or before it are kept aside for the windows that reach back before the
 //! checkpoint ([`BlockStore::logged_between`]); segments are deleted once
-//! their blocks are older than the durable checkpoint less the stream's
+//! their blocks are older than the oldest durable checkpoint the directory
+//! keeps (the earliest a recovery can start from) less the stream's
 //! remember duration (no window needs them any more). Starting without a
 //! checkpoint directory is an error, as in Spark.
+//!
+//! Only a recovered context replays: a context that starts without
+//! recovering a checkpoint (a fresh `StreamingContext::new` on an old
+//! directory, or `get_or_create_with` discarding mismatched state) must not
+//! process the old blocks again, so an existing log is moved aside to
+//! `receivedData/<stream id>.discarded-<unix ms>` (logged at warn with its
+//! number of blocks; delete it when it is not needed) and a new, empty log
+//! is started.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -120,6 +129,10 @@ impl<T: Clone + Send + Serialize + DeserializeOwned + 'static> BlockStore<T> for
         self.memory.buffered_records()
     }
 
+    fn buffered_size(&self, size: fn(&T) -> u64) -> u64 {
+        self.memory.buffered_size(size)
+    }
+
     fn open(&self, log_dir: Option<&Path>, recovered: Option<Time>) -> Result<(), SourceError> {
         let Some(dir) = log_dir else {
             return Err(SourceError::InvalidConf {
@@ -130,6 +143,9 @@ impl<T: Clone + Send + Serialize + DeserializeOwned + 'static> BlockStore<T> for
                     .to_owned(),
             });
         };
+        if recovered.is_none() {
+            archive_old_log(dir)?;
+        }
         let wal = WriteAheadLog::open(dir).map_err(|e| store_error(0, e.to_string()))?;
         let records = wal.read_all().map_err(|e| store_error(0, e.to_string()))?;
         let after = recovered.map_or(0, Time::milliseconds);
@@ -203,6 +219,48 @@ impl<T: Clone + Send + Serialize + DeserializeOwned + 'static> BlockStore<T> for
     }
 }
 
+/// Moves a log left by an earlier run aside (see the module
+/// documentation); nothing to do when `dir` is absent or empty.
+fn archive_old_log(dir: &Path) -> Result<(), SourceError> {
+    let empty = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(store_error(0, format!("{}: {e}", dir.display()))),
+    };
+    if empty {
+        return Ok(());
+    }
+    let blocks = WriteAheadLog::open(dir)
+        .and_then(|wal| wal.read_all())
+        .map(|records| records.len().to_string())
+        .unwrap_or_else(|e| format!("unknown ({e})"));
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let name = dir
+        .file_name()
+        .map_or_else(|| "log".into(), |n| n.to_string_lossy().into_owned());
+    let archive = dir.with_file_name(format!("{name}.discarded-{millis}"));
+    std::fs::rename(dir, &archive).map_err(|e| {
+        store_error(
+            0,
+            format!(
+                "moving {} aside to {}: {e}",
+                dir.display(),
+                archive.display()
+            ),
+        )
+    })?;
+    tracing::warn!(
+        dir = %dir.display(),
+        archive = %archive.display(),
+        blocks,
+        "no checkpoint recovered: the receiver write-ahead log of an earlier run is not \
+         replayed, moved aside"
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,7 +300,9 @@ mod tests {
         // up to 300) goes; the one holding 1100 and 1200 stays.
         recovered.checkpointed(Time::from_millis(1000));
         let fresh = WalBlockStore::<String>::new();
-        fresh.open(Some(dir.path()), None).unwrap();
+        fresh
+            .open(Some(dir.path()), Some(Time::from_millis(0)))
+            .unwrap();
         let left: Vec<u64> = fresh
             .take_until(Time::from_millis(5000))
             .iter()
@@ -310,6 +370,45 @@ mod tests {
             (blocks[0].sequence, blocks[0].time),
             (1, Time::from_millis(101))
         );
+    }
+
+    #[test]
+    fn a_log_opened_without_a_recovered_checkpoint_is_moved_aside_not_replayed() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("7");
+        let store = WalBlockStore::new();
+        store.open(Some(&dir), None).unwrap();
+        store.put(block(0, 100)).unwrap();
+        store.put(block(1, 200)).unwrap();
+        drop(store);
+
+        let fresh = WalBlockStore::<String>::new();
+        fresh.open(Some(&dir), None).unwrap();
+        assert_eq!(fresh.buffered_records(), 0);
+        assert!(fresh.take_until(Time::from_millis(5000)).is_empty());
+        fresh.put(block(5, 300)).unwrap();
+        drop(fresh);
+
+        let mut names: Vec<String> = std::fs::read_dir(parent.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert_eq!(names[0], "7");
+        assert!(names[1].starts_with("7.discarded-"), "{names:?}");
+        // The archive holds the old blocks, the new log only the new one.
+        let sequences = |dir: &Path| -> Vec<u64> {
+            let store = WalBlockStore::<String>::new();
+            store.open(Some(dir), Some(Time::from_millis(0))).unwrap();
+            store
+                .take_until(Time::from_millis(10_000))
+                .iter()
+                .map(|b| b.sequence)
+                .collect()
+        };
+        assert_eq!(sequences(&parent.path().join(&names[1])), vec![0, 1]);
+        assert_eq!(sequences(&dir), vec![5]);
     }
 
     #[test]
