@@ -10,6 +10,8 @@
 
 mod fs;
 mod glob;
+mod read;
+mod scan;
 mod stream;
 
 pub use fs::{FileBytes, FileStatus, FileSystem, LocalFileSystem};

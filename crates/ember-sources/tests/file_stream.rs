@@ -1,9 +1,10 @@
 //! File stream tests: real files in temp directories, moved in atomically,
 //! on a manual clock advanced one batch at a time.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, unbounded};
@@ -317,25 +318,23 @@ fn a_missing_directory_gives_empty_batches_until_it_appears() {
 }
 
 #[test]
-fn invalid_utf8_is_counted_and_the_other_files_delivered() {
+fn invalid_utf8_is_replaced_and_counted() {
     let dirs = Dirs::new();
-    dirs.put("bad.txt", b"fine\n\xff\xfebroken\n", 500);
+    dirs.put("bad.txt", b"fine\n\xff\xfebroken\nok\r\nx\xc3", 500);
     dirs.put("good.txt", b"good\n", 600);
     let h = Harness::start(dirs.path(), FileStreamOptions::default(), 0);
     let b1 = h.next();
-    assert_eq!(b1.lines, strings(&["good"]));
-    assert_eq!(b1.records, 1);
-    let metrics = h.handle.metrics();
-    assert_eq!(metrics.files_failed, 1);
-    assert_eq!(metrics.files_taken, 1);
-    let error = metrics.last_error.unwrap_or_default();
-    assert!(
-        error.contains("bad.txt") && error.contains("offset 5"),
-        "{error}"
+    assert_eq!(
+        b1.lines,
+        strings(&["fine", "\u{fffd}\u{fffd}broken", "ok", "x\u{fffd}", "good"])
     );
-    // Not retried.
+    assert_eq!(b1.records, 5);
+    let metrics = h.handle.metrics();
+    assert_eq!(metrics.files_taken, 2);
+    assert_eq!(metrics.files_failed, 0);
+    assert_eq!(metrics.invalid_utf8_lines, 2);
+    assert_eq!(metrics.lines, 5);
     assert!(h.next().lines.is_empty());
-    assert_eq!(h.handle.metrics().files_failed, 1);
     h.stop();
 }
 
@@ -353,7 +352,11 @@ fn an_unreadable_file_is_counted_and_skipped() {
     dirs.put("open.txt", b"open\n", 500);
     let h = Harness::start(dirs.path(), FileStreamOptions::default(), 0);
     assert_eq!(h.next().lines, strings(&["open"]));
-    assert_eq!(h.handle.metrics().files_failed, 1);
+    // Tried again by the next two batches, then given up.
+    assert!(h.next().lines.is_empty());
+    assert!(h.next().lines.is_empty());
+    let metrics = h.handle.metrics();
+    assert_eq!((metrics.files_failed, metrics.read_retries), (1, 2));
     h.stop();
 }
 
@@ -403,13 +406,181 @@ fn another_file_system_plugs_in_and_read_errors_are_counted() {
     clock.advance(Duration::from_secs(1));
     assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), strings(&["open"]));
     let metrics = handle.metrics();
-    assert_eq!((metrics.files_taken, metrics.files_failed), (1, 1));
-    assert!(
-        metrics
-            .last_error
-            .unwrap_or_default()
-            .contains("locked.txt")
+    assert_eq!(
+        (
+            metrics.files_taken,
+            metrics.files_failed,
+            metrics.read_retries
+        ),
+        (1, 0, 1),
+        "tried again by the next batch"
     );
+    // The default `ember.fileStream.maxReadAttempts` is 3: given up by the
+    // third batch, never tried again.
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(1));
+        assert!(rx.recv_timeout(PATIENCE).unwrap().is_empty());
+    }
+    let metrics = handle.metrics();
+    assert_eq!(
+        (
+            metrics.files_taken,
+            metrics.files_failed,
+            metrics.read_retries
+        ),
+        (1, 1, 2)
+    );
+    let error = metrics.last_error.unwrap_or_default();
+    assert!(
+        error.contains("locked.txt") && error.contains("after 3 failed reads"),
+        "{error}"
+    );
+    ssc.stop(StopOptions::default()).unwrap();
+}
+
+/// The local disk, except that opening a file named in `failures` fails
+/// as many times as it says (then works): a transient read error.
+#[derive(Debug)]
+struct FailsFirst {
+    disk: LocalFileSystem,
+    failures: Mutex<BTreeMap<String, u32>>,
+}
+
+impl FileSystem for FailsFirst {
+    fn list(&self, dir: &Path) -> std::io::Result<Vec<FileStatus>> {
+        self.disk.list(dir)
+    }
+    fn open(&self, path: &Path) -> std::io::Result<FileBytes> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(left) = self.failures.lock().unwrap().get_mut(&name)
+            && *left > 0
+        {
+            *left -= 1;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "not yet readable",
+            ));
+        }
+        self.disk.open(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        self.disk.rename(from, to)
+    }
+}
+
+#[test]
+fn a_file_that_failed_to_read_is_retried_and_counted_once() {
+    let dirs = Dirs::new();
+    dirs.put("flaky.txt", b"late 1\nlate 2\n", 400);
+    dirs.put("other.txt", b"other\n", 500);
+    let clock = Arc::new(ManualClock::new());
+    let conf = StreamingConf::new().master("local[2]");
+    let ssc = StreamingContext::with_clock(conf, Duration::from_secs(1), clock.clone()).unwrap();
+    let fs: Arc<dyn FileSystem> = Arc::new(FailsFirst {
+        disk: LocalFileSystem::new(),
+        failures: Mutex::new(BTreeMap::from([("flaky.txt".to_owned(), 2)])),
+    });
+    let (stream, handle) = ssc.file_stream_on(fs, dirs.path(), FileStreamOptions::default());
+    let (tx, rx) = unbounded();
+    stream
+        .foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+            let _ = tx.send((time, rdd.collect()?));
+            Ok(())
+        })
+        .unwrap();
+    let (rtx, records) = unbounded();
+    ssc.add_listener(Arc::new(Records(rtx)));
+    ssc.start().unwrap();
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        clock.advance(Duration::from_secs(1));
+        let (time, lines) = rx.recv_timeout(PATIENCE).unwrap();
+        let (rtime, count) = records.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(time, rtime);
+        got.push((time.milliseconds(), lines, count));
+    }
+    let expected = vec![
+        (1000, strings(&["other"]), 1),
+        (2000, vec![], 0),
+        // The third attempt reads it: counted in this batch, once.
+        (3000, strings(&["late 1", "late 2"]), 2),
+        (4000, vec![], 0),
+    ];
+    assert_eq!(got, expected);
+    let metrics = handle.metrics();
+    assert_eq!(
+        (
+            metrics.files_taken,
+            metrics.files_failed,
+            metrics.read_retries,
+            metrics.lines
+        ),
+        (2, 0, 2, 3)
+    );
+    ssc.stop(StopOptions::default()).unwrap();
+}
+
+#[test]
+fn a_file_truncated_before_its_job_reads_it_fails_the_job_and_nothing_crashes() {
+    let dirs = Dirs::new();
+    // Over the old 1 MiB memory-map threshold.
+    let line = "x".repeat(99);
+    let text: String = (0..30_000).map(|_| format!("{line}\n")).collect();
+    let path = dirs.put("big.txt", text.as_bytes(), 500);
+    let clock = Arc::new(ManualClock::new());
+    let conf = StreamingConf::new().master("local[2]");
+    let ssc = StreamingContext::with_clock(conf, Duration::from_secs(1), clock.clone()).unwrap();
+    let (stream, _) = ssc.file_stream_on(
+        Arc::new(LocalFileSystem::new()),
+        dirs.path(),
+        FileStreamOptions::default(),
+    );
+    // The job waits for the test's go before it reads the batch.
+    let (started_tx, started) = unbounded();
+    let (go, go_rx) = unbounded::<()>();
+    let (tx, rx) = unbounded();
+    stream
+        .foreach_rdd(move |rdd, _| -> Result<(), JobError> {
+            let _ = started_tx.send(());
+            let _ = go_rx.recv_timeout(PATIENCE);
+            let _ = tx.send(rdd.count());
+            Ok(())
+        })
+        .unwrap();
+    let (rtx, records) = unbounded();
+    ssc.add_listener(Arc::new(Records(rtx)));
+    ssc.start().unwrap();
+    clock.advance(Duration::from_secs(1));
+    started.recv_timeout(PATIENCE).unwrap();
+    // Selected and counted at generation; truncated by another process
+    // before the job reads it.
+    File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1000)
+        .unwrap();
+    go.send(()).unwrap();
+    match rx.recv_timeout(PATIENCE).unwrap() {
+        Err(JobError::Io {
+            path: failed,
+            source,
+        }) => {
+            assert_eq!(failed, path);
+            assert!(source.to_string().contains("shrank"), "{source}");
+        }
+        other => panic!("expected an I/O error naming the file, got {other:?}"),
+    }
+    assert_eq!(records.recv_timeout(PATIENCE).unwrap().1, 30_000);
+    // The stream goes on.
+    dirs.put("next.txt", b"next\n", 1500);
+    clock.advance(Duration::from_secs(1));
+    started.recv_timeout(PATIENCE).unwrap();
+    go.send(()).unwrap();
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap().unwrap(), 1);
     ssc.stop(StopOptions::default()).unwrap();
 }
 
