@@ -230,8 +230,8 @@ impl FileStreamHandle {
 
     /// The files selected by each batch still within the remember window
     /// (or the stream's remember duration, if longer: the longest window
-    /// over it), taken or failed, by batch time: the state a checkpoint
-    /// saves.
+    /// over it) counted back from the newest completed batch, taken or
+    /// given up, by batch time: the state a checkpoint saves.
     pub fn recent_files(&self) -> BTreeMap<Time, Vec<PathBuf>> {
         self.shared.selected().clone()
     }
@@ -352,6 +352,9 @@ struct ScannedBatch {
     lines: u64,
     bytes: u64,
     invalid_lines: u64,
+    /// The files holding bytes that are not UTF-8: the number of such
+    /// lines and the offset of the first bad byte.
+    invalid: Vec<(PathBuf, u64, u64)>,
     /// The files scanned.
     taken: Vec<PathBuf>,
     /// The files whose scan failed, with the error.
@@ -363,6 +366,10 @@ impl ScannedBatch {
         self.lines += scanned.lines;
         self.bytes += scanned.len;
         self.invalid_lines += scanned.invalid_lines;
+        if let Some(offset) = scanned.first_invalid {
+            self.invalid
+                .push((path.clone(), scanned.invalid_lines, offset));
+        }
         let path = Arc::new(path);
         self.splits
             .extend(scanned.splits.into_iter().map(|range| FileSplit {
@@ -686,6 +693,10 @@ impl InputSource<String> for FileSource {
         }
         let mut scanned = self.scan_all(self.candidates(time, window));
         let given_up = self.failed_reads(time, window, std::mem::take(&mut scanned.failed));
+        for (path, lines, offset) in &scanned.invalid {
+            tracing::warn!(%time, path = %path.display(), lines, offset,
+                "invalid UTF-8 (first at this byte offset): the lines are decoded with replacement characters");
+        }
         let s = &self.shared;
         {
             let mut retrying = s.retrying();
