@@ -730,6 +730,22 @@ impl GatedRun {
     }
 }
 
+/// Waits until a file whose name starts with `prefix` is in `dir` (a
+/// checkpoint written off the batch's thread may land after the batch).
+fn wait_for_file(dir: &Path, prefix: &str) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !fs::read_dir(dir)
+        .unwrap()
+        .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(prefix))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {prefix} in {dir:?}"
+        );
+        std::thread::sleep(StdDuration::from_millis(5));
+    }
+}
+
 /// Copies the files of `from` (recursively) into `to`.
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
@@ -778,6 +794,7 @@ fn recovery_after_a_backlog_takes_every_file_exactly_once() {
     first.permits.send(()).unwrap();
     take(&first.lines, 1);
     GatedRun::wait_for(&first.completed, 10_000);
+    wait_for_file(checkpoints.path(), "checkpoint-10000");
     let crashed = TempDir::new().unwrap();
     copy_dir(checkpoints.path(), crashed.path());
     first.crashed.store(true, Ordering::SeqCst);

@@ -76,7 +76,9 @@ pub trait FileSystem: Send + Sync + fmt::Debug + 'static {
     fn open(&self, path: &Path) -> io::Result<FileBytes>;
     /// The file at `path` as a stream of bytes from `offset` on (what a
     /// file stream reads, in chunks at batch generation and one partition's
-    /// byte range in a job). The default serves it from [`open`](Self::open).
+    /// byte range in a job). The default serves it from [`open`](Self::open),
+    /// so each call loads the whole file: a store holding large files
+    /// should implement a positioned read.
     fn open_at(&self, path: &Path, offset: u64) -> io::Result<Box<dyn Read + Send>> {
         let mut bytes = io::Cursor::new(self.open(path)?);
         bytes.set_position(offset);
