@@ -7,9 +7,13 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use std::collections::VecDeque;
+
 use ember_dstream::testing::run_operation;
-use ember_dstream::{Duration, StreamingError};
-use ember_rdd::StorageLevel;
+use ember_dstream::{
+    Duration, ManualClock, StopOptions, StreamingConf, StreamingContext, StreamingError, Time,
+};
+use ember_rdd::{JobError, StorageLevel};
 
 type R = Result<(), StreamingError>;
 
@@ -104,35 +108,47 @@ fn cache_is_memory_only_and_a_window_caches_its_parent() -> R {
 #[test]
 fn kept_blocks_are_freed_with_the_rdds_the_stream_forgets() -> R {
     const BATCHES: u32 = 300;
-    let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let clock = Arc::new(ManualClock::new());
+    let conf = StreamingConf::new().master("local[2]").app_name("persist");
+    let ssc = StreamingContext::with_clock(conf, Duration::from_secs(1), clock.clone())?;
+    let ctx = ssc.rdd_context().clone();
+    let windowed = ssc
+        .queue_stream(VecDeque::from(batches(BATCHES)), true)
+        .map(|x| x + 1)
+        .window(Duration::from_secs(4), Duration::from_secs(1))?;
+    // Each batch's count and the blocks kept right after its job read the
+    // window: measured inside the output job (not at generation, which
+    // runs ahead of the jobs and would race the window's caching). Batches
+    // run one at a time, and the previous batch was cleared before this
+    // one's job started, so the count is exact.
+    let seen: Arc<Mutex<Vec<(Time, u64, usize)>>> = Arc::default();
     let record = Arc::clone(&seen);
-    let out = run_operation(
-        batches(BATCHES),
-        move |s| {
-            let ctx = s.rdd_context().clone();
-            let windowed = s
-                .map(|x| x + 1)
-                .window(Duration::from_secs(4), Duration::from_secs(1))?;
-            Ok::<_, StreamingError>(windowed.count().transform(move |rdd, _| {
-                let blocks = ctx.block_manager().block_ids().len();
-                record
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(blocks);
-                rdd.clone()
-            }))
-        },
-        BATCHES as usize,
-    )?;
-    assert_eq!(out.len(), BATCHES as usize);
-    assert!(out[4..].iter().all(|batch| batch == &vec![12]), "{out:?}");
+    windowed.foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+        let count = rdd.count()?;
+        let blocks = ctx.block_manager().block_ids().len();
+        record
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((time, count, blocks));
+        Ok(())
+    })?;
+    ssc.start()?;
+    clock.advance(Duration::from_secs(u64::from(BATCHES)));
+    let done = ssc.await_batches(u64::from(BATCHES), Duration::from_secs(120));
+    ssc.stop(StopOptions::default())?;
+    assert!(done?, "{BATCHES} batches did not complete");
     let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-    let most = seen.iter().copied().max().unwrap_or(0);
-    // The parent remembers its window plus one batch (5 RDDs of 2
-    // partitions), and a batch can be generated before the one before it
-    // was cleared: never more than 6 × 2 blocks, where keeping everything
-    // would reach 600.
-    assert!(most > 0, "nothing was kept: {seen:?}");
-    assert!(most <= 12, "blocks kept grew to {most}: {seen:?}");
+    // The parent (2 partitions a batch) is remembered for its window plus
+    // one batch: when batch n's job runs, batch n - 1's cleanup has kept
+    // batches n - 5..n - 1, and the job caches batch n: 6 batches of 2
+    // blocks in the steady state (keeping everything would reach 600).
+    let expected: Vec<(Time, u64, usize)> = (1..=u64::from(BATCHES))
+        .map(|n| {
+            let in_window = n.min(4);
+            let kept = n.min(6) as usize;
+            (Time::from_millis(n * 1000), 3 * in_window, 2 * kept)
+        })
+        .collect();
+    assert_eq!(*seen, expected);
     Ok(())
 }

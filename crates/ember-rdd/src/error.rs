@@ -68,6 +68,20 @@ pub enum JobError {
         #[source]
         source: Arc<dyn std::error::Error + Send + Sync>,
     },
+    /// A partitioner placed a key outside `0..partitions` (a custom
+    /// [`Partitioner`](crate::Partitioner) with a bug); the shuffle stops
+    /// instead of losing or misplacing the record.
+    #[error(
+        "partitioner {partitioner} placed a key in partition {index}, but it has {partitions} partitions"
+    )]
+    PartitionOutOfRange {
+        /// The partitioner's [`name`](crate::Partitioner::name).
+        partitioner: String,
+        /// The partition index it returned.
+        index: usize,
+        /// Its number of partitions.
+        partitions: usize,
+    },
     /// The worker thread pool could not be started.
     #[error("cannot start the worker thread pool: {message}")]
     ThreadPool {

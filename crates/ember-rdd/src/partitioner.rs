@@ -18,8 +18,14 @@ fn hash_state() -> foldhash::fast::FixedState {
 pub trait Partitioner<K>: Send + Sync {
     /// The number of reduce partitions.
     fn num_partitions(&self) -> usize;
-    /// The partition of `key`, in `0..num_partitions()`.
+    /// The partition of `key`, in `0..num_partitions()`. An index out of
+    /// that range fails the shuffle with [`JobError::PartitionOutOfRange`].
     fn partition(&self, key: &K) -> usize;
+    /// The partitioner's name in error messages: its type's name unless
+    /// overridden.
+    fn name(&self) -> &str {
+        std::any::type_name::<Self>()
+    }
     /// Called once before a shuffle's map stage uses the partitioner (a
     /// sort's range partitioner samples its input here).
     fn prepare(&self) -> Result<(), JobError> {

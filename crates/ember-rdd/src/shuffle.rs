@@ -10,7 +10,9 @@ use crate::{BoxIter, Data, Dependency, JobError, Partitioner, Rdd, RddCompute, T
 
 /// Map side: one partition's records into one bucket per reduce partition.
 pub(crate) type MapSide<K, V, W> =
-    dyn Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Vec<Vec<(K, W)>> + Send + Sync;
+    dyn Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Result<Buckets<K, W>, JobError> + Send + Sync;
+/// One map task's output: a bucket per reduce partition.
+pub(crate) type Buckets<K, W> = Vec<Vec<(K, W)>>;
 /// Reduce side: every map output's bucket for one partition into the result.
 pub(crate) type ReduceSide<K, W, C> = dyn Fn(BoxIter<(K, W)>) -> BoxIter<(K, C)> + Send + Sync;
 
@@ -30,7 +32,7 @@ pub(crate) struct ShuffleDep<K, V, W> {
 impl<K: Data, V: Data, W: Data> ShuffleDep<K, V, W> {
     fn compute_map_output(&self, task: &TaskContext) -> Result<MapOutput<K, W>, JobError> {
         let records = self.parent.iterator(task.partition, task)?;
-        let buckets = (self.map_side)(records, self.partitioner.as_ref());
+        let buckets = (self.map_side)(records, self.partitioner.as_ref())?;
         let written: usize = buckets.iter().map(Vec::len).sum();
         Metrics::add(
             &self.parent.context().inner.metrics.shuffle_records_written,
@@ -150,7 +152,7 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
     pub(crate) fn shuffle_dependency<W: Data>(
         &self,
         partitioner: Arc<dyn Partitioner<K>>,
-        map_side: impl Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Vec<Vec<(K, W)>>
+        map_side: impl Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Result<Buckets<K, W>, JobError>
         + Send
         + Sync
         + 'static,
@@ -171,7 +173,7 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
         &self,
         operation: &'static str,
         partitioner: Arc<dyn Partitioner<K>>,
-        map_side: impl Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Vec<Vec<(K, W)>>
+        map_side: impl Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Result<Buckets<K, W>, JobError>
         + Send
         + Sync
         + 'static,
@@ -188,39 +190,56 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
     }
 }
 
+/// The reduce partition `p` gives `key`, checked to lie in `0..n`.
+fn target<K>(p: &dyn Partitioner<K>, key: &K, n: usize) -> Result<usize, JobError> {
+    let index = p.partition(key);
+    if index < n {
+        Ok(index)
+    } else {
+        Err(JobError::PartitionOutOfRange {
+            partitioner: p.name().to_owned(),
+            index,
+            partitions: n,
+        })
+    }
+}
+
 /// Cuts combined `(key, combiner)` entries into one bucket per reduce
 /// partition, each allocated at its exact size (one partition: the entries
 /// themselves, without a copy).
 pub(crate) fn bucket_entries<K, C>(
     entries: Vec<(K, C)>,
     p: &dyn Partitioner<K>,
-) -> Vec<Vec<(K, C)>> {
+) -> Result<Buckets<K, C>, JobError> {
     let n = p.num_partitions();
     if n <= 1 {
-        return vec![entries];
+        return Ok(vec![entries]);
     }
-    let targets: Vec<usize> = entries.iter().map(|(k, _)| p.partition(k)).collect();
+    let targets = entries
+        .iter()
+        .map(|(k, _)| target(p, k, n))
+        .collect::<Result<Vec<usize>, JobError>>()?;
     let mut sizes = vec![0usize; n];
     for &target in &targets {
-        if let Some(size) = sizes.get_mut(target) {
-            *size += 1;
-        }
+        sizes[target] += 1;
     }
     let mut buckets: Vec<Vec<(K, C)>> = sizes.into_iter().map(Vec::with_capacity).collect();
     for (entry, target) in entries.into_iter().zip(targets) {
-        if let Some(bucket) = buckets.get_mut(target) {
-            bucket.push(entry);
-        }
+        buckets[target].push(entry);
     }
-    buckets
+    Ok(buckets)
 }
 
 /// Map side without combining: each record goes to its key's bucket.
-pub(crate) fn bucket<K, V>(records: BoxIter<(K, V)>, p: &dyn Partitioner<K>) -> Vec<Vec<(K, V)>> {
-    let mut buckets: Vec<Vec<(K, V)>> = (0..p.num_partitions()).map(|_| Vec::new()).collect();
+pub(crate) fn bucket<K, V>(
+    records: BoxIter<(K, V)>,
+    p: &dyn Partitioner<K>,
+) -> Result<Buckets<K, V>, JobError> {
+    let n = p.num_partitions();
+    let mut buckets: Vec<Vec<(K, V)>> = (0..n).map(|_| Vec::new()).collect();
     for (k, v) in records {
-        let index = p.partition(&k);
+        let index = target(p, &k, n)?;
         buckets[index].push((k, v));
     }
-    buckets
+    Ok(buckets)
 }

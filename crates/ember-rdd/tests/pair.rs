@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{normalize_groups, sorted};
-use ember_rdd::{Dependency, HashPartitioner, Partitioner, Rdd, RddContext};
+use ember_rdd::{Dependency, HashPartitioner, JobError, Partitioner, Rdd, RddContext};
 
 fn ctx() -> RddContext {
     RddContext::local(2).unwrap()
@@ -396,4 +396,45 @@ fn every_shuffle_on_empty_inputs() {
         assert_eq!(r.num_partitions(), 3);
         assert_eq!(r.collect().unwrap(), none);
     }
+}
+
+/// A buggy partitioner: key 7 goes to partition 5 of 2.
+struct OutOfRange;
+
+impl Partitioner<u32> for OutOfRange {
+    fn num_partitions(&self) -> usize {
+        2
+    }
+    fn partition(&self, key: &u32) -> usize {
+        if *key == 7 { 5 } else { (*key % 2) as usize }
+    }
+}
+
+fn assert_out_of_range(result: Result<Vec<(u32, u32)>, JobError>) {
+    match result {
+        Err(JobError::PartitionOutOfRange {
+            partitioner,
+            index,
+            partitions,
+        }) => {
+            assert!(partitioner.ends_with("OutOfRange"), "{partitioner}");
+            assert_eq!((index, partitions), (5, 2));
+        }
+        other => panic!("expected PartitionOutOfRange, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_out_of_range_partition_fails_a_combining_shuffle() {
+    let ctx = ctx();
+    let rdd = ctx.parallelize((0..10u32).map(|i| (i, 1)).collect(), 3);
+    let reduced = rdd.reduce_by_key_with_partitioner(|a, b| a + b, Arc::new(OutOfRange));
+    assert_out_of_range(reduced.collect());
+}
+
+#[test]
+fn an_out_of_range_partition_fails_a_plain_shuffle() {
+    let ctx = ctx();
+    let rdd = ctx.parallelize((0..10u32).map(|i| (i, i)).collect(), 3);
+    assert_out_of_range(rdd.partition_by(Arc::new(OutOfRange)).collect());
 }

@@ -217,6 +217,41 @@ fn windows_over_a_recovered_file_stream_reach_back_before_the_checkpoint() {
     ssc.stop(StopOptions::default()).unwrap();
 }
 
+#[test]
+fn a_checkpoint_naming_files_outside_the_watched_directory_is_not_trusted() {
+    let checkpoints = tempfile::tempdir().unwrap();
+    let first_dir = tempfile::tempdir().unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    let staging = tempfile::tempdir().unwrap();
+
+    let clock = clock_at(0);
+    let (ssc, outputs) = recover_file_context(checkpoints.path(), first_dir.path(), &clock);
+    ssc.start().unwrap();
+    for b in 1..=FIRST_RUN_BATCHES {
+        put_file(first_dir.path(), staging.path(), b);
+        clock.set_time(Time::from_millis(b * BATCH_MS));
+        assert_eq!(outputs.next(b), expected_window(b), "first run, batch {b}");
+    }
+    wait_for_checkpoint(checkpoints.path(), CHECKPOINT_BATCH);
+    ssc.stop(StopOptions::default()).unwrap();
+
+    // The same pipeline recovered over another (empty) directory: the
+    // checkpoint's selections name files of the first directory, which
+    // the restored stream must not read. The windows reaching back before
+    // the checkpoint are empty, not the first directory's records.
+    let clock = clock_at(FIRST_RUN_BATCHES * BATCH_MS);
+    let (ssc, outputs) = recover_file_context(checkpoints.path(), other_dir.path(), &clock);
+    assert_eq!(
+        ssc.recovered_from(),
+        Some(Time::from_millis(CHECKPOINT_BATCH * BATCH_MS))
+    );
+    ssc.start().unwrap();
+    for b in CHECKPOINT_BATCH + 1..=FIRST_RUN_BATCHES {
+        assert_eq!(outputs.next(b), (vec![], vec![]), "catch-up batch {b}");
+    }
+    ssc.stop(StopOptions::default()).unwrap();
+}
+
 // ---- a receiver with the write-ahead log ----
 
 /// Stores each block sent to it with `store_block` and answers once it is

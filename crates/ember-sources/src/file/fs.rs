@@ -1,10 +1,13 @@
 //! The filesystem a file stream reads: the [`FileSystem`] trait (list a
-//! directory with modification times, open a file, rename) and its local
-//! implementation, [`LocalFileSystem`], which memory-maps large files.
+//! directory with modification times, open a file, read it from an offset,
+//! rename) and its local implementation, [`LocalFileSystem`]. A file
+//! stream reads files through [`FileSystem::open_at`], which the local disk
+//! serves with plain reads (never a memory map, so that another process
+//! truncating a file cannot crash the reader with `SIGBUS`).
 
 use std::fmt;
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -50,6 +53,12 @@ impl Deref for FileBytes {
     }
 }
 
+impl AsRef<[u8]> for FileBytes {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
 impl FileBytes {
     /// Whether the bytes are memory-mapped.
     pub fn is_mapped(&self) -> bool {
@@ -65,13 +74,25 @@ pub trait FileSystem: Send + Sync + fmt::Debug + 'static {
     fn list(&self, dir: &Path) -> io::Result<Vec<FileStatus>>;
     /// The whole content of the file at `path`.
     fn open(&self, path: &Path) -> io::Result<FileBytes>;
+    /// The file at `path` as a stream of bytes from `offset` on (what a
+    /// file stream reads, in chunks at batch generation and one partition's
+    /// byte range in a job). The default serves it from [`open`](Self::open),
+    /// so each call loads the whole file: a store holding large files
+    /// should implement a positioned read.
+    fn open_at(&self, path: &Path, offset: u64) -> io::Result<Box<dyn Read + Send>> {
+        let mut bytes = io::Cursor::new(self.open(path)?);
+        bytes.set_position(offset);
+        Ok(Box::new(bytes))
+    }
     /// Renames `from` to `to` (atomic on a local disk within one filesystem).
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
 }
 
-/// The local disk: listing with `read_dir`, files of at least
+/// The local disk: listing with `read_dir`; [`open`](FileSystem::open)
+/// memory-maps files of at least
 /// [`mmap_threshold`](Self::with_mmap_threshold) bytes (1 MiB by default)
-/// memory-mapped, smaller ones read.
+/// and reads smaller ones; [`open_at`](FileSystem::open_at), which file
+/// streams use, always reads.
 #[derive(Debug, Clone, Copy)]
 pub struct LocalFileSystem {
     mmap_threshold: u64,
@@ -144,6 +165,18 @@ impl FileSystem for LocalFileSystem {
         // or renaming a mapped file is harmless: the mapping keeps the data.
         let map = unsafe { memmap2::Mmap::map(&file) }?;
         Ok(FileBytes::Mapped(map))
+    }
+
+    fn open_at(&self, path: &Path, offset: u64) -> io::Result<Box<dyn Read + Send>> {
+        let mut file = File::open(path)?;
+        if file.metadata()?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a directory",
+            ));
+        }
+        file.seek(SeekFrom::Start(offset))?;
+        Ok(Box::new(file))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {

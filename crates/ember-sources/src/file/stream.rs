@@ -2,16 +2,20 @@
 //! `FileInputDStream` rules), the batch RDD over their lines, the metrics
 //! and the remembered selections.
 //!
-//! Reading: at batch generation every selected file is opened (mapped when
-//! large), checked to be UTF-8 and its lines counted, so the batch's record
-//! count is exact and a bad file is found (and left out) before any job
-//! runs. The `String` lines are built lazily, partition by partition, when
-//! a job reads the batch; the RDD keeps the opened (mapped) files, so a file
-//! deleted after selection is still read in full.
+//! Reading: at batch generation every selected file is scanned once in
+//! chunks (its lines counted, lines that are not UTF-8 found, partitions
+//! cut on line boundaries; no more than a chunk and a line in memory), so
+//! the batch's record count is exact. The bytes are read again, partition
+//! by partition, when a job computes the batch (see `read.rs`): a backlog
+//! of generated batches holds no file data. A file that cannot be read is
+//! tried again by the next batches, up to `ember.fileStream.maxReadAttempts`
+//! times. Selections are forgotten by completed batch time
+//! ([`InputSource::clear_metadata`]), as Spark's `FileInputDStream`, so a
+//! checkpoint always holds every file still inside the remember window.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::ops::Range;
+use std::path::Component;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -20,16 +24,20 @@ use std::time::UNIX_EPOCH;
 use ember_dstream::{
     DStream, Duration, InputEnv, InputSource, StreamingContext, StreamingError, Time,
 };
-use ember_rdd::text::{TextLines, split_range};
-use ember_rdd::{BoxIter, Dependency, JobError, Rdd, RddCompute, TaskContext};
+use ember_rdd::Rdd;
 
-use super::fs::{FileBytes, FileStatus, FileSystem, LocalFileSystem};
+use super::fs::{FileStatus, FileSystem, LocalFileSystem};
 use super::glob;
+use super::read::{FileLinesCompute, FileSplit};
+use super::scan::{Scanned, scan};
 
 /// Spark's `spark.streaming.fileStream.minRememberDuration`: how long
 /// selected file names are remembered (and how far back the window reaches).
 const REMEMBER_KEY: &str = "spark.streaming.fileStream.minRememberDuration";
 const DEFAULT_REMEMBER: Duration = Duration::from_secs(60);
+/// How many batches try to read a selected file before it is given up.
+const MAX_READ_ATTEMPTS_KEY: &str = "ember.fileStream.maxReadAttempts";
+const DEFAULT_MAX_READ_ATTEMPTS: u64 = 3;
 
 /// A predicate on file paths: `true` keeps the file.
 pub type PathFilter = Arc<dyn Fn(&Path) -> bool + Send + Sync>;
@@ -93,7 +101,7 @@ impl FileStreamOptions {
 
 /// Why a directory or file could not be used. The stream logs it, counts
 /// it in its [`FileStreamMetrics`] and goes on without that directory or
-/// file.
+/// file (a file that failed is tried again by later batches first).
 #[derive(Debug, thiserror::Error)]
 pub enum FileStreamError {
     /// Listing the monitored directory (or expanding its glob) failed.
@@ -114,13 +122,17 @@ pub enum FileStreamError {
         #[source]
         source: std::io::Error,
     },
-    /// A selected file is not UTF-8 text.
-    #[error("invalid UTF-8 in {path} at byte offset {offset}")]
-    InvalidUtf8 {
+    /// A selected file could not be read by any of the batches that tried
+    /// (`ember.fileStream.maxReadAttempts`); it is given up.
+    #[error("giving up on {path} after {attempts} failed reads: {source}")]
+    GaveUp {
         /// The file.
         path: PathBuf,
-        /// Offset of the first invalid byte from the start of the file.
-        offset: u64,
+        /// How many batches tried to read it.
+        attempts: u64,
+        /// The last attempt's error.
+        #[source]
+        source: std::io::Error,
     },
 }
 
@@ -129,8 +141,14 @@ pub enum FileStreamError {
 pub struct FileStreamMetrics {
     /// Files read into a batch.
     pub files_taken: u64,
-    /// Selected files that could not be read or were not UTF-8 (left out).
+    /// Selected files given up after `ember.fileStream.maxReadAttempts`
+    /// failed reads (left out).
     pub files_failed: u64,
+    /// Failed reads of selected files that a later batch tries again.
+    pub read_retries: u64,
+    /// Lines holding bytes that are not UTF-8 (delivered with U+FFFD
+    /// replacement characters).
+    pub invalid_utf8_lines: u64,
     /// Batches whose directory listing failed (they got no files).
     pub listing_errors: u64,
     /// Lines delivered in all batches.
@@ -147,6 +165,8 @@ struct Shared {
     dir: PathBuf,
     files_taken: AtomicU64,
     files_failed: AtomicU64,
+    read_retries: AtomicU64,
+    invalid_utf8_lines: AtomicU64,
     listing_errors: AtomicU64,
     lines: AtomicU64,
     bytes: AtomicU64,
@@ -154,11 +174,18 @@ struct Shared {
     /// The files selected by each recent batch (kept for the remember
     /// window, never taken again while remembered).
     selected: Mutex<BTreeMap<Time, Vec<PathBuf>>>,
+    /// Selected files whose read failed, with the number of failed reads:
+    /// the next batch tries them again.
+    retrying: Mutex<BTreeMap<PathBuf, u64>>,
 }
 
 impl Shared {
     fn selected(&self) -> MutexGuard<'_, BTreeMap<Time, Vec<PathBuf>>> {
         self.selected.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn retrying(&self) -> MutexGuard<'_, BTreeMap<PathBuf, u64>> {
+        self.retrying.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn record_error(&self, error: &FileStreamError) {
@@ -188,6 +215,8 @@ impl FileStreamHandle {
         FileStreamMetrics {
             files_taken: s.files_taken.load(Ordering::Relaxed),
             files_failed: s.files_failed.load(Ordering::Relaxed),
+            read_retries: s.read_retries.load(Ordering::Relaxed),
+            invalid_utf8_lines: s.invalid_utf8_lines.load(Ordering::Relaxed),
             listing_errors: s.listing_errors.load(Ordering::Relaxed),
             lines: s.lines.load(Ordering::Relaxed),
             bytes: s.bytes.load(Ordering::Relaxed),
@@ -201,8 +230,8 @@ impl FileStreamHandle {
 
     /// The files selected by each batch still within the remember window
     /// (or the stream's remember duration, if longer: the longest window
-    /// over it), taken or failed, by batch time: the state a checkpoint
-    /// saves.
+    /// over it) counted back from the newest completed batch, taken or
+    /// given up, by batch time: the state a checkpoint saves.
     pub fn recent_files(&self) -> BTreeMap<Time, Vec<PathBuf>> {
         self.shared.selected().clone()
     }
@@ -257,11 +286,14 @@ impl FileStreams for StreamingContext {
             dir: dir.as_ref().to_path_buf(),
             files_taken: AtomicU64::new(0),
             files_failed: AtomicU64::new(0),
+            read_retries: AtomicU64::new(0),
+            invalid_utf8_lines: AtomicU64::new(0),
             listing_errors: AtomicU64::new(0),
             lines: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             last_error: Mutex::new(None),
             selected: Mutex::new(BTreeMap::new()),
+            retrying: Mutex::new(BTreeMap::new()),
         });
         let source = FileSource {
             fs,
@@ -284,6 +316,9 @@ struct Window {
     /// How far back a batch's window reaches, and how long selected names
     /// are remembered: the remember duration rounded up to whole batches.
     remember: Duration,
+    /// How many batches try to read a file before it is given up (at
+    /// least 1).
+    max_read_attempts: u64,
 }
 
 struct FileSource {
@@ -310,18 +345,41 @@ struct FilePosition {
     selected: Vec<(u64, Vec<PathBuf>)>,
 }
 
-/// A batch's files, read and split.
-struct ReadBatch {
-    splits: Vec<(Arc<FileBytes>, Range<usize>)>,
+/// A batch's files, scanned and split.
+#[derive(Default)]
+struct ScannedBatch {
+    splits: Vec<FileSplit>,
     lines: u64,
     bytes: u64,
-    failed: u64,
-    /// The files read, for the log.
-    taken: Vec<String>,
+    invalid_lines: u64,
+    /// The files holding bytes that are not UTF-8: the number of such
+    /// lines and the offset of the first bad byte.
+    invalid: Vec<(PathBuf, u64, u64)>,
+    /// The files scanned.
+    taken: Vec<PathBuf>,
+    /// The files whose scan failed, with the error.
+    failed: Vec<(PathBuf, std::io::Error)>,
 }
 
-impl ReadBatch {
-    fn into_rdd(self, env: &InputEnv) -> Rdd<String> {
+impl ScannedBatch {
+    fn add(&mut self, path: PathBuf, scanned: Scanned) {
+        self.lines += scanned.lines;
+        self.bytes += scanned.len;
+        self.invalid_lines += scanned.invalid_lines;
+        if let Some(offset) = scanned.first_invalid {
+            self.invalid
+                .push((path.clone(), scanned.invalid_lines, offset));
+        }
+        let path = Arc::new(path);
+        self.splits
+            .extend(scanned.splits.into_iter().map(|range| FileSplit {
+                path: Arc::clone(&path),
+                range,
+            }));
+        self.taken.push(Arc::unwrap_or_clone(path));
+    }
+
+    fn into_rdd(self, fs: &Arc<dyn FileSystem>, env: &InputEnv) -> Rdd<String> {
         let ctx = env.rdd_context();
         if self.splits.is_empty() {
             ctx.empty()
@@ -330,6 +388,7 @@ impl ReadBatch {
                 ctx,
                 "file_stream",
                 FileLinesCompute {
+                    fs: Arc::clone(fs),
                     splits: self.splits,
                 },
             )
@@ -341,12 +400,6 @@ impl ReadBatch {
 struct Candidate {
     path: PathBuf,
     modified: u64,
-}
-
-/// A file read and checked, ready to be split.
-struct ReadFile {
-    data: Arc<FileBytes>,
-    lines: u64,
 }
 
 fn millis(status: &FileStatus) -> u64 {
@@ -363,11 +416,28 @@ fn is_hidden(path: &Path) -> bool {
         .is_some_and(|n| n.starts_with(b".") || n.starts_with(b"_"))
 }
 
-/// The number of lines of `data` (`\n`-terminated, plus a last line
-/// without a newline).
-fn count_lines(data: &[u8]) -> u64 {
-    let newlines = data.iter().filter(|&&b| b == b'\n').count() as u64;
-    newlines + u64::from(data.last().is_some_and(|&b| b != b'\n'))
+/// Whether `path` names a file directly inside the watched directory `dir`
+/// (or inside a directory matching its glob), as a listing gives them: a
+/// checkpoint naming any other file is not trusted.
+fn is_watched(dir: &Path, path: &Path) -> bool {
+    let Some(parent) = path.parent() else {
+        return false;
+    };
+    if path.file_name().is_none() || is_hidden(path) {
+        return false;
+    }
+    let dir: Vec<Component<'_>> = dir.components().collect();
+    let parent: Vec<Component<'_>> = parent.components().collect();
+    dir.len() == parent.len()
+        && !parent.contains(&Component::ParentDir)
+        && dir.iter().zip(&parent).all(|(d, p)| {
+            match (d.as_os_str().to_str(), p.as_os_str().to_str()) {
+                (Some(pattern), Some(name)) if glob::is_glob(pattern) => {
+                    glob::glob_match(pattern, name)
+                }
+                _ => d == p,
+            }
+        })
 }
 
 impl FileSource {
@@ -395,6 +465,10 @@ impl FileSource {
                 None => 0,
             },
             remember: batch * batches,
+            max_read_attempts: env
+                .conf()
+                .number(MAX_READ_ATTEMPTS_KEY, DEFAULT_MAX_READ_ATTEMPTS)?
+                .max(1),
         };
         *window = Some(chosen);
         Ok(chosen)
@@ -416,8 +490,10 @@ impl FileSource {
         let after = time
             .milliseconds()
             .saturating_sub(window.remember.milliseconds());
-        let remembered: BTreeSet<PathBuf> =
+        let mut remembered: BTreeSet<PathBuf> =
             self.shared.selected().values().flatten().cloned().collect();
+        // Files waiting for another read attempt come first, not again.
+        remembered.extend(self.shared.retrying().keys().cloned());
         let mut chosen = Vec::new();
         for dir in dirs {
             for status in self.fs.list(&dir).map_err(|e| listing(&dir, e))? {
@@ -443,64 +519,86 @@ impl FileSource {
 
     /// A batch at or before the checkpoint a recovered context continues
     /// from (a window reaching back asks for it): the files it selected
-    /// then, read again. Its records were counted in the first run, so the
-    /// metrics and the batch's record count are left alone.
+    /// then, scanned again. Its records were counted in the first run, so
+    /// the metrics and the batch's record count are left alone.
     fn replay(&self, time: Time, env: &InputEnv) -> Rdd<String> {
         let paths = self.shared.selected().get(&time).cloned();
         let Some(paths) = paths else {
             return env.rdd_context().empty();
         };
-        let read = self.read_all(&paths);
-        tracing::debug!(%time, files = ?read.taken, lines = read.lines,
+        let scanned = self.scan_all(paths);
+        for (path, error) in &scanned.failed {
+            tracing::error!(%time, path = %path.display(), %error,
+                "a file of a batch from before the checkpoint cannot be read again");
+        }
+        tracing::debug!(%time, files = ?scanned.taken, lines = scanned.lines,
             "file stream batch from before the checkpoint served again");
-        read.into_rdd(env)
+        scanned.into_rdd(&self.fs, env)
     }
 
-    /// Reads `paths`, leaving out (and reporting) the ones that fail.
-    fn read_all(&self, paths: &[PathBuf]) -> ReadBatch {
-        let mut batch = ReadBatch {
-            splits: Vec::new(),
-            lines: 0,
-            bytes: 0,
-            failed: 0,
-            taken: Vec::with_capacity(paths.len()),
-        };
+    /// Scans `paths`, keeping apart the ones that fail.
+    fn scan_all(&self, paths: Vec<PathBuf>) -> ScannedBatch {
+        let mut batch = ScannedBatch::default();
         for path in paths {
-            match self.read(path) {
-                Ok(file) => {
-                    batch.lines += file.lines;
-                    batch.bytes += file.data.len() as u64;
-                    let parts = (file.data.len() as u64)
-                        .div_ceil(self.options.max_partition_bytes)
-                        .max(1) as usize;
-                    for part in 0..parts {
-                        let range = split_range(&file.data, part, parts);
-                        batch.splits.push((Arc::clone(&file.data), range));
-                    }
-                    batch.taken.push(path.display().to_string());
-                }
-                Err(error) => {
-                    batch.failed += 1;
-                    self.fail(error);
-                }
+            let scanned = self
+                .fs
+                .open_at(&path, 0)
+                .and_then(|reader| scan(reader, self.options.max_partition_bytes));
+            match scanned {
+                Ok(scanned) => batch.add(path, scanned),
+                Err(error) => batch.failed.push((path, error)),
             }
         }
         batch
     }
 
-    fn read(&self, path: &Path) -> Result<ReadFile, FileStreamError> {
-        let data = self.fs.open(path).map_err(|source| FileStreamError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        std::str::from_utf8(&data).map_err(|e| FileStreamError::InvalidUtf8 {
-            path: path.to_path_buf(),
-            offset: e.valid_up_to() as u64,
-        })?;
-        Ok(ReadFile {
-            lines: count_lines(&data),
-            data: Arc::new(data),
-        })
+    /// The files of a new batch: the ones waiting for another read attempt,
+    /// then the newly listed ones.
+    fn candidates(&self, time: Time, window: Window) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = self.shared.retrying().keys().cloned().collect();
+        match self.select(time, window) {
+            Ok(candidates) => paths.extend(candidates.into_iter().map(|c| c.path)),
+            Err(error) => {
+                self.shared.listing_errors.fetch_add(1, Ordering::Relaxed);
+                self.fail(error);
+            }
+        }
+        paths
+    }
+
+    /// Counts the failed reads of a new batch: a file is tried again by
+    /// the next batch, or given up after its last attempt. Returns the
+    /// files given up (remembered as selected, so never taken again).
+    fn failed_reads(
+        &self,
+        time: Time,
+        window: Window,
+        failed: Vec<(PathBuf, std::io::Error)>,
+    ) -> Vec<PathBuf> {
+        let mut given_up = Vec::new();
+        let mut retrying = self.shared.retrying();
+        for (path, source) in failed {
+            let attempts = retrying.remove(&path).unwrap_or(0) + 1;
+            if attempts >= window.max_read_attempts {
+                self.shared.files_failed.fetch_add(1, Ordering::Relaxed);
+                self.fail(FileStreamError::GaveUp {
+                    path: path.clone(),
+                    attempts,
+                    source,
+                });
+                given_up.push(path);
+            } else {
+                self.shared.read_retries.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%time, path = %path.display(), error = %source, attempts,
+                    "cannot read a selected file; the next batch tries again");
+                self.shared.record_error(&FileStreamError::Read {
+                    path: path.clone(),
+                    source,
+                });
+                retrying.insert(path, attempts);
+            }
+        }
+        given_up
     }
 }
 
@@ -561,12 +659,23 @@ impl InputSource<String> for FileSource {
             .restored_time
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(time);
+        let dir = &self.shared.dir;
         let mut selected = self.shared.selected();
         selected.clear();
         let mut files = 0;
-        for (at, paths) in position.selected {
+        for (at, mut paths) in position.selected {
+            paths.retain(|path| {
+                let watched = is_watched(dir, path);
+                if !watched {
+                    tracing::warn!(dir = %dir.display(), path = %path.display(),
+                        "the checkpoint names a file outside the watched directory: dropped");
+                }
+                watched
+            });
             files += paths.len();
-            selected.insert(Time::from_millis(at), paths);
+            if !paths.is_empty() {
+                selected.insert(Time::from_millis(at), paths);
+            }
         }
         tracing::info!(dir = %self.shared.dir.display(), %time, files,
             "file stream position restored from checkpoint");
@@ -582,63 +691,49 @@ impl InputSource<String> for FileSource {
         if restored.is_some_and(|restored| time <= restored) {
             return Ok(Some(self.replay(time, env)));
         }
-        let candidates = match self.select(time, window) {
-            Ok(candidates) => candidates,
-            Err(error) => {
-                self.shared.listing_errors.fetch_add(1, Ordering::Relaxed);
-                self.fail(error);
-                Vec::new()
-            }
-        };
-        let paths: Vec<PathBuf> = candidates.into_iter().map(|c| c.path).collect();
-        let read = self.read_all(&paths);
+        let mut scanned = self.scan_all(self.candidates(time, window));
+        let given_up = self.failed_reads(time, window, std::mem::take(&mut scanned.failed));
+        for (path, lines, offset) in &scanned.invalid {
+            tracing::warn!(%time, path = %path.display(), lines, offset,
+                "invalid UTF-8 (first at this byte offset): the lines are decoded with replacement characters");
+        }
         let s = &self.shared;
-        s.files_taken
-            .fetch_add(read.taken.len() as u64, Ordering::Relaxed);
-        s.files_failed.fetch_add(read.failed, Ordering::Relaxed);
-        s.lines.fetch_add(read.lines, Ordering::Relaxed);
-        s.bytes.fetch_add(read.bytes, Ordering::Relaxed);
         {
-            let mut selected = self.shared.selected();
-            if !paths.is_empty() {
-                selected.insert(time, paths);
+            let mut retrying = s.retrying();
+            for path in &scanned.taken {
+                retrying.remove(path);
             }
-            // The longer of the file remember window and the stream's
-            // remember duration (what windows over it still ask for).
-            let keep = window.remember.max(env.remember_duration());
-            let forget_up_to =
-                Time::from_millis(time.milliseconds().saturating_sub(keep.milliseconds()));
-            selected.retain(|&at, _| at > forget_up_to);
         }
-        if !read.taken.is_empty() {
-            tracing::debug!(%time, files = ?read.taken, lines = read.lines, bytes = read.bytes, "file stream batch");
+        s.files_taken
+            .fetch_add(scanned.taken.len() as u64, Ordering::Relaxed);
+        s.lines.fetch_add(scanned.lines, Ordering::Relaxed);
+        s.bytes.fetch_add(scanned.bytes, Ordering::Relaxed);
+        s.invalid_utf8_lines
+            .fetch_add(scanned.invalid_lines, Ordering::Relaxed);
+        let remembered: Vec<PathBuf> = scanned.taken.iter().chain(&given_up).cloned().collect();
+        if !remembered.is_empty() {
+            self.shared.selected().insert(time, remembered);
         }
-        env.report_records(time, read.lines);
-        Ok(Some(read.into_rdd(env)))
+        if !scanned.taken.is_empty() {
+            tracing::debug!(%time, files = ?scanned.taken, lines = scanned.lines,
+                bytes = scanned.bytes, "file stream batch");
+        }
+        env.report_records(time, scanned.lines);
+        Ok(Some(scanned.into_rdd(&self.fs, env)))
     }
-}
 
-/// A batch's RDD: one partition per split of each selected file.
-struct FileLinesCompute {
-    splits: Vec<(Arc<FileBytes>, Range<usize>)>,
-}
-
-impl RddCompute<String> for FileLinesCompute {
-    fn kind(&self) -> &'static str {
-        "FileStreamRDD"
-    }
-    fn num_partitions(&self) -> usize {
-        self.splits.len()
-    }
-    fn dependencies(&self) -> Vec<Dependency> {
-        Vec::new()
-    }
-    fn compute(&self, partition: usize, _: &TaskContext) -> Result<BoxIter<String>, JobError> {
-        let Some((data, range)) = self.splits.get(partition) else {
-            return Ok(Box::new(std::iter::empty()));
+    fn clear_metadata(&self, time: Time, env: &InputEnv) {
+        let Some(window) = *self.window.lock().unwrap_or_else(PoisonError::into_inner) else {
+            return;
         };
-        // The whole file was validated as UTF-8 at generation.
-        Ok(Box::new(TextLines::new(Arc::clone(data), range.clone())))
+        // The longer of the file remember window and the stream's remember
+        // duration (what windows over it still ask for), counted back from
+        // the newest completed batch: a batch generated ahead of it does
+        // not shorten what the next checkpoint holds.
+        let keep = window.remember.max(env.remember_duration());
+        let forget_up_to =
+            Time::from_millis(time.milliseconds().saturating_sub(keep.milliseconds()));
+        self.shared.selected().retain(|&at, _| at > forget_up_to);
     }
 }
 
@@ -646,65 +741,26 @@ impl RddCompute<String> for FileLinesCompute {
 mod tests {
     use super::*;
 
-    fn lines_of(data: &[u8], partitions: usize) -> Vec<String> {
-        let data = Arc::new(FileBytes::Read(data.to_vec()));
-        (0..partitions)
-            .flat_map(|p| {
-                let range = split_range(&data, p, partitions);
-                TextLines::new(Arc::clone(&data), range)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn lines_are_counted_as_they_are_split() {
-        for text in [&b""[..], b"a", b"a\n", b"a\r\nb", b"\n\n", b"x\ny\r\nz\n"] {
-            for n in 1..8 {
-                assert_eq!(
-                    lines_of(text, n).len() as u64,
-                    count_lines(text),
-                    "{text:?} / {n}"
-                );
-            }
-        }
-        assert_eq!(lines_of(b"a\r\nb\nc", 3), ["a", "b", "c"]);
-    }
-
-    fn naive_lines(text: &str) -> Vec<String> {
-        let mut lines: Vec<String> = text
-            .split('\n')
-            .map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned())
-            .collect();
-        if text.is_empty() || text.ends_with('\n') {
-            lines.pop();
-        }
-        lines
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn any_split_gives_every_line_once(
-            lines in proptest::collection::vec(("[a-z\u{e9}\r]{0,12}", proptest::bool::ANY), 0..40),
-            last_newline in proptest::bool::ANY,
-            partitions in 1usize..20,
-        ) {
-            let mut text = String::new();
-            for (i, (line, crlf)) in lines.iter().enumerate() {
-                text.push_str(line);
-                if i + 1 < lines.len() || last_newline {
-                    text.push_str(if *crlf { "\r\n" } else { "\n" });
-                }
-            }
-            let expected = naive_lines(&text);
-            proptest::prop_assert_eq!(count_lines(text.as_bytes()), expected.len() as u64);
-            proptest::prop_assert_eq!(lines_of(text.as_bytes(), partitions), expected);
-        }
-    }
-
     #[test]
     fn hidden_names() {
         assert!(is_hidden(Path::new("/d/.x")));
         assert!(is_hidden(Path::new("/d/_COPYING_")));
         assert!(!is_hidden(Path::new("/d/x_.txt")));
+    }
+
+    #[test]
+    fn watched_paths() {
+        let dir = Path::new("/data/in");
+        assert!(is_watched(dir, Path::new("/data/in/a.txt")));
+        assert!(!is_watched(dir, Path::new("/data/in/sub/a.txt")));
+        assert!(!is_watched(dir, Path::new("/data/in/../secret")));
+        assert!(!is_watched(dir, Path::new("/etc/passwd")));
+        assert!(!is_watched(dir, Path::new("/data/in/.hidden")));
+        let glob = Path::new("/logs/day-*/in");
+        assert!(is_watched(glob, Path::new("/logs/day-7/in/x")));
+        assert!(!is_watched(glob, Path::new("/logs/night/in/x")));
+        assert!(!is_watched(glob, Path::new("/logs/../in/x")));
+        assert!(is_watched(Path::new("rel"), Path::new("rel/x")));
+        assert!(!is_watched(Path::new("rel"), Path::new("/rel/x")));
     }
 }

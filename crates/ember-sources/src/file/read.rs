@@ -1,0 +1,77 @@
+//! A file stream batch's RDD: one partition per byte range cut by the scan
+//! at generation, read from the filesystem only when a job computes it (so
+//! a backlog of generated batches holds no file data), and split into
+//! lines decoded lossily (a bad byte becomes U+FFFD, as Spark's text
+//! decoding does). A file that shrank since it was scanned fails the
+//! partition with an error naming it; it never crashes the process.
+
+use std::io::{self, Read};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ember_rdd::text::TextLines;
+use ember_rdd::{BoxIter, Dependency, JobError, RddCompute, TaskContext};
+
+use super::fs::FileSystem;
+
+/// The most bytes reserved up front for one partition (a larger range
+/// grows its buffer as it is read).
+const MAX_RESERVE: u64 = 64 << 20;
+
+/// One partition: a byte range of a file, as scanned at generation.
+#[derive(Debug, Clone)]
+pub(crate) struct FileSplit {
+    /// The file.
+    pub(crate) path: Arc<PathBuf>,
+    /// Its bytes for this partition, starting at a line start.
+    pub(crate) range: Range<u64>,
+}
+
+/// A batch's RDD over its files' splits.
+pub(crate) struct FileLinesCompute {
+    pub(crate) fs: Arc<dyn FileSystem>,
+    pub(crate) splits: Vec<FileSplit>,
+}
+
+/// The bytes of `split`, exactly as many as were scanned.
+fn read_split(fs: &dyn FileSystem, split: &FileSplit) -> io::Result<Vec<u8>> {
+    let want = split.range.end - split.range.start;
+    let mut bytes = Vec::with_capacity(want.min(MAX_RESERVE) as usize);
+    fs.open_at(&split.path, split.range.start)?
+        .take(want)
+        .read_to_end(&mut bytes)?;
+    if (bytes.len() as u64) < want {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!(
+                "the file shrank after it was selected: bytes {}..{} were expected, it ends at {}",
+                split.range.start,
+                split.range.end,
+                split.range.start + bytes.len() as u64
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+impl RddCompute<String> for FileLinesCompute {
+    fn kind(&self) -> &'static str {
+        "FileStreamRDD"
+    }
+    fn num_partitions(&self) -> usize {
+        self.splits.len()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+    fn compute(&self, partition: usize, _: &TaskContext) -> Result<BoxIter<String>, JobError> {
+        let Some(split) = self.splits.get(partition) else {
+            return Ok(Box::new(std::iter::empty()));
+        };
+        let bytes = read_split(self.fs.as_ref(), split)
+            .map_err(|e| JobError::io(split.path.as_ref(), e))?;
+        let len = bytes.len();
+        Ok(Box::new(TextLines::new(Arc::new(bytes), 0..len)))
+    }
+}
