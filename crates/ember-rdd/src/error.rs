@@ -115,6 +115,15 @@ pub enum JobError {
         /// The rejected depth.
         depth: usize,
     },
+    /// A user function that an action runs on the caller's thread (to
+    /// merge the partitions' results) panicked.
+    #[error("the function of {operation} panicked while merging partition results: {message}")]
+    CallbackPanicked {
+        /// The action (`max_by_key`, `tree_aggregate`, …).
+        operation: &'static str,
+        /// The panic message.
+        message: String,
+    },
     /// An integer `sum` that does not fit its type.
     #[error("{operation} overflowed its integer type")]
     NumericOverflow {

@@ -31,6 +31,7 @@ mod combine;
 mod conf;
 mod context;
 mod dependency;
+mod driver;
 mod error;
 mod executor;
 mod lineage;

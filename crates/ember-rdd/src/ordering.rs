@@ -2,11 +2,14 @@
 //! elements, each partition keeping a bounded heap of its best `n`, as
 //! Spark's `BoundedPriorityQueue` does) and `max` / `min`, each also with a
 //! key function. Ties keep partition order, so every result equals the
-//! same operation on the collected elements.
+//! same operation on the collected elements. A key function that panics
+//! while the caller's thread merges the partitions' results makes the
+//! action fail with [`JobError::CallbackPanicked`].
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use crate::driver::merge_on_driver;
 use crate::{Data, JobError, Rdd};
 
 /// One candidate of a bounded heap: its key and its position in the
@@ -144,7 +147,9 @@ impl<T: Data> Rdd<T> {
     /// ```
     pub fn max_by_key<K: Ord>(&self, f: impl Fn(&T) -> K + Sync) -> Result<Option<T>, JobError> {
         let partials = self.run_partitions(|iter| iter.max_by_key(|x| f(x)))?;
-        Ok(partials.into_iter().flatten().max_by_key(|x| f(x)))
+        merge_on_driver("max_by_key", || {
+            partials.into_iter().flatten().max_by_key(|x| f(x))
+        })
     }
 
     /// The element with the smallest key `f` computes (the first of equal
@@ -158,7 +163,9 @@ impl<T: Data> Rdd<T> {
     /// ```
     pub fn min_by_key<K: Ord>(&self, f: impl Fn(&T) -> K + Sync) -> Result<Option<T>, JobError> {
         let partials = self.run_partitions(|iter| iter.min_by_key(|x| f(x)))?;
-        Ok(partials.into_iter().flatten().min_by_key(|x| f(x)))
+        merge_on_driver("min_by_key", || {
+            partials.into_iter().flatten().min_by_key(|x| f(x))
+        })
     }
 
     /// The largest element; `None` for an empty RDD.

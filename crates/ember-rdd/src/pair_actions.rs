@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use crate::driver::merge_on_driver;
 use crate::scheduler::run_job;
 use crate::{Data, JobError, Rdd};
 
@@ -27,7 +28,8 @@ fn merge_into<K: Hash + Eq, V>(
 impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     /// Merges the values of each key with `f` into a map returned to the
     /// caller: each partition merges its own, then the partial maps are
-    /// merged in partition order (Spark's `reduceByKeyLocally`).
+    /// merged in partition order (Spark's `reduceByKeyLocally`); a panic of
+    /// `f` there is [`JobError::CallbackPanicked`].
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
@@ -44,11 +46,13 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
             merge_into(&mut map, iter, &f);
             map
         })?;
-        let mut total = HashMap::new();
-        for partial in partials {
-            merge_into(&mut total, partial.into_iter(), &f);
-        }
-        Ok(total)
+        merge_on_driver("reduce_by_key_locally", || {
+            let mut total = HashMap::new();
+            for partial in partials {
+                merge_into(&mut total, partial.into_iter(), &f);
+            }
+            total
+        })
     }
 
     /// Every value of `key`, in partition order. With a partitioner, only

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::driver::merge_on_driver;
 use crate::{Data, HashPartitioner, JobError, Rdd};
 
 impl<T: Data> Rdd<T> {
@@ -14,7 +15,9 @@ impl<T: Data> Rdd<T> {
     /// than a level needs, they are merged by `comb` in fewer partitions,
     /// each level dividing their number by
     /// `max(ceil(partitions^(1/depth)), 2)`, as Spark does. `zero` must be
-    /// neutral for `comb`.
+    /// neutral for `comb`. The last level's results are merged on the
+    /// caller's thread, where a panic of `comb` is
+    /// [`JobError::CallbackPanicked`].
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
@@ -56,7 +59,9 @@ impl<T: Data> Rdd<T> {
                 .values();
         }
         let partials = partial.collect()?;
-        Ok(partials.into_iter().fold(zero, |a, b| comb(a, b)))
+        merge_on_driver("tree_aggregate", || {
+            partials.into_iter().fold(zero, |a, b| comb(a, b))
+        })
     }
 
     /// Like [`reduce`](Self::reduce), with the partial results merged in a

@@ -570,3 +570,53 @@ fn sample_draws_from_each_partition_independently_of_the_others() {
         );
     }
 }
+
+#[test]
+fn a_function_panicking_while_merging_on_the_callers_thread_is_an_error() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let ctx = ctx();
+    // Each key once per partition: merge runs only when the caller merges.
+    let pairs = ctx.from_partitions(vec![vec![("a", 1)], vec![("a", 2)]]);
+    let merged = pairs.reduce_by_key_locally(|_, _| panic!("merge failed"));
+    match merged {
+        Err(JobError::CallbackPanicked { operation, message }) => {
+            assert_eq!(
+                (operation, message.as_str()),
+                ("reduce_by_key_locally", "merge failed")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Depth 1: `comb` runs only on the caller's thread.
+    let rdd = ctx.parallelize(vec![1, 2, 3], 3);
+    let total = rdd.tree_aggregate(0, |a, x| a + x, |_, _| -> i32 { panic!("comb failed") }, 1);
+    assert!(matches!(
+        total,
+        Err(JobError::CallbackPanicked {
+            operation: "tree_aggregate",
+            ..
+        })
+    ));
+    // The key function runs once per element in the tasks, then again on
+    // the caller's thread: it panics from its fourth call on.
+    let calls = AtomicUsize::new(0);
+    let key = |x: &i32| {
+        assert!(calls.fetch_add(1, Ordering::SeqCst) < 3, "key failed");
+        *x
+    };
+    assert!(matches!(
+        rdd.max_by_key(key),
+        Err(JobError::CallbackPanicked {
+            operation: "max_by_key",
+            ..
+        })
+    ));
+    calls.store(0, Ordering::SeqCst);
+    assert!(matches!(
+        rdd.min_by_key(key),
+        Err(JobError::CallbackPanicked {
+            operation: "min_by_key",
+            ..
+        })
+    ));
+}
