@@ -620,3 +620,30 @@ fn a_function_panicking_while_merging_on_the_callers_thread_is_an_error() {
         })
     ));
 }
+
+#[test]
+fn cartesian_is_narrow_on_both_parents() {
+    let ctx = ctx();
+    let pairs = ctx
+        .parallelize(vec![1, 2], 2)
+        .cartesian(&ctx.parallelize(vec!['a'], 3));
+    assert_eq!(
+        pairs.to_debug_string(),
+        "\
+(6) CartesianRDD[2] at cartesian []
+ |  ParallelCollectionRDD[0] at parallelize []
+ |  ParallelCollectionRDD[1] at parallelize []"
+    );
+    // Partition i * 3 + j pairs left partition i with right partition j.
+    assert_eq!(
+        pairs.collect_partitions().unwrap(),
+        vec![
+            vec![],
+            vec![],
+            vec![(1, 'a')],
+            vec![],
+            vec![],
+            vec![(2, 'a')]
+        ]
+    );
+}
