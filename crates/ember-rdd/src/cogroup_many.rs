@@ -79,7 +79,21 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
         self.group_with_partitioner(others, default_partitioner(&placements))
     }
 
-    /// `group_with` into the partitions `partitioner` chooses.
+    /// `group_with` into the partitions `partitioner` chooses; parents
+    /// already placed by an equivalent partitioner are read in place, and
+    /// the result is placed by `partitioner`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use ember_rdd::{HashPartitioner, Partitioner};
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let by_3: Arc<dyn Partitioner<char>> = Arc::new(HashPartitioner::new(3));
+    /// let a = ctx.parallelize(vec![('x', 1)], 1);
+    /// let groups = a.group_with_partitioner(&[ctx.parallelize(vec![('x', 2)], 2)], by_3);
+    /// assert_eq!(groups.num_partitions(), 3);
+    /// assert_eq!(groups.collect()?, vec![('x', vec![vec![1], vec![2]])]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
     pub fn group_with_partitioner(
         &self,
         others: &[Rdd<(K, V)>],

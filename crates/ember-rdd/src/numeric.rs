@@ -6,7 +6,14 @@
 
 use crate::{Data, JobError, Rdd, StatCounter};
 
-/// A primitive number an RDD can sum and describe.
+/// A primitive number an RDD can sum and describe: every integer type and
+/// `f32`/`f64`.
+///
+/// ```
+/// use ember_rdd::Numeric;
+/// assert_eq!(250u8.checked_sum(10), None);
+/// assert_eq!(7i64.to_f64(), 7.0);
+/// ```
 pub trait Numeric: Data + Copy {
     /// The neutral element of addition.
     const ZERO: Self;

@@ -183,6 +183,14 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     }
 
     /// `fold_by_key` hashed into `num_partitions` partitions.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let sums = ctx.parallelize(vec![("a", 1), ("a", 2)], 2).fold_by_key_with_partitions(0, |x, y| x + y, 3);
+    /// assert_eq!(sums.num_partitions(), 3);
+    /// assert_eq!(sums.collect()?, vec![("a", 3)]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
     pub fn fold_by_key_with_partitions(
         &self,
         zero: V,
@@ -232,6 +240,15 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     }
 
     /// `aggregate_by_key` hashed into `num_partitions` partitions.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let pairs = ctx.parallelize(vec![("a", 1), ("a", 2)], 2);
+    /// let counts = pairs.aggregate_by_key_with_partitions(0u64, |n, _| n + 1, |a, b| a + b, 1);
+    /// assert_eq!(counts.num_partitions(), 1);
+    /// assert_eq!(counts.collect()?, vec![("a", 2)]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
     pub fn aggregate_by_key_with_partitions<U: Data>(
         &self,
         zero: U,

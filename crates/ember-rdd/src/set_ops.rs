@@ -84,6 +84,14 @@ impl<T: Data> Rdd<T> {
     }
 
     /// `intersection` hashed into `num_partitions` partitions.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let both = ctx.parallelize(vec![1, 2, 3], 2).intersection_with_partitions(&ctx.parallelize(vec![3, 1], 1), 4);
+    /// assert_eq!(both.num_partitions(), 4);
+    /// assert_eq!(both.count()?, 2);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
     pub fn intersection_with_partitions(&self, other: &Rdd<T>, num_partitions: usize) -> Rdd<T>
     where
         T: Hash + Eq,
@@ -114,6 +122,16 @@ impl<T: Data> Rdd<T> {
     }
 
     /// `subtract` hashed into `num_partitions` partitions.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let rest = ctx.parallelize(vec![1, 2, 3], 2).subtract_with_partitions(&ctx.parallelize(vec![2], 1), 1);
+    /// assert_eq!(rest.num_partitions(), 1);
+    /// let mut rest = rest.collect()?;
+    /// rest.sort();
+    /// assert_eq!(rest, vec![1, 3]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
     pub fn subtract_with_partitions(&self, other: &Rdd<T>, num_partitions: usize) -> Rdd<T>
     where
         T: Hash + Eq,
@@ -144,6 +162,16 @@ impl<T: Data> Rdd<T> {
     }
 
     /// `group_by` hashed into `num_partitions` partitions.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let groups = ctx.parallelize(vec!["a", "bb", "cc"], 2).group_by_with_partitions(|w| w.len(), 1);
+    /// assert_eq!(groups.num_partitions(), 1);
+    /// let mut groups = groups.collect()?;
+    /// groups.sort();
+    /// assert_eq!(groups, vec![(1, vec!["a"]), (2, vec!["bb", "cc"])]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
     pub fn group_by_with_partitions<K: Data + Hash + Eq>(
         &self,
         f: impl Fn(&T) -> K + Send + Sync + 'static,
@@ -175,6 +203,15 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     }
 
     /// `subtract_by_key` hashed into `num_partitions` partitions.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let a = ctx.parallelize(vec![(1, 'a'), (2, 'b')], 2);
+    /// let rest = a.subtract_by_key_with_partitions(&ctx.parallelize(vec![(2, ())], 1), 3);
+    /// assert_eq!(rest.num_partitions(), 3);
+    /// assert_eq!(rest.collect()?, vec![(1, 'a')]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
     pub fn subtract_by_key_with_partitions<W: Data>(
         &self,
         other: &Rdd<(K, W)>,
@@ -185,6 +222,18 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
 
     /// `subtract_by_key` into the partitions `partitioner` chooses (a side
     /// already placed by an equivalent partitioner is not shuffled).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use ember_rdd::{HashPartitioner, Partitioner};
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let by_2: Arc<dyn Partitioner<u32>> = Arc::new(HashPartitioner::new(2));
+    /// let state = ctx.parallelize(vec![(1, 'a'), (2, 'b')], 2).partition_by(Arc::clone(&by_2));
+    /// let rest = state.subtract_by_key_with_partitioner(&ctx.parallelize(vec![(1, ())], 1), by_2);
+    /// assert!(rest.partitioner().is_some());
+    /// assert_eq!(rest.collect()?, vec![(2, 'b')]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
     pub fn subtract_by_key_with_partitioner<W: Data>(
         &self,
         other: &Rdd<(K, W)>,

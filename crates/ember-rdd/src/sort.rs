@@ -172,6 +172,14 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
 
 impl<T: Data> Rdd<T> {
     /// `sort_by` into `num_partitions` range partitions (at least 1).
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let words = ctx.parallelize(vec!["ccc", "a", "bb"], 1).sort_by_with_partitions(|w| w.len(), false, 2);
+    /// assert_eq!(words.num_partitions(), 2);
+    /// assert_eq!(words.collect()?, vec!["ccc", "bb", "a"]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
     pub fn sort_by_with_partitions<K: Data + Ord>(
         &self,
         f: impl Fn(&T) -> K + Send + Sync + 'static,
