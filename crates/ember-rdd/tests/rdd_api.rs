@@ -647,3 +647,22 @@ fn cartesian_is_narrow_on_both_parents() {
         ]
     );
 }
+
+#[test]
+fn sample_sizes_follow_their_distributions() {
+    // Seeded, so the outcome is fixed; the check is statistical: 20,000
+    // elements in 4 partitions sampled at 0.3 keep a count within four
+    // standard deviations of its mean, Bernoulli (variance n p (1 - p)) and
+    // Poisson (variance n p) alike.
+    let ctx = ctx();
+    let rdd = ctx.parallelize((0..20_000).collect::<Vec<u32>>(), 4);
+    let (n, p) = (20_000.0, 0.3);
+    for (with_replacement, variance) in [(false, n * p * (1.0 - p)), (true, n * p)] {
+        let count = rdd.sample(with_replacement, p, 5).unwrap().count().unwrap() as f64;
+        let deviation: f64 = variance.sqrt();
+        assert!(
+            (count - n * p).abs() < 4.0 * deviation,
+            "{with_replacement}: {count}"
+        );
+    }
+}

@@ -333,6 +333,13 @@ fn samples_keep_partition_order_and_are_reproducible() {
             prop_assert!(got.windows(2).all(|w| if replace { w[0].0 <= w[1].0 } else { w[0].0 < w[1].0 }), "{:?}", got);
             prop_assert!(got.iter().all(|x| input.contains(x)));
         }
+        // Without replacement each element is kept when its draw is below
+        // the fraction: the same seed with a smaller fraction keeps a subset.
+        if !replace {
+            let smaller = rdd.sample(false, fraction / 2.0, seed).unwrap().collect().unwrap();
+            let kept: BTreeSet<(u32, i32)> = flat(&sampled).into_iter().collect();
+            prop_assert!(smaller.iter().all(|x| kept.contains(x)), "{:?} not within {:?}", smaller, kept);
+        }
         prop_assert!(rdd.sample(false, 0.0, seed).unwrap().collect().unwrap().is_empty());
         prop_assert_eq!(rdd.sample(false, 1.0, seed).unwrap().collect().unwrap(), data.clone());
         let taken = rdd.take_sample(replace, num, seed).unwrap();
