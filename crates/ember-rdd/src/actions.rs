@@ -133,6 +133,20 @@ impl<T: Data> Rdd<T> {
         Ok(taken)
     }
 
+    /// Whether the RDD has no elements: no partitions, or none in the
+    /// partitions `take(1)` scans (Spark's `isEmpty`).
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// assert!(ctx.empty::<i32>().is_empty()?);
+    /// assert!(ctx.parallelize(vec![1, 2], 4).filter(|x| *x > 5).is_empty()?);
+    /// assert!(!ctx.parallelize(vec![1, 2], 4).is_empty()?);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn is_empty(&self) -> Result<bool, JobError> {
+        Ok(self.num_partitions() == 0 || self.take(1)?.is_empty())
+    }
+
     /// The first element, if any.
     pub fn first(&self) -> Result<Option<T>, JobError> {
         Ok(self.take(1)?.into_iter().next())

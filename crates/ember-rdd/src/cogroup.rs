@@ -19,7 +19,7 @@ type Groups<V, W> = (Vec<V>, Vec<W>);
 type EitherOrBoth<V, W> = (Option<V>, Option<W>);
 
 /// How a `CoGroupedRDD` reads one parent.
-enum CoGroupInput<K, V> {
+pub(crate) enum CoGroupInput<K, V> {
     /// Already placed by the cogroup's partitioner: partition i of the
     /// cogroup reads partition i of the parent.
     CoPartitioned(Rdd<(K, V)>),
@@ -28,7 +28,7 @@ enum CoGroupInput<K, V> {
 }
 
 impl<K: Data, V: Data> CoGroupInput<K, V> {
-    fn new(parent: &Rdd<(K, V)>, partitioner: &Arc<dyn Partitioner<K>>) -> Self {
+    pub(crate) fn new(parent: &Rdd<(K, V)>, partitioner: &Arc<dyn Partitioner<K>>) -> Self {
         if parent.is_partitioned_like(partitioner.as_ref()) {
             CoGroupInput::CoPartitioned(parent.clone())
         } else {
@@ -36,14 +36,18 @@ impl<K: Data, V: Data> CoGroupInput<K, V> {
         }
     }
 
-    fn dependency(&self) -> Dependency {
+    pub(crate) fn dependency(&self) -> Dependency {
         match self {
             CoGroupInput::CoPartitioned(parent) => Dependency::OneToOne(parent.info()),
             CoGroupInput::Shuffled(shuffle) => Dependency::Shuffle(shuffle.clone()),
         }
     }
 
-    fn read(&self, partition: usize, task: &TaskContext) -> Result<BoxIter<(K, V)>, JobError> {
+    pub(crate) fn read(
+        &self,
+        partition: usize,
+        task: &TaskContext,
+    ) -> Result<BoxIter<(K, V)>, JobError> {
         match self {
             CoGroupInput::CoPartitioned(parent) => parent.iterator(partition, task),
             CoGroupInput::Shuffled(shuffle) => shuffle.read(partition, task),

@@ -38,8 +38,9 @@ pub enum Dependency {
         /// Number of partitions.
         length: usize,
     },
-    /// Each child partition reads a contiguous group of parent partitions
-    /// (a coalesce without shuffle).
+    /// Each child partition reads a fixed group of parent partitions
+    /// without a shuffle: a contiguous group (a coalesce), or one partition
+    /// of each side (a cartesian product).
     ManyToOne(Arc<dyn RddInfo>),
     /// Every child partition reads from every parent partition through a
     /// shuffle: a stage boundary.

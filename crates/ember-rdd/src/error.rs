@@ -88,6 +88,62 @@ pub enum JobError {
         /// What rayon reported.
         message: String,
     },
+    /// `zip` of two RDDs with different numbers of partitions (Spark:
+    /// "Can't zip RDDs with unequal numbers of partitions").
+    #[error("cannot zip RDDs with unequal numbers of partitions: {left} and {right}")]
+    ZipPartitions {
+        /// Partitions of the RDD `zip` was called on.
+        left: usize,
+        /// Partitions of the other RDD.
+        right: usize,
+    },
+    /// `zip` of two RDDs whose partition `partition` holds different
+    /// numbers of elements (Spark: "Can only zip RDDs with same number of
+    /// elements in each partition").
+    #[error(
+        "cannot zip RDDs with unequal numbers of elements in partition {partition}: {left} and {right}"
+    )]
+    ZipElements {
+        /// The partition whose sizes differ.
+        partition: usize,
+        /// Its elements in the RDD `zip` was called on.
+        left: usize,
+        /// Its elements in the other RDD.
+        right: usize,
+    },
+    /// `sample` or `take_sample` with a fraction that is negative, not a
+    /// number, or (without replacement) above 1.
+    #[error(
+        "invalid sampling fraction {fraction}: it must be >= 0{}",
+        if *.with_replacement { "" } else { " and <= 1 without replacement" }
+    )]
+    InvalidFraction {
+        /// The rejected fraction.
+        fraction: f64,
+        /// Whether sampling was with replacement.
+        with_replacement: bool,
+    },
+    /// `tree_reduce` or `tree_aggregate` with a depth below 1.
+    #[error("invalid tree depth {depth}: it must be at least 1")]
+    InvalidDepth {
+        /// The rejected depth.
+        depth: usize,
+    },
+    /// A user function that an action runs on the caller's thread (to
+    /// merge the partitions' results) panicked.
+    #[error("the function of {operation} panicked while merging partition results: {message}")]
+    CallbackPanicked {
+        /// The action (`max_by_key`, `tree_aggregate`, …).
+        operation: &'static str,
+        /// The panic message.
+        message: String,
+    },
+    /// An integer `sum` that does not fit its type.
+    #[error("{operation} overflowed its integer type")]
+    NumericOverflow {
+        /// The operation (`sum`).
+        operation: &'static str,
+    },
 }
 
 impl JobError {

@@ -166,10 +166,47 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
 
     /// Merges the values of each key with `f`, starting from `zero` once per
     /// key and map partition (as Spark does).
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let mut sums = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2).fold_by_key(0, |x, y| x + y).collect()?;
+    /// sums.sort();
+    /// assert_eq!(sums, vec![("a", 4), ("b", 2)]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
     pub fn fold_by_key(
         &self,
         zero: V,
         f: impl Fn(V, V) -> V + Send + Sync + 'static,
+    ) -> Rdd<(K, V)> {
+        self.fold_by_key_with_partitioner(zero, f, self.own_default_partitioner())
+    }
+
+    /// `fold_by_key` hashed into `num_partitions` partitions.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let sums = ctx.parallelize(vec![("a", 1), ("a", 2)], 2).fold_by_key_with_partitions(0, |x, y| x + y, 3);
+    /// assert_eq!(sums.num_partitions(), 3);
+    /// assert_eq!(sums.collect()?, vec![("a", 3)]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn fold_by_key_with_partitions(
+        &self,
+        zero: V,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+        num_partitions: usize,
+    ) -> Rdd<(K, V)> {
+        self.fold_by_key_with_partitioner(zero, f, hash_partitioner(num_partitions))
+    }
+
+    /// `fold_by_key` into the partitions `partitioner` chooses (no shuffle
+    /// when this RDD is already placed by an equivalent one).
+    pub fn fold_by_key_with_partitioner(
+        &self,
+        zero: V,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+        partitioner: Arc<dyn Partitioner<K>>,
     ) -> Rdd<(K, V)> {
         let f = Arc::new(f);
         let (g, h) = (Arc::clone(&f), Arc::clone(&f));
@@ -178,17 +215,58 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
             move |v| f(zero.clone(), v),
             move |a, b| g(a, b),
             move |a, b| h(a, b),
-            self.own_default_partitioner(),
+            partitioner,
         )
     }
 
     /// Aggregates the values of each key: `seq` folds values into an
     /// accumulator that starts at `zero`, `comb` merges accumulators.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2);
+    /// let mut lists = pairs.aggregate_by_key(Vec::new(), |mut l, v| { l.push(v); l }, |mut a, b| { a.extend(b); a }).collect()?;
+    /// lists.sort();
+    /// assert_eq!(lists, vec![("a", vec![1, 3]), ("b", vec![2])]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
     pub fn aggregate_by_key<U: Data>(
         &self,
         zero: U,
         seq: impl Fn(U, V) -> U + Send + Sync + 'static,
         comb: impl Fn(U, U) -> U + Send + Sync + 'static,
+    ) -> Rdd<(K, U)> {
+        self.aggregate_by_key_with_partitioner(zero, seq, comb, self.own_default_partitioner())
+    }
+
+    /// `aggregate_by_key` hashed into `num_partitions` partitions.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let pairs = ctx.parallelize(vec![("a", 1), ("a", 2)], 2);
+    /// let counts = pairs.aggregate_by_key_with_partitions(0u64, |n, _| n + 1, |a, b| a + b, 1);
+    /// assert_eq!(counts.num_partitions(), 1);
+    /// assert_eq!(counts.collect()?, vec![("a", 2)]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn aggregate_by_key_with_partitions<U: Data>(
+        &self,
+        zero: U,
+        seq: impl Fn(U, V) -> U + Send + Sync + 'static,
+        comb: impl Fn(U, U) -> U + Send + Sync + 'static,
+        num_partitions: usize,
+    ) -> Rdd<(K, U)> {
+        self.aggregate_by_key_with_partitioner(zero, seq, comb, hash_partitioner(num_partitions))
+    }
+
+    /// `aggregate_by_key` into the partitions `partitioner` chooses (no
+    /// shuffle when this RDD is already placed by an equivalent one).
+    pub fn aggregate_by_key_with_partitioner<U: Data>(
+        &self,
+        zero: U,
+        seq: impl Fn(U, V) -> U + Send + Sync + 'static,
+        comb: impl Fn(U, U) -> U + Send + Sync + 'static,
+        partitioner: Arc<dyn Partitioner<K>>,
     ) -> Rdd<(K, U)> {
         let seq = Arc::new(seq);
         let seq2 = Arc::clone(&seq);
@@ -197,7 +275,7 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
             move |v| seq(zero.clone(), v),
             move |u, v| seq2(u, v),
             comb,
-            self.own_default_partitioner(),
+            partitioner,
         )
     }
 
@@ -272,8 +350,24 @@ impl<T: Data> Rdd<T> {
     where
         T: Hash + Eq,
     {
+        self.distinct_with_partitions(self.num_partitions())
+    }
+
+    /// The distinct elements, hashed into `num_partitions` partitions.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let d = ctx.parallelize(vec![3, 1, 3, 2, 1], 2).distinct_with_partitions(3);
+    /// assert_eq!(d.num_partitions(), 3);
+    /// assert_eq!(d.count()?, 3);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn distinct_with_partitions(&self, num_partitions: usize) -> Rdd<T>
+    where
+        T: Hash + Eq,
+    {
         let pairs = self.map(|x| (x, ()));
-        let partitioner = pairs.own_default_partitioner();
+        let partitioner = hash_partitioner(num_partitions);
         pairs
             .combine_named("distinct", |()| (), |(), ()| (), |(), ()| (), partitioner)
             .keys()

@@ -1,4 +1,5 @@
-//! Sorting: `sort_by_key` and `sort_by`, through a range partitioner whose
+//! Sorting: `sort_by_key` and `sort_by` (also with a partition count, and
+//! `sort_by_key_with` a key function), through a range partitioner whose
 //! bounds come from sampling the keys just before the shuffle runs.
 
 use std::sync::{Arc, OnceLock};
@@ -105,9 +106,26 @@ impl<K: Data + Ord, V: Data> Rdd<(K, V)> {
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn sort_by_key(&self, ascending: bool) -> Rdd<(K, V)> {
+        self.sort_by_key_with_partitions(ascending, self.num_partitions())
+    }
+
+    /// `sort_by_key` into `num_partitions` range partitions (at least 1).
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let sorted = ctx.parallelize(vec![(3, 'c'), (1, 'a'), (2, 'b')], 1).sort_by_key_with_partitions(true, 3);
+    /// assert_eq!(sorted.num_partitions(), 3);
+    /// assert_eq!(sorted.collect()?, vec![(1, 'a'), (2, 'b'), (3, 'c')]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn sort_by_key_with_partitions(
+        &self,
+        ascending: bool,
+        num_partitions: usize,
+    ) -> Rdd<(K, V)> {
         let partitioner = SampledRangePartitioner {
             keys: self.keys(),
-            partitions: self.num_partitions().max(1),
+            partitions: num_partitions.max(1),
             ascending,
             range: OnceLock::new(),
         };
@@ -128,7 +146,51 @@ impl<K: Data + Ord, V: Data> Rdd<(K, V)> {
     }
 }
 
+impl<K: Data, V: Data> Rdd<(K, V)> {
+    /// Sorted by the sort key `f` computes from each record's key, into
+    /// `num_partitions` range partitions (pyspark's
+    /// `sortByKey(ascending, numPartitions, keyfunc)`); records keep their
+    /// keys, and the result has no partitioner (it is placed by the sort
+    /// key, not the key).
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let pairs = ctx.parallelize(vec![("B", 1), ("a", 2), ("C", 3)], 2);
+    /// let sorted = pairs.sort_by_key_with(true, 2, |k| k.to_lowercase());
+    /// assert_eq!(sorted.collect()?, vec![("a", 2), ("B", 1), ("C", 3)]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn sort_by_key_with<S: Data + Ord>(
+        &self,
+        ascending: bool,
+        num_partitions: usize,
+        f: impl Fn(&K) -> S + Send + Sync + 'static,
+    ) -> Rdd<(K, V)> {
+        self.sort_by_with_partitions(move |(k, _)| f(k), ascending, num_partitions)
+    }
+}
+
 impl<T: Data> Rdd<T> {
+    /// `sort_by` into `num_partitions` range partitions (at least 1).
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let words = ctx.parallelize(vec!["ccc", "a", "bb"], 1).sort_by_with_partitions(|w| w.len(), false, 2);
+    /// assert_eq!(words.num_partitions(), 2);
+    /// assert_eq!(words.collect()?, vec!["ccc", "bb", "a"]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn sort_by_with_partitions<K: Data + Ord>(
+        &self,
+        f: impl Fn(&T) -> K + Send + Sync + 'static,
+        ascending: bool,
+        num_partitions: usize,
+    ) -> Rdd<T> {
+        self.key_by(f)
+            .sort_by_key_with_partitions(ascending, num_partitions)
+            .values()
+    }
+
     /// Sorted by the key `f` computes for each element.
     ///
     /// ```
