@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{batch_time, complete_batch, story};
-use ember_ui::{UiConfig, UiServer};
+use common::{START_MS, batch_time, complete_batch, complete_batch_at, story};
+use ember_ui::events::StreamingStarted;
+use ember_ui::{StatusStore, StoreConfig, UiConfig, UiServer};
 
 /// `chromium` on the PATH, if any.
 fn chromium() -> Option<PathBuf> {
@@ -34,7 +35,7 @@ fn run_chromium(chromium: &Path, profile: &Path, url: &str, extra: &[&str]) -> S
             "--disable-gpu",
             "--no-first-run",
             "--hide-scrollbars",
-            "--window-size=1400,2200",
+            "--window-size=1400,1700",
             "--virtual-time-budget=4000",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
@@ -86,28 +87,40 @@ fn chart_points(dom: &str) -> Vec<(usize, usize)> {
     .collect()
 }
 
-#[test]
-fn the_page_renders_batches_and_the_charts_grow() {
-    let Some(chromium) = chromium() else {
+/// Chromium, or `None` (with a message) when the test is to be skipped.
+fn chromium_or_skip() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
             "chromium is not installed, and CI must run the browser test (apt-get install chromium)"
         );
         eprintln!("SKIPPED the browser test: chromium is not installed (apt-get install chromium)");
+    }
+    found
+}
+
+fn serve(store: &Arc<StatusStore>) -> UiServer {
+    UiServer::start(
+        UiConfig {
+            port: 0,
+            ..UiConfig::default()
+        },
+        Arc::clone(store),
+    )
+    .expect("start the UI")
+}
+
+#[test]
+fn the_page_renders_batches_and_the_charts_grow() {
+    let Some(chromium) = chromium_or_skip() else {
         return;
     };
     let store = Arc::new(story(1000));
     for n in 5..=7 {
         complete_batch(&store, n, 40 * n, 3, 60 + 10 * n);
     }
-    let server = UiServer::start(
-        UiConfig {
-            port: 0,
-            ..UiConfig::default()
-        },
-        Arc::clone(&store),
-    )
-    .expect("start the UI");
+    let server = serve(&store);
     let profile = tempfile::tempdir().expect("a chromium profile dir");
     let url = format!("{}/", server.url());
 
@@ -150,5 +163,41 @@ fn the_page_renders_batches_and_the_charts_grow() {
     let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     println!("screenshot: {}", shot.display());
+    server.stop();
+}
+
+/// Hours of 100 ms batches, compressed: 5,000 completed batches with
+/// `retainedBatches` 300. The page shows exactly the retained 300 in the
+/// charts and the newest 100 in the table.
+#[test]
+fn a_long_run_of_100_ms_batches_stays_bounded() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let store = Arc::new(StatusStore::new(StoreConfig {
+        app_name: "long run".into(),
+        batch_duration: std::time::Duration::from_millis(100),
+        retained_batches: 300,
+    }));
+    store.on_streaming_started(StreamingStarted { time_ms: START_MS });
+    let last = 5_000;
+    for n in 1..=last {
+        complete_batch_at(&store, START_MS + 100 * n, n % 97, n % 7, 20 + n % 13);
+    }
+    let server = serve(&store);
+    let profile = tempfile::tempdir().expect("a chromium profile dir");
+    let dom = run_chromium(
+        &chromium,
+        profile.path(),
+        &format!("{}/", server.url()),
+        &["--dump-dom"],
+    );
+    assert_eq!(chart_points(&dom), vec![(300, 300); 4]);
+    assert_eq!(dom.matches("<tr id=\"batch-").count(), 100);
+    let newest = START_MS + 100 * last;
+    assert!(dom.contains(&format!("id=\"batch-{newest}\"")));
+    assert!(!dom.contains(&format!("id=\"batch-{}\"", newest - 100 * 100)));
+    assert!(dom.contains("<small id=\"completed-count\">latest 100 of 300 retained</small>"));
+    assert!(dom.contains(&format!("<b id=\"summary-completed\">{last}</b>")));
     server.stop();
 }

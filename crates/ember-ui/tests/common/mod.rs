@@ -68,7 +68,17 @@ pub fn batch_time(n: u64) -> u64 {
 /// Feeds one completed batch `n`: `records` from stream 0, the given
 /// scheduling delay and processing time, one output operation.
 pub fn complete_batch(store: &StatusStore, n: u64, records: u64, delay: u64, processing: u64) {
-    let time = batch_time(n);
+    complete_batch_at(store, batch_time(n), records, delay, processing);
+}
+
+/// Feeds one completed batch of time `time` (see [`complete_batch`]).
+pub fn complete_batch_at(
+    store: &StatusStore,
+    time: u64,
+    records: u64,
+    delay: u64,
+    processing: u64,
+) {
     store.on_batch_submitted(BatchSubmitted {
         batch_time_ms: time,
         submission_time_ms: time,
