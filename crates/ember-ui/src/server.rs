@@ -1,17 +1,19 @@
-//! [`UiServer`]: the HTTP server of the Streaming UI (`tiny_http`, one
-//! request thread), bound like Spark's UI: `spark.ui.host`:`spark.ui.port`,
+//! [`UiServer`]: the HTTP server of the Streaming UI (`tiny_http`; one
+//! dispatching thread, replies written on short-lived threads), bound like
+//! Spark's UI: `spark.ui.host`:`spark.ui.port`,
 //! the next port when one is taken, up to `spark.port.maxRetries` times.
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tiny_http::{Header, Response, Server};
 
 use crate::error::UiError;
-use crate::routes::route;
+use crate::routes::{Reply, route};
 use crate::store::StatusStore;
 
 /// Spark's default `spark.ui.port`.
@@ -87,19 +89,50 @@ fn bind(config: &UiConfig) -> Result<TcpListener, UiError> {
     }
 }
 
-/// Answers requests until the server is unblocked.
+/// Replies being written at once; beyond, requests get a short 503.
+const MAX_IN_FLIGHT: usize = 32;
+
+/// A tiny_http response of `reply`.
+fn response(reply: Reply) -> Response<std::io::Cursor<Vec<u8>>> {
+    let mut response = Response::from_string(reply.body).with_status_code(reply.status);
+    if let Ok(header) = Header::from_bytes("Content-Type", reply.content_type) {
+        response.add_header(header);
+    }
+    if let Ok(header) = Header::from_bytes("Cache-Control", "no-store") {
+        response.add_header(header);
+    }
+    response
+}
+
+/// Answers requests until the server is unblocked. Each reply is written on
+/// a thread of its own, so a client that stops reading holds only that
+/// thread, never this loop nor [`UiServer::stop`].
 fn serve(server: &Server, store: &StatusStore) {
+    let in_flight = Arc::new(AtomicUsize::new(0));
     for request in server.incoming_requests() {
-        let reply = route(store, request.method().as_str(), request.url());
-        let mut response = Response::from_string(reply.body).with_status_code(reply.status);
-        if let Ok(header) = Header::from_bytes("Content-Type", reply.content_type) {
-            response.add_header(header);
+        if in_flight.fetch_add(1, Ordering::AcqRel) >= MAX_IN_FLIGHT {
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+            let busy = Reply {
+                status: 503,
+                content_type: "application/json",
+                body: r#"{"error": "too many replies in flight"}"#.into(),
+            };
+            // A client that went away is no concern of the server's.
+            let _ = request.respond(response(busy));
+            continue;
         }
-        if let Ok(header) = Header::from_bytes("Cache-Control", "no-store") {
-            response.add_header(header);
+        let reply = response(route(store, request.method().as_str(), request.url()));
+        let done = Arc::clone(&in_flight);
+        let writer = std::thread::Builder::new()
+            .name("ember-ui-reply".into())
+            .spawn(move || {
+                let _ = request.respond(reply);
+                done.fetch_sub(1, Ordering::AcqRel);
+            });
+        if writer.is_err() {
+            // The request went down with the closure (tiny_http answers 500).
+            in_flight.fetch_sub(1, Ordering::AcqRel);
         }
-        // A client that went away is no concern of the server's.
-        let _ = request.respond(response);
     }
 }
 

@@ -4,11 +4,14 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
 
-use common::{batch_time, complete_batch, get, request, story};
-use ember_ui::{StatusStore, UiConfig, UiError, UiServer};
+use common::{START_MS, batch_time, complete_batch, complete_batch_at, get, request, story};
+use ember_ui::{StatusStore, StoreConfig, UiConfig, UiError, UiServer};
 use serde_json::{Value, json};
 
 fn serve(store: StatusStore) -> UiServer {
@@ -403,4 +406,40 @@ fn no_retries_left_is_a_typed_error() {
         UiServer::start(bad_host, Arc::new(story(1000))),
         Err(UiError::BadHost { .. })
     ));
+}
+
+/// A client that asks for a large reply and never reads it must not keep
+/// `stop` from returning.
+#[test]
+fn a_client_that_stops_reading_does_not_block_stop() {
+    let store = StatusStore::new(StoreConfig {
+        app_name: "big".into(),
+        batch_duration: Duration::from_millis(100),
+        retained_batches: 10_000,
+    });
+    // About 7 MB of JSON: more than the socket buffers take.
+    for n in 1..=10_000 {
+        complete_batch_at(&store, START_MS + 100 * n, n, 1, 2);
+    }
+    let server = serve(store);
+    let mut stalled = TcpStream::connect(server.local_addr()).expect("connect");
+    write!(
+        stalled,
+        "GET /api/v1/streaming/batches HTTP/1.1\r\nHost: ui\r\n\r\n"
+    )
+    .expect("send");
+    // The server still answers others while that reply is stuck.
+    assert_eq!(
+        get(server.local_addr(), "/api/v1/streaming/statistics").status,
+        200
+    );
+    let (done, stopped) = mpsc::channel();
+    std::thread::spawn(move || {
+        server.stop();
+        let _ = done.send(());
+    });
+    stopped
+        .recv_timeout(Duration::from_secs(60))
+        .expect("stop returned although clients stopped reading");
+    drop(stalled);
 }
