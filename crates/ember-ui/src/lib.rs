@@ -15,6 +15,18 @@
 //! # Ok::<(), ember_ui::UiError>(())
 //! ```
 //!
+//! Endpoints (GET; JSON with Spark's field names and dates, absent values
+//! omitted):
+//! - `/`: the live page (charts of input rate, scheduling delay, processing
+//!   time and total delay per batch; active and completed batches; receivers;
+//!   checkpoint; lineage), polling the API every second;
+//! - `/api/v1/streaming/statistics`, `/batches` (`?status=QUEUED|PROCESSING|
+//!   COMPLETED`, ember's `?after=<ms>`), `/batches/{batchTime ms}`,
+//!   `/batches/{batchTime ms}/operations`, `/receivers`, `/receivers/{id}`:
+//!   Spark's streaming REST API;
+//! - `/api/v1/streaming/checkpoint`, `/api/v1/streaming/lineage`: ember's;
+//! - `/metrics`: Prometheus (OpenMetrics text), every series `ember_*`.
+//!
 //! This crate depends on no other ember crate: the engine translates its own
 //! listener events into the structs of [`events`].
 
