@@ -5,13 +5,13 @@ use std::net::SocketAddr;
 /// Why [`UiServer::start`](crate::UiServer::start) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UiError {
-    /// The host is not an address to bind.
-    #[error("spark.ui.host {host:?} is not an IP address: {source}")]
+    /// The host is neither an IP address nor a name that resolves.
+    #[error("spark.ui.host {host:?} does not resolve to an address: {source}")]
     BadHost {
         /// The host given.
         host: String,
-        /// The parse error.
-        source: std::net::AddrParseError,
+        /// The resolver's error.
+        source: std::io::Error,
     },
     /// Every port tried was taken (Spark's `spark.port.maxRetries`).
     #[error("no free port for the UI on {host}: tried {first_port}..={last_port} ({source})")]

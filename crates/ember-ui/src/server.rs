@@ -4,7 +4,7 @@
 //! the next port when one is taken, up to `spark.port.maxRetries` times.
 
 use std::io::ErrorKind;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -28,7 +28,8 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Where and how to serve the UI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UiConfig {
-    /// The address to bind (`spark.ui.host`), loopback by default.
+    /// The address or host name to bind (`spark.ui.host`), loopback by
+    /// default.
     pub host: String,
     /// The first port to try (`spark.ui.port`); 0 lets the OS choose.
     pub port: u16,
@@ -55,12 +56,27 @@ pub struct UiServer {
     thread: Option<JoinHandle<()>>,
 }
 
+/// The address of `host`: an IP address as it is, a name through the
+/// resolver (its first address).
+fn resolve(host: &str) -> Result<IpAddr, UiError> {
+    if let Ok(ip) = host.parse() {
+        return Ok(ip);
+    }
+    let bad = |source| UiError::BadHost {
+        host: host.to_owned(),
+        source,
+    };
+    (host, 0)
+        .to_socket_addrs()
+        .map_err(bad)?
+        .next()
+        .map(|addr| addr.ip())
+        .ok_or_else(|| bad(std::io::Error::new(ErrorKind::NotFound, "no address")))
+}
+
 /// Binds `host:port`, then the next ports while they are taken.
 fn bind(config: &UiConfig) -> Result<TcpListener, UiError> {
-    let ip: IpAddr = config.host.parse().map_err(|source| UiError::BadHost {
-        host: config.host.clone(),
-        source,
-    })?;
+    let ip = resolve(&config.host)?;
     let retries = if config.port == 0 {
         0
     } else {

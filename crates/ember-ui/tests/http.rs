@@ -399,13 +399,21 @@ fn no_retries_left_is_a_typed_error() {
         other => panic!("expected NoFreePort, got {other:?}"),
     }
     let bad_host = UiConfig {
-        host: "not-an-ip".into(),
+        host: "not a host name".into(),
         ..UiConfig::default()
     };
     assert!(matches!(
         UiServer::start(bad_host, Arc::new(story(1000))),
         Err(UiError::BadHost { .. })
     ));
+    let by_name = UiConfig {
+        host: "localhost".into(),
+        port: 0,
+        ..UiConfig::default()
+    };
+    let server = UiServer::start(by_name, Arc::new(story(1000))).expect("bind localhost");
+    assert!(server.local_addr().ip().is_loopback());
+    assert_eq!(get(server.local_addr(), "/metrics").status, 200);
 }
 
 /// A client that asks for a large reply and never reads it must not keep
