@@ -2,7 +2,8 @@
 //!
 //! This facade re-exports the workspace crates so a user can depend on one
 //! package: [`rdd`] (the RDD core), [`dstream`] (the streaming engine) and
-//! [`checkpoint`] (checkpoint storage), plus [`testing`] (the deterministic
+//! [`checkpoint`] (checkpoint storage), [`ui`] (the Streaming UI, its REST API
+//! and Prometheus metrics), plus [`testing`] (the deterministic
 //! batch harness) and [`datagen`] (the shared benchmark text generator).
 //! `ember::prelude::*` brings the everyday names into scope.
 //!
@@ -20,6 +21,7 @@ pub use ember_dstream::{Duration, Time};
 pub use ember_macros::stream;
 pub use ember_rdd as rdd;
 pub use ember_sources as sources;
+pub use ember_ui as ui;
 
 pub mod datagen;
 pub mod feeder;
