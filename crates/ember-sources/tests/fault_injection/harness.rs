@@ -265,6 +265,10 @@ impl Run {
     /// nothing before a batch selects its files, so a graceful stop does
     /// not wait for them; a recovery would take them, a new epoch not).
     fn finish_epoch(&mut self, clock: &ManualClock) -> Result<(), String> {
+        if !self.inputs.files {
+            // A receiver's records: the graceful stop must process them.
+            return Ok(());
+        }
         let next = (self.now / BATCH + 1) * BATCH;
         self.set_clock(clock, next);
         self.set_clock(clock, next + HALF);
@@ -356,6 +360,11 @@ fn write_file(dir: &Path, i: u64, mtime_ms: u64, numbers: &[u64]) -> Result<(), 
 pub(crate) fn run(seed: u64, inputs: Inputs) -> Result<Summary, String> {
     let mut rng = Rng::new(seed);
     let concurrent_jobs = [1, 2, 4][rng.below(3) as usize];
+    // EMBER_FAULT_JOBS pins it, to tell a concurrency fault from others.
+    let concurrent_jobs = std::env::var("EMBER_FAULT_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .unwrap_or(concurrent_jobs);
     let mut run = Run {
         inputs,
         rng,

@@ -13,7 +13,8 @@
 //! Seeds: by default a fixed list, so CI runs the same schedules every
 //! time. `EMBER_FAULT_SEED=<n>` runs that one seed (a failure prints the
 //! command); `EMBER_FAULT_RUNS=<k>` runs `k` more seeds drawn from the
-//! clock (each printed).
+//! clock (each printed); `EMBER_FAULT_JOBS=<n>` pins
+//! `spark.streaming.concurrentJobs` (drawn from 1, 2 and 4 otherwise).
 
 mod feed;
 mod harness;
