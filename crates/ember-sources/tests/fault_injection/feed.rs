@@ -92,7 +92,7 @@ impl Receiver<u64> for FeedReceiver {
         "feed".to_owned()
     }
 
-    fn on_start(&mut self, ctx: &ReceiverContext<u64>) {
+    fn on_start(&self, ctx: &ReceiverContext<u64>) {
         while !ctx.is_stopped() {
             let Some(block) = self.0.next_block() else {
                 continue;

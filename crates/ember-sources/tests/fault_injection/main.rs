@@ -53,8 +53,9 @@ fn run_seeds(test: &str, inputs: Inputs) {
             .unwrap_or_else(|panic| Err(format!("panicked: {panic:?}")));
         match result {
             Ok(summary) => eprintln!(
-                "{test}: seed {seed} passed in {:?}: {summary:?}",
-                started.elapsed()
+                "{test}: seed {seed} passed in {:?} with concurrentJobs {}: {summary:?}",
+                started.elapsed(),
+                summary.concurrent_jobs
             ),
             Err(e) => panic!(
                 "{test}: seed {seed} failed: {e}\nreproduce with: EMBER_FAULT_SEED={seed} cargo test -p ember-sources --test fault_injection {test}"
