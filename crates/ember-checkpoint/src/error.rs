@@ -148,6 +148,25 @@ pub enum CheckpointError {
         source: Box<CheckpointError>,
     },
 
+    /// An RDD checkpoint's manifest declares a partition count that the
+    /// partition objects present do not match (a damaged or foreign
+    /// manifest, or partitions deleted behind the checkpointer's back).
+    #[error(
+        "RDD checkpoint manifest {path} declares {declared} partitions, but the store holds \
+         {found} partition objects of that checkpoint{}",
+        match missing { Some(p) => format!(" (partition {p} is missing)"), None => String::new() }
+    )]
+    ManifestMismatch {
+        /// The manifest object.
+        path: PathBuf,
+        /// The partition count the manifest declares.
+        declared: usize,
+        /// How many partition objects of the checkpoint the store holds.
+        found: usize,
+        /// The first partition below `declared` without an object, if any.
+        missing: Option<usize>,
+    },
+
     /// Checkpoints exist but none of them is valid.
     #[error("no valid checkpoint in {location}: {}", DamagedList(damaged))]
     NoValidCheckpoint {
