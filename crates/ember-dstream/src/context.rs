@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use ember_checkpoint::CheckpointStore;
 use ember_rdd::{RddConf, RddContext};
 
 use crate::checkpoint::{
@@ -81,6 +82,9 @@ pub(crate) struct ContextInner {
     life: Mutex<LifeCycle>,
     runtime: Mutex<Option<Runtime>>,
     pub(crate) checkpoint_dir: Arc<Mutex<Option<PathBuf>>>,
+    /// The store checkpoints go to, when not the checkpoint directory's
+    /// own [`LocalCheckpointStore`](ember_checkpoint::LocalCheckpointStore).
+    checkpoint_store: Mutex<Option<Arc<dyn CheckpointStore>>>,
     /// The checkpoint a context made by `get_or_create` continues from.
     recovered: Mutex<Option<StreamingCheckpoint>>,
 }
@@ -192,6 +196,7 @@ impl StreamingContext {
                 life: Mutex::new(LifeCycle::Initialized),
                 runtime: Mutex::new(None),
                 checkpoint_dir: Arc::new(Mutex::new(None)),
+                checkpoint_store: Mutex::new(None),
                 recovered: Mutex::new(None),
             }),
         })
@@ -380,6 +385,24 @@ impl StreamingContext {
             .unwrap_or_else(PoisonError::into_inner) = Some(dir.as_ref().to_path_buf());
     }
 
+    /// Sets the checkpoint directory (see [`checkpoint`](Self::checkpoint))
+    /// and the store the streaming checkpoints are written to, instead of
+    /// a [`LocalCheckpointStore`](ember_checkpoint::LocalCheckpointStore)
+    /// in `dir`. `store` must keep its objects where `dir`'s local store
+    /// finds them, since recovery ([`get_or_create`](Self::get_or_create))
+    /// reads `dir`: this is meant for wrappers such as
+    /// [`FaultyStore`](ember_checkpoint::testing::FaultyStore), which
+    /// fault-injection tests use to fail checkpoint writes on command.
+    /// Inputs keep their logs in `dir` itself.
+    pub fn checkpoint_with_store(&self, dir: impl AsRef<Path>, store: Arc<dyn CheckpointStore>) {
+        self.checkpoint(dir);
+        *self
+            .inner
+            .checkpoint_store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(store);
+    }
+
     /// The checkpoint directory, if set.
     pub fn checkpoint_dir(&self) -> Option<PathBuf> {
         self.inner
@@ -453,6 +476,11 @@ impl StreamingContext {
         let checkpointer = match checkpoint_dir {
             Some(dir) => match Checkpointer::new(
                 &dir,
+                self.inner
+                    .checkpoint_store
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone(),
                 Arc::clone(&self.inner.graph),
                 batch,
                 zero_time,

@@ -314,11 +314,12 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) {
             .post(|l| l.on_output_operation_completed(&op));
         info.output_operations.push(op);
     }
-    if let Err(e) = shared.graph.after_batch(time) {
+    let cleaned = shared.graph.after_batch(time).map_err(|e| {
         tracing::error!(%time, error = %e, "cleaning up after a batch failed");
         shared.termination.report_error(e);
-    } else if let Some(checkpointer) = &shared.checkpointer
-        && let Err(e) = checkpointer.after_batch(time)
+    });
+    if let Some(checkpointer) = &shared.checkpointer
+        && let Err(e) = checkpointer.after_batch(time, cleaned.is_ok())
     {
         tracing::error!(%time, error = %e, "writing a checkpoint failed");
         shared.termination.report_error(e);
