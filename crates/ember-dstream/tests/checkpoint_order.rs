@@ -15,8 +15,8 @@ use crossbeam_channel::{Receiver, Sender};
 use ember_checkpoint::testing::FaultyStore;
 use ember_checkpoint::{CheckpointStore, LocalCheckpointStore, ObjectData, WriteFn};
 use ember_dstream::{
-    Clock, Duration, InputEnv, InputSource, ManualClock, StopOptions, StreamingConf,
-    StreamingContext, StreamingError, Time,
+    Duration, InputEnv, InputSource, ManualClock, StopOptions, StreamingConf, StreamingContext,
+    StreamingError, Time,
 };
 use ember_rdd::Rdd;
 
