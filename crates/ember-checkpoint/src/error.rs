@@ -148,6 +148,19 @@ pub enum CheckpointError {
         source: Box<CheckpointError>,
     },
 
+    /// Another context (in this or another process) holds the checkpoint
+    /// directory's lock.
+    #[error(
+        "checkpoint directory {dir} is in use by {holder}: two contexts may not share one \
+         (stop the other, or use another directory)"
+    )]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+        /// Who holds it, as its lock file says (process id and host).
+        holder: String,
+    },
+
     /// An RDD checkpoint's manifest declares a partition count that the
     /// partition objects present do not match (a damaged or foreign
     /// manifest, or partitions deleted behind the checkpointer's back).

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use ember_checkpoint::CheckpointStore;
+use ember_checkpoint::{CheckpointError, CheckpointStore, DirLock};
 use ember_rdd::{RddConf, RddContext};
 
 use crate::checkpoint::{
@@ -85,6 +85,8 @@ pub(crate) struct ContextInner {
     /// The store checkpoints go to, when not the checkpoint directory's
     /// own [`LocalCheckpointStore`](ember_checkpoint::LocalCheckpointStore).
     checkpoint_store: Mutex<Option<Arc<dyn CheckpointStore>>>,
+    /// The checkpoint directory's lock, held while the context runs.
+    dir_lock: Mutex<Option<DirLock>>,
     /// The checkpoint a context made by `get_or_create` continues from.
     recovered: Mutex<Option<StreamingCheckpoint>>,
 }
@@ -197,6 +199,7 @@ impl StreamingContext {
                 runtime: Mutex::new(None),
                 checkpoint_dir: Arc::new(Mutex::new(None)),
                 checkpoint_store: Mutex::new(None),
+                dir_lock: Mutex::new(None),
                 recovered: Mutex::new(None),
             }),
         })
@@ -434,6 +437,11 @@ impl StreamingContext {
 
     /// Starts generating and running batches. The first batch's time is the
     /// next multiple of the batch interval after now.
+    ///
+    /// With a checkpoint directory, the context takes an exclusive lock on
+    /// it (`<dir>/.lock`, naming this process and host) until it stops; a
+    /// second context on the same directory, in this or another process,
+    /// fails with [`StreamingError::CheckpointDirLocked`] naming the holder.
     pub fn start(&self) -> Result<(), StreamingError> {
         let mut life = self.life();
         match *life {
@@ -454,8 +462,18 @@ impl StreamingContext {
                 master: self.inner.conf.master_str().to_owned(),
             });
         }
-        let recovered = self.restore()?;
         let checkpoint_dir = self.checkpoint_dir();
+        // Held until stop (or drop); released on every early return below.
+        let dir_lock = match &checkpoint_dir {
+            Some(dir) => Some(DirLock::acquire(dir).map_err(|e| match e {
+                CheckpointError::Locked { dir, holder } => {
+                    StreamingError::CheckpointDirLocked { dir, holder }
+                }
+                other => checkpoint_error(dir, &other),
+            })?),
+            None => None,
+        };
+        let recovered = self.restore()?;
         let batch = self.inner.env.batch;
         let (zero_time, first_batch) = match recovered {
             Some((zero, checkpoint_time)) => (zero, checkpoint_time + batch),
@@ -506,6 +524,11 @@ impl StreamingContext {
             .runtime
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(runtime);
+        *self
+            .inner
+            .dir_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = dir_lock;
         *life = LifeCycle::Active;
         drop(life);
         tracing::info!(app = self.inner.conf.app_name_str(), %first_batch, %batch, "streaming context started");
@@ -557,6 +580,15 @@ impl StreamingContext {
         if let Some(runtime) = runtime {
             runtime.stop(options.stop_gracefully);
         }
+        // The last checkpoint is written (the runtime's checkpointer waited
+        // for its writer): another context may take the directory now.
+        drop(
+            self.inner
+                .dir_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         self.inner.termination.set_stopped();
         tracing::info!(
             app = self.inner.conf.app_name_str(),
