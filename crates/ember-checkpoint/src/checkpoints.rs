@@ -95,14 +95,22 @@ impl<S: CheckpointStore> CheckpointSeries<S> {
         self.write_object(time_ms, &format::encode(fingerprint, payload))
     }
 
-    /// Like [`write`](Self::write), with `value` serialized by postcard.
+    /// Like [`write`](Self::write), with `value` serialized by postcard
+    /// straight into the store ([`CheckpointStore::write_with`] and
+    /// [`format::write_value_to`]): the object is never held in memory
+    /// by a store that streams.
     pub fn write_value<T: Serialize + ?Sized>(
         &self,
         time_ms: u64,
         fingerprint: u64,
         value: &T,
     ) -> Result<()> {
-        self.write_object(time_ms, &format::encode_value(fingerprint, value)?)
+        let name = Self::name_for(time_ms);
+        self.store.write_with(&name, &mut |out| {
+            format::write_value_to(out, fingerprint, value)
+        })?;
+        self.apply_retention(&name);
+        Ok(())
     }
 
     /// Reads and checks the checkpoint at `time_ms`.
@@ -200,9 +208,21 @@ impl<S: CheckpointStore> CheckpointSeries<S> {
     fn write_object(&self, time_ms: u64, object: &[u8]) -> Result<()> {
         let name = Self::name_for(time_ms);
         self.store.write(&name, object)?;
-        // The new checkpoint is durable from here on; only now may older
-        // ones go.
-        let checkpoints = self.checkpoints()?;
+        self.apply_retention(&name);
+        Ok(())
+    }
+
+    /// After `name` was written durably: deletes the checkpoints beyond the
+    /// newest [`retain`](Self::retain) (never `name`). Failures are logged:
+    /// the new checkpoint is already durable.
+    fn apply_retention(&self, name: &str) {
+        let checkpoints = match self.checkpoints() {
+            Ok(checkpoints) => checkpoints,
+            Err(error) => {
+                tracing::warn!(error = %error, "could not list checkpoints for retention");
+                return;
+            }
+        };
         let excess = checkpoints.len().saturating_sub(self.retain);
         for (_, old) in checkpoints.into_iter().take(excess) {
             if old == name {
@@ -216,7 +236,6 @@ impl<S: CheckpointStore> CheckpointSeries<S> {
                 );
             }
         }
-        Ok(())
     }
 
     /// The checkpoints in the store as (time, name), oldest first.

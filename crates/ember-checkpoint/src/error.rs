@@ -148,6 +148,38 @@ pub enum CheckpointError {
         source: Box<CheckpointError>,
     },
 
+    /// Another context (in this or another process) holds the checkpoint
+    /// directory's lock.
+    #[error(
+        "checkpoint directory {dir} is in use by {holder}: two contexts may not share one \
+         (stop the other, or use another directory)"
+    )]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+        /// Who holds it, as its lock file says (process id and host).
+        holder: String,
+    },
+
+    /// An RDD checkpoint's manifest declares a partition count that the
+    /// partition objects present do not match (a damaged or foreign
+    /// manifest, or partitions deleted behind the checkpointer's back).
+    #[error(
+        "RDD checkpoint manifest {path} declares {declared} partitions, but the store holds \
+         {found} partition objects of that checkpoint{}",
+        match missing { Some(p) => format!(" (partition {p} is missing)"), None => String::new() }
+    )]
+    ManifestMismatch {
+        /// The manifest object.
+        path: PathBuf,
+        /// The partition count the manifest declares.
+        declared: usize,
+        /// How many partition objects of the checkpoint the store holds.
+        found: usize,
+        /// The first partition below `declared` without an object, if any.
+        missing: Option<usize>,
+    },
+
     /// Checkpoints exist but none of them is valid.
     #[error("no valid checkpoint in {location}: {}", DamagedList(damaged))]
     NoValidCheckpoint {

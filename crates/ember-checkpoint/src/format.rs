@@ -27,6 +27,8 @@
 //! Payloads of typed values are postcard-encoded serde values
 //! ([`encode_value`], [`decode_value`]).
 
+use std::io::{self, Seek, SeekFrom, Write};
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -92,6 +94,88 @@ pub fn encode_value<T: Serialize + ?Sized>(fingerprint: u64, value: &T) -> Resul
         .map_err(|source| CheckpointError::Serialize { source })?;
     seal(&mut object, fingerprint);
     Ok(object)
+}
+
+/// Serializes `value` with postcard straight into `out` as a checkpoint
+/// object of the pipeline `fingerprint`, without holding the payload in
+/// memory: a zeroed header is written first, the payload is streamed after
+/// it while its length and CRC32C are computed, then the header is filled
+/// in (seek back) and the writer is left at the object's end. The bytes
+/// written equal [`encode_value`]'s.
+///
+/// ```
+/// use ember_checkpoint::format::{encode_value, write_value_to};
+///
+/// let state = vec![("w0".to_string(), 3u64)];
+/// let mut out = std::io::Cursor::new(Vec::new());
+/// write_value_to(&mut out, 7, &state).unwrap();
+/// assert_eq!(out.into_inner(), encode_value(7, &state).unwrap());
+/// ```
+pub fn write_value_to<W, T>(out: &mut W, fingerprint: u64, value: &T) -> Result<()>
+where
+    W: Write + Seek + ?Sized,
+    T: Serialize + ?Sized,
+{
+    let io_error = |source| CheckpointError::Io {
+        action: "writing checkpoint object",
+        path: std::path::PathBuf::new(),
+        source,
+    };
+    let start = out.stream_position().map_err(io_error)?;
+    out.write_all(&[0; HEADER_LEN]).map_err(io_error)?;
+    let mut sink = ChecksummedWriter {
+        inner: &mut *out,
+        crc: 0,
+        len: 0,
+        error: None,
+    };
+    if let Err(source) = postcard::to_io(value, &mut sink) {
+        return Err(match sink.error.take() {
+            Some(e) => io_error(e),
+            None => CheckpointError::Serialize { source },
+        });
+    }
+    let (payload_crc, payload_len) = (sink.crc, sink.len);
+    let mut header = [0u8; HEADER_LEN];
+    fill_header_fields(&mut header, fingerprint, payload_len);
+    let header_crc = crc32c::crc32c(&header[..CHECKSUM_OFFSET]);
+    let len = usize::try_from(payload_len).unwrap_or(usize::MAX);
+    let crc = crc32c::crc32c_combine(header_crc, payload_crc, len);
+    header[CHECKSUM_OFFSET..].copy_from_slice(&crc.to_le_bytes());
+    out.seek(SeekFrom::Start(start)).map_err(io_error)?;
+    out.write_all(&header).map_err(io_error)?;
+    out.seek(SeekFrom::End(0)).map_err(io_error)?;
+    Ok(())
+}
+
+/// A writer that passes bytes on and keeps their CRC32C and count (and
+/// the I/O error, which postcard does not pass on).
+struct ChecksummedWriter<'a, W: ?Sized> {
+    inner: &'a mut W,
+    crc: u32,
+    len: u64,
+    error: Option<io::Error>,
+}
+
+impl<W: Write + ?Sized> Write for ChecksummedWriter<'_, W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let written = match self.inner.write(bytes) {
+            Ok(written) => written,
+            Err(e) => {
+                let kind = e.kind();
+                self.error = Some(e);
+                return Err(kind.into());
+            }
+        };
+        let done = bytes.get(..written).unwrap_or(bytes);
+        self.crc = crc32c::crc32c_append(self.crc, done);
+        self.len += done.len() as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Checks a checkpoint object and returns its payload.
@@ -199,13 +283,17 @@ fn seal(object: &mut [u8], fingerprint: u64) {
     let Some((header, payload)) = object.split_first_chunk_mut::<HEADER_LEN>() else {
         return; // Callers always reserve the header; nothing to seal otherwise.
     };
-    let payload_len = payload.len() as u64;
+    fill_header_fields(header, fingerprint, payload.len() as u64);
+    let crc = checksum(&header[..CHECKSUM_OFFSET], payload);
+    header[CHECKSUM_OFFSET..].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Writes the header fields before the checksum.
+fn fill_header_fields(header: &mut [u8; HEADER_LEN], fingerprint: u64, payload_len: u64) {
     header[..VERSION_OFFSET].copy_from_slice(&MAGIC);
     header[VERSION_OFFSET..FINGERPRINT_OFFSET].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     header[FINGERPRINT_OFFSET..LENGTH_OFFSET].copy_from_slice(&fingerprint.to_le_bytes());
     header[LENGTH_OFFSET..CHECKSUM_OFFSET].copy_from_slice(&payload_len.to_le_bytes());
-    let crc = checksum(&header[..CHECKSUM_OFFSET], payload);
-    header[CHECKSUM_OFFSET..].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// CRC32C of the header fields before the checksum followed by the payload.

@@ -15,6 +15,10 @@
 //!   ([`CheckpointSeries::latest_valid`]).
 //! - [`WriteAheadLog`]: an append-only segmented log of checksummed records,
 //!   which cuts off a torn tail left by a crash when it is opened.
+//! - [`DirLock`]: an exclusive lock on a checkpoint directory naming its
+//!   holder, so two processes never share one.
+//! - [`testing`]: [`testing::FaultyStore`], a store whose writes fail on
+//!   command, for fault-injection tests.
 //! - [`RddCheckpointer`]: reliable checkpoints of `ember_rdd` RDDs in a
 //!   store (Spark's `rdd.checkpoint()`), which truncate the RDD's lineage;
 //!   [`RddCheckpointExt`] makes it `rdd.checkpoint(&checkpointer)`.
@@ -46,16 +50,19 @@ mod error;
 pub mod format;
 mod fsync;
 mod local;
+mod lock;
 mod rdd;
 mod store;
+pub mod testing;
 mod wal;
 
 pub use checkpoints::{CHECKPOINT_PREFIX, Checkpoint, CheckpointSeries, DEFAULT_RETAIN};
 pub use error::{CheckpointError, DamagedCheckpoint, Result};
-pub use format::{decode, decode_value, encode, encode_value};
+pub use format::{decode, decode_value, encode, encode_value, write_value_to};
 pub use local::{DEFAULT_MMAP_THRESHOLD, LocalCheckpointStore};
+pub use lock::{DirLock, LOCK_FILE};
 pub use rdd::{RddCheckpointExt, RddCheckpointer};
-pub use store::{CheckpointStore, ObjectData};
+pub use store::{CheckpointStore, ObjectData, ObjectWriter, WriteFn};
 pub use wal::{
     DEFAULT_MAX_SEGMENT_BYTES, RecordDamage, RecordPointer, TornTail, WalIter, WalOptions,
     WalRecord, WriteAheadLog,

@@ -3,7 +3,7 @@
 //! `fsync`).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,7 +11,7 @@ use memmap2::Mmap;
 
 use crate::error::{CheckpointError, Result};
 use crate::fsync::sync_dir;
-use crate::store::{CheckpointStore, ObjectData};
+use crate::store::{CheckpointStore, ObjectData, WriteFn};
 
 /// Objects at least this large (1 MiB) are memory-mapped on read instead of
 /// copied into memory.
@@ -112,19 +112,39 @@ impl LocalCheckpointStore {
     /// Writes `bytes` to a new, synced temporary file beside the object
     /// `name` and returns its path: the first half of an atomic write.
     fn write_temp(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+        self.write_temp_with(name, &mut |file| {
+            file.write_all(bytes)
+                .map_err(|e| CheckpointError::io("writing temp file", PathBuf::new(), e))
+        })
+    }
+
+    /// Like [`write_temp`](Self::write_temp), with the bytes written by
+    /// `fill` into a buffered writer over the temporary file (an I/O error
+    /// without a path gets the temporary file's).
+    fn write_temp_with(&self, name: &str, fill: &mut WriteFn<'_>) -> Result<PathBuf> {
         let sequence = TEMP_SEQUENCE.fetch_add(1, Ordering::Relaxed);
         let temp = self.dir.join(format!(
             ".{name}{TEMP_MARKER}{}-{sequence}",
             std::process::id()
         ));
         let result = (|| {
-            let mut file = OpenOptions::new()
+            let file = OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&temp)
                 .map_err(|e| CheckpointError::io("creating temp file", &temp, e))?;
-            file.write_all(bytes)
-                .map_err(|e| CheckpointError::io("writing temp file", &temp, e))?;
+            let mut writer = BufWriter::with_capacity(1 << 20, file);
+            fill(&mut writer).map_err(|e| match e {
+                CheckpointError::Io {
+                    action,
+                    path,
+                    source,
+                } if path.as_os_str().is_empty() => CheckpointError::io(action, &temp, source),
+                other => other,
+            })?;
+            let file = writer
+                .into_inner()
+                .map_err(|e| CheckpointError::io("writing temp file", &temp, e.into_error()))?;
             file.sync_all()
                 .map_err(|e| CheckpointError::io("syncing temp file", &temp, e))
         })();
@@ -163,6 +183,12 @@ impl CheckpointStore for LocalCheckpointStore {
     fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
         validate_name(name)?;
         let temp = self.write_temp(name, bytes)?;
+        self.commit(&temp, name)
+    }
+
+    fn write_with(&self, name: &str, fill: &mut WriteFn<'_>) -> Result<()> {
+        validate_name(name)?;
+        let temp = self.write_temp_with(name, fill)?;
         self.commit(&temp, name)
     }
 

@@ -181,6 +181,7 @@ impl RddCheckpointer {
                     source: Box::new(source),
                 }
             })?;
+        self.check_partitions(name, &manifest)?;
         let reader = |rdd_id| {
             CheckpointReader::<T>::new(
                 Arc::clone(&self.store),
@@ -194,6 +195,29 @@ impl RddCheckpointer {
         let rdd = Rdd::from_compute(ctx, "restore", reader(usize::MAX));
         rdd.replace_lineage(reader(rdd.id()));
         Ok(rdd)
+    }
+
+    /// Checks the manifest's partition count against the partition objects
+    /// of `name` in the store: exactly `0..num_partitions` must be there.
+    fn check_partitions(&self, name: &str, manifest: &Manifest) -> Result<()> {
+        let part_prefix = format!("{name}-part-");
+        let present: std::collections::BTreeSet<usize> = self
+            .store
+            .list()?
+            .iter()
+            .filter_map(|object| object.strip_prefix(&part_prefix)?.parse().ok())
+            .collect();
+        let declared = manifest.num_partitions;
+        let missing = (0..declared.min(present.len() + 1)).find(|p| !present.contains(p));
+        if present.len() == declared && missing.is_none() {
+            return Ok(());
+        }
+        Err(CheckpointError::ManifestMismatch {
+            path: self.store.location(&Self::manifest_name(name)),
+            declared,
+            found: present.len(),
+            missing,
+        })
     }
 
     /// Deletes the checkpoint `name`: its manifest first (so that it is

@@ -2,6 +2,7 @@
 //! [`ObjectData`], the bytes a read returns.
 
 use std::fmt;
+use std::io::{Cursor, Seek, Write};
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +29,20 @@ pub trait CheckpointStore: Send + Sync {
     /// atomically and durably (see the trait's contract).
     fn write(&self, name: &str, bytes: &[u8]) -> Result<()>;
 
+    /// Writes the object `name` from what `fill` writes into an
+    /// [`ObjectWriter`] (which may seek back, e.g. to fill in a header),
+    /// with the same guarantees as [`write`](CheckpointStore::write); when
+    /// `fill` fails, nothing is written and its error is returned.
+    ///
+    /// The default buffers the object in memory and calls `write`;
+    /// [`LocalCheckpointStore`](crate::LocalCheckpointStore) streams it
+    /// straight into its temporary file.
+    fn write_with(&self, name: &str, fill: &mut WriteFn<'_>) -> Result<()> {
+        let mut buffer = Cursor::new(Vec::new());
+        fill(&mut buffer)?;
+        self.write(name, &buffer.into_inner())
+    }
+
     /// Reads the whole object `name`.
     fn read(&self, name: &str) -> Result<ObjectData>;
 
@@ -42,6 +57,15 @@ pub trait CheckpointStore: Send + Sync {
     fn location(&self, name: &str) -> PathBuf;
 }
 
+/// Where [`CheckpointStore::write_with`] writes an object: any seekable
+/// writer.
+pub trait ObjectWriter: Write + Seek {}
+
+impl<W: Write + Seek + ?Sized> ObjectWriter for W {}
+
+/// What [`CheckpointStore::write_with`] calls to produce an object.
+pub type WriteFn<'a> = dyn FnMut(&mut dyn ObjectWriter) -> Result<()> + 'a;
+
 /// Implements [`CheckpointStore`] for pointer types to a store (`&S`,
 /// `Box<S>`, `Arc<S>`) by forwarding every method to the store pointed to.
 macro_rules! forward_store_through {
@@ -49,6 +73,9 @@ macro_rules! forward_store_through {
         impl<S: CheckpointStore + ?Sized> CheckpointStore for $pointer {
             fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
                 (**self).write(name, bytes)
+            }
+            fn write_with(&self, name: &str, fill: &mut WriteFn<'_>) -> Result<()> {
+                (**self).write_with(name, fill)
             }
             fn read(&self, name: &str) -> Result<ObjectData> {
                 (**self).read(name)

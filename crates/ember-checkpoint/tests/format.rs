@@ -172,3 +172,25 @@ fn each_kind_of_damage_has_its_own_variant() {
         Err(CheckpointError::LengthMismatch { .. })
     ));
 }
+
+#[test]
+fn streamed_objects_equal_encoded_ones_and_work_after_a_prefix() {
+    use std::io::Cursor;
+    for n in [0usize, 1, 1000, 100_000] {
+        let value: Vec<(String, u64)> = (0..n).map(|i| (format!("k{i}"), i as u64)).collect();
+        let mut out = Cursor::new(Vec::new());
+        ember_checkpoint::write_value_to(&mut out, 42, &value).unwrap();
+        assert_eq!(
+            out.into_inner(),
+            ember_checkpoint::encode_value(42, &value).unwrap()
+        );
+        // Written after other bytes, the object starts where the writer was.
+        let mut out = Cursor::new(b"prefix".to_vec());
+        out.set_position(6);
+        ember_checkpoint::write_value_to(&mut out, 42, &value).unwrap();
+        let bytes = out.into_inner();
+        let back: Vec<(String, u64)> =
+            ember_checkpoint::decode_value(&bytes[6..], Some(42)).unwrap();
+        assert_eq!(back, value);
+    }
+}

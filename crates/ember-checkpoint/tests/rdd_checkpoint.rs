@@ -608,3 +608,74 @@ proptest! {
         prop_assert_eq!(restored.collect().unwrap(), model);
     }
 }
+
+/// FNV-1a of a checkpoint's name: the fingerprint of its objects.
+fn name_fingerprint(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[test]
+fn a_manifest_whose_partition_count_does_not_match_the_store_is_rejected() {
+    let ctx = ctx();
+    let (_dir, checkpointer) = checkpointer();
+    let rdd = ctx.parallelize((0..40u32).collect(), 4);
+    rdd.checkpoint(&checkpointer).unwrap();
+    let name = rdd.checkpoint_name().unwrap();
+    let store = checkpointer.store();
+    let manifest_name = RddCheckpointer::manifest_name(&name);
+    let manifest_path = store.location(&manifest_name);
+    // An intact (checksummed) manifest declaring `n` partitions.
+    let declare = |n: usize| {
+        let object = ember_checkpoint::encode_value(name_fingerprint(&name), &n).unwrap();
+        store.write(&manifest_name, &object).unwrap();
+    };
+    let restore_err = || checkpointer.restore::<u32>(&ctx, &name).unwrap_err();
+
+    declare(1_000_000_000);
+    let err = restore_err();
+    assert!(
+        matches!(&err, CheckpointError::ManifestMismatch { path, declared: 1_000_000_000, found: 4, missing: Some(4) }
+            if *path == manifest_path),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("declares 1000000000 partitions"),
+        "{err}"
+    );
+
+    declare(2);
+    let err = restore_err();
+    assert!(
+        matches!(
+            err,
+            CheckpointError::ManifestMismatch {
+                declared: 2,
+                found: 4,
+                missing: None,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    declare(4);
+    let restored = checkpointer.restore::<u32>(&ctx, &name).unwrap();
+    assert_eq!(restored.collect().unwrap(), (0..40).collect::<Vec<_>>());
+
+    store.delete(&RddCheckpointer::part_name(&name, 1)).unwrap();
+    let err = restore_err();
+    assert!(
+        matches!(
+            err,
+            CheckpointError::ManifestMismatch {
+                declared: 4,
+                found: 3,
+                missing: Some(1),
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

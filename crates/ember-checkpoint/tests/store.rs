@@ -113,3 +113,31 @@ fn store_works_through_a_trait_object() {
     assert_eq!(&*shared.read("a").unwrap(), b"1");
     assert!(shared.location("a").ends_with("checkpoints/a"));
 }
+
+#[test]
+fn write_with_streams_into_place_and_a_failed_fill_leaves_nothing() {
+    use std::io::SeekFrom;
+    let (_dir, store) = store();
+    store
+        .write_with("obj", &mut |out| {
+            out.write_all(b"xxxx-body").unwrap();
+            out.seek(SeekFrom::Start(0)).unwrap();
+            out.write_all(b"head").unwrap();
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(&*store.read("obj").unwrap(), b"head-body");
+    let err = store
+        .write_with("other", &mut |out| {
+            out.write_all(b"partial").unwrap();
+            Err(CheckpointError::TrailingBytes { unused: 1 })
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, CheckpointError::TrailingBytes { unused: 1 }),
+        "{err}"
+    );
+    assert_eq!(store.list().unwrap(), ["obj"]);
+    // No temporary file is left behind either.
+    assert_eq!(store.remove_stale_temp_files().unwrap(), 0);
+}

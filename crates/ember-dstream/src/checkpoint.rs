@@ -1,7 +1,8 @@
 //! Streaming checkpoints: what a checkpoint holds, the pipeline fingerprint
 //! that guards recovery, the [`Checkpointable`] participants, and the
-//! [`Checkpointer`] that writes one after each batch at the checkpoint
-//! interval. What state streams save is in `state_checkpoint.rs`.
+//! [`Checkpointer`] that decides after each batch which checkpoints can be
+//! written (the writer thread is in `checkpoint_writer.rs`). What state
+//! streams save is in `state_checkpoint.rs`.
 //!
 //! One checkpoint is one object `checkpoint-<batch time ms>` of a
 //! [`CheckpointSeries`] in the checkpoint directory, written atomically
@@ -16,13 +17,14 @@
 //! replayable inputs, none is applied twice to the restored state and none
 //! is skipped.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use ember_checkpoint::{CheckpointError, CheckpointSeries, LocalCheckpointStore};
+use ember_checkpoint::{CheckpointError, CheckpointSeries, CheckpointStore, LocalCheckpointStore};
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint_writer::{CheckpointHeader, CheckpointWriter, Snapshot, WriteJob};
 use crate::graph::Graph;
 use crate::{Duration, StreamingError, Time};
 
@@ -53,8 +55,10 @@ pub(crate) trait Checkpointable: Send + Sync {
         format!("stream-{}", self.stream_id())
     }
     /// Its state as of the completed batch `time`, or `None` when it has
-    /// nothing to save.
-    fn snapshot(&self, time: Time) -> Result<Option<Vec<u8>>, StreamingError>;
+    /// nothing to save: taken on the batch path, so it only captures what
+    /// the state is (e.g. RDD handles); the writer thread runs it to get
+    /// the bytes.
+    fn snapshot(&self, time: Time) -> Result<Option<Snapshot>, StreamingError>;
     /// Puts back the state saved at `time` (before the context starts).
     fn restore(&self, time: Time, bytes: &[u8]) -> Result<(), StreamingError>;
     /// The checkpoint interval it asks for, if any (state streams do).
@@ -76,7 +80,8 @@ pub(crate) struct StreamingCheckpoint {
     pub(crate) zero_ms: u64,
     /// The last completed batch's time in ms (the checkpoint's time).
     pub(crate) time_ms: u64,
-    /// Batches generated but not completed when it was written.
+    /// The batches generated after it when it was taken (not completed,
+    /// or completed out of order): recovery runs them again.
     pub(crate) pending_ms: Vec<u64>,
     /// The pipeline's fingerprint.
     pub(crate) fingerprint: u64,
@@ -171,29 +176,58 @@ pub(crate) fn open_series(
     Ok(CheckpointSeries::new(store))
 }
 
-/// Writes a checkpoint after each batch at the checkpoint interval.
+/// Which batches completed, and the checkpoints waiting for earlier ones.
+#[derive(Default)]
+struct Progress {
+    /// Every batch at or before this time (ms) completed; `None` until the
+    /// first batch is generated.
+    frontier: Option<u64>,
+    /// Completed batches after the frontier (out of order).
+    completed: BTreeSet<u64>,
+    /// The newest batch generated.
+    last_generated: u64,
+    /// Checkpoints whose batch completed before an earlier batch did:
+    /// written once the frontier reaches them.
+    held: BTreeMap<u64, Vec<(String, Snapshot)>>,
+}
+
+/// Decides which checkpoints to write after each batch and hands them to
+/// the [`CheckpointWriter`] thread.
+///
+/// A checkpoint time `c` (a multiple of the checkpoint interval) is
+/// written only once every batch at or before `c` completed: with
+/// `spark.streaming.concurrentJobs > 1`, batch `c` may complete while an
+/// earlier one still runs, and a checkpoint at `c` would then make
+/// recovery skip the earlier batch. Its snapshot is taken when batch `c`
+/// completes (the state as of `c`) and held until the earlier batches
+/// complete. Checkpoints are written in time order, off the batch path.
 pub(crate) struct Checkpointer {
     dir: PathBuf,
-    series: CheckpointSeries<LocalCheckpointStore>,
     graph: Arc<Graph>,
-    batch: Duration,
+    batch_ms: u64,
     zero: Time,
     interval: Duration,
-    fingerprint: u64,
-    pipeline: Vec<String>,
-    app_name: String,
-    last_generated: AtomicU64,
+    progress: Mutex<Progress>,
+    writer: CheckpointWriter,
 }
 
 impl Checkpointer {
+    /// A checkpointer writing into `store` (default: a
+    /// [`LocalCheckpointStore`] in `dir`).
     pub(crate) fn new(
         dir: &Path,
+        store: Option<Arc<dyn CheckpointStore>>,
         graph: Arc<Graph>,
         batch: Duration,
         zero: Time,
         app_name: String,
     ) -> Result<Self, StreamingError> {
-        let series = open_series(dir)?;
+        let store: Arc<dyn CheckpointStore> = match store {
+            Some(store) => store,
+            None => {
+                Arc::new(LocalCheckpointStore::open(dir).map_err(|e| checkpoint_error(dir, &e))?)
+            }
+        };
         let interval = graph
             .checkpointables()
             .iter()
@@ -202,71 +236,110 @@ impl Checkpointer {
             .unwrap_or_else(|| default_interval(batch));
         let (fingerprint, pipeline) = pipeline_fingerprint(&graph);
         tracing::info!(dir = %dir.display(), %interval, fingerprint, "checkpointing enabled");
-        Ok(Checkpointer {
-            dir: dir.to_path_buf(),
-            series,
-            graph,
-            batch,
-            zero,
-            interval,
+        let header = CheckpointHeader {
+            app_name,
+            batch_ms: batch.milliseconds(),
+            zero_ms: zero.milliseconds(),
             fingerprint,
             pipeline,
-            app_name,
-            last_generated: AtomicU64::new(0),
+        };
+        let writer = CheckpointWriter::start(
+            dir.to_path_buf(),
+            CheckpointSeries::new(store),
+            Arc::clone(&graph),
+            header,
+        )?;
+        Ok(Checkpointer {
+            dir: dir.to_path_buf(),
+            graph,
+            batch_ms: batch.milliseconds().max(1),
+            zero,
+            interval,
+            progress: Mutex::new(Progress::default()),
+            writer,
         })
     }
 
-    /// The generator made the batch at `time`.
-    pub(crate) fn generated(&self, time: Time) {
-        self.last_generated
-            .fetch_max(time.milliseconds(), Ordering::SeqCst);
+    fn progress(&self) -> MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// After batch `time` completed: writes a checkpoint if `time` is a
-    /// checkpoint time.
-    pub(crate) fn after_batch(&self, time: Time) -> Result<(), StreamingError> {
-        if !(time - self.zero).is_multiple_of(self.interval) {
-            return Ok(());
+    /// The generator made the batch at `time` (in time order; the first
+    /// one sets where completion is counted from).
+    pub(crate) fn generated(&self, time: Time) {
+        let mut progress = self.progress();
+        let ms = time.milliseconds();
+        progress
+            .frontier
+            .get_or_insert(ms.saturating_sub(self.batch_ms));
+        progress.last_generated = progress.last_generated.max(ms);
+    }
+
+    /// After batch `time` completed: snapshots the participants if `time`
+    /// is a checkpoint time (and `take_snapshot`: false when cleaning up
+    /// after the batch failed), then queues every checkpoint at or before
+    /// the highest time at and below which every batch completed. The
+    /// batch counts as completed even when its snapshot fails (the error
+    /// is returned), so later checkpoints are not held back by it.
+    pub(crate) fn after_batch(
+        &self,
+        time: Time,
+        take_snapshot: bool,
+    ) -> Result<(), StreamingError> {
+        let snapshot = if take_snapshot && (time - self.zero).is_multiple_of(self.interval) {
+            Some(self.snapshot(time))
+        } else {
+            None
+        };
+        let (snapshot, failure) = match snapshot {
+            Some(Ok(snapshot)) => (Some(snapshot), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, None),
+        };
+        let mut progress = self.progress();
+        let ms = time.milliseconds();
+        if let Some(snapshot) = snapshot {
+            progress.held.insert(ms, snapshot);
         }
-        let mut entries = Vec::new();
+        let mut frontier = *progress
+            .frontier
+            .get_or_insert(ms.saturating_sub(self.batch_ms));
+        if ms > frontier {
+            progress.completed.insert(ms);
+        }
+        while progress.completed.remove(&(frontier + self.batch_ms)) {
+            frontier += self.batch_ms;
+        }
+        progress.frontier = Some(frontier);
+        // Queued under the lock, so the writer gets them in time order.
+        while let Some(entry) = progress.held.first_entry() {
+            if *entry.key() > frontier {
+                break;
+            }
+            let (checkpoint_ms, snapshots) = entry.remove_entry();
+            let pending_ms = ((checkpoint_ms + self.batch_ms)..=progress.last_generated)
+                .step_by(usize::try_from(self.batch_ms).unwrap_or(usize::MAX))
+                .collect();
+            self.writer.submit(WriteJob {
+                time: Time::from_millis(checkpoint_ms),
+                pending_ms,
+                snapshots,
+            });
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Every participant's snapshot as of the completed batch `time`.
+    fn snapshot(&self, time: Time) -> Result<Vec<(String, Snapshot)>, StreamingError> {
+        let mut snapshots = Vec::new();
         for participant in self.graph.checkpointables() {
-            if let Some(bytes) = participant
+            if let Some(snapshot) = participant
                 .snapshot(time)
                 .map_err(|e| in_dir(&self.dir, e))?
             {
-                entries.push((participant.key(), bytes));
+                snapshots.push((participant.key(), snapshot));
             }
         }
-        let last = self.last_generated.load(Ordering::SeqCst);
-        let batch_ms = self.batch.milliseconds().max(1);
-        let pending_ms = ((time.milliseconds() + batch_ms)..=last)
-            .step_by(batch_ms as usize)
-            .collect();
-        let checkpoint = StreamingCheckpoint {
-            layout: CHECKPOINT_LAYOUT,
-            app_name: self.app_name.clone(),
-            batch_ms: self.batch.milliseconds(),
-            zero_ms: self.zero.milliseconds(),
-            time_ms: time.milliseconds(),
-            pending_ms,
-            fingerprint: self.fingerprint,
-            pipeline: self.pipeline.clone(),
-            entries,
-        };
-        self.series
-            .write_value(time.milliseconds(), self.fingerprint, &checkpoint)
-            .map_err(|e| checkpoint_error(&self.dir, &e))?;
-        tracing::debug!(%time, dir = %self.dir.display(), "checkpoint written");
-        let oldest_kept = self
-            .series
-            .times()
-            .map_err(|e| checkpoint_error(&self.dir, &e))?
-            .into_iter()
-            .min()
-            .map_or(time, Time::from_millis);
-        for input in self.graph.input_lifecycles() {
-            input.checkpoint_durable(oldest_kept);
-        }
-        Ok(())
+        Ok(snapshots)
     }
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use ember_checkpoint::{CheckpointError, CheckpointStore, DirLock};
 use ember_rdd::{RddConf, RddContext};
 
 use crate::checkpoint::{
@@ -87,6 +88,11 @@ pub(crate) struct ContextInner {
     /// The runtime a stop took, on its way to being stopped.
     stopping: Mutex<Option<Runtime>>,
     pub(crate) checkpoint_dir: Arc<Mutex<Option<PathBuf>>>,
+    /// The store checkpoints go to, when not the checkpoint directory's
+    /// own [`LocalCheckpointStore`](ember_checkpoint::LocalCheckpointStore).
+    checkpoint_store: Mutex<Option<Arc<dyn CheckpointStore>>>,
+    /// The checkpoint directory's lock, held while the context runs.
+    dir_lock: Mutex<Option<DirLock>>,
     /// The checkpoint a context made by `get_or_create` continues from.
     recovered: Mutex<Option<StreamingCheckpoint>>,
 }
@@ -207,6 +213,8 @@ impl StreamingContext {
                 runtime: Mutex::new(None),
                 stopping: Mutex::new(None),
                 checkpoint_dir: Arc::new(Mutex::new(None)),
+                checkpoint_store: Mutex::new(None),
+                dir_lock: Mutex::new(None),
                 recovered: Mutex::new(None),
             }),
         })
@@ -395,6 +403,24 @@ impl StreamingContext {
             .unwrap_or_else(PoisonError::into_inner) = Some(dir.as_ref().to_path_buf());
     }
 
+    /// Sets the checkpoint directory (see [`checkpoint`](Self::checkpoint))
+    /// and the store the streaming checkpoints are written to, instead of
+    /// a [`LocalCheckpointStore`](ember_checkpoint::LocalCheckpointStore)
+    /// in `dir`. `store` must keep its objects where `dir`'s local store
+    /// finds them, since recovery ([`get_or_create`](Self::get_or_create))
+    /// reads `dir`: this is meant for wrappers such as
+    /// [`FaultyStore`](ember_checkpoint::testing::FaultyStore), which
+    /// fault-injection tests use to fail checkpoint writes on command.
+    /// Inputs keep their logs in `dir` itself.
+    pub fn checkpoint_with_store(&self, dir: impl AsRef<Path>, store: Arc<dyn CheckpointStore>) {
+        self.checkpoint(dir);
+        *self
+            .inner
+            .checkpoint_store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(store);
+    }
+
     /// The checkpoint directory, if set.
     pub fn checkpoint_dir(&self) -> Option<PathBuf> {
         self.inner
@@ -435,6 +461,11 @@ impl StreamingContext {
     /// batch after the checkpoint's). A failed start (an input that cannot
     /// start, say) can be retried: the recovered checkpoint is kept until a
     /// start succeeds.
+    ///
+    /// With a checkpoint directory, the context takes an exclusive lock on
+    /// it (`<dir>/.lock`, naming this process and host) until it stops; a
+    /// second context on the same directory, in this or another process,
+    /// fails with [`StreamingError::CheckpointDirLocked`] naming the holder.
     pub fn start(&self) -> Result<(), StreamingError> {
         let mut life = self.life();
         match *life {
@@ -455,8 +486,18 @@ impl StreamingContext {
                 master: self.inner.conf.master_str().to_owned(),
             });
         }
-        let recovered = self.restore()?;
         let checkpoint_dir = self.checkpoint_dir();
+        // Held until stop (or drop); released on every early return below.
+        let dir_lock = match &checkpoint_dir {
+            Some(dir) => Some(DirLock::acquire(dir).map_err(|e| match e {
+                CheckpointError::Locked { dir, holder } => {
+                    StreamingError::CheckpointDirLocked { dir, holder }
+                }
+                other => checkpoint_error(dir, &other),
+            })?),
+            None => None,
+        };
+        let recovered = self.restore()?;
         let batch = self.inner.env.batch;
         let (zero_time, first_batch) = match recovered {
             Some((zero, checkpoint_time)) => (zero, checkpoint_time + batch),
@@ -485,6 +526,11 @@ impl StreamingContext {
         let checkpointer = match checkpoint_dir {
             Some(dir) => match Checkpointer::new(
                 &dir,
+                self.inner
+                    .checkpoint_store
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone(),
                 Arc::clone(&self.inner.graph),
                 batch,
                 zero_time,
@@ -518,6 +564,11 @@ impl StreamingContext {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        *self
+            .inner
+            .dir_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = dir_lock;
         *life = LifeCycle::Active;
         drop(life);
         tracing::info!(app = self.inner.conf.app_name_str(), %first_batch, %batch, "streaming context started");
@@ -631,6 +682,15 @@ impl StreamingContext {
             runtime.stop(options.stop_gracefully, timeout);
         }
         self.inner.listeners.stop(timeout);
+        // The last checkpoint is written (the runtime's checkpointer waited
+        // for its writer): another context may take the directory now.
+        drop(
+            self.inner
+                .dir_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         self.inner.termination.set_stopped();
         tracing::info!(
             app = self.inner.conf.app_name_str(),

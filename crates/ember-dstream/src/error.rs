@@ -125,6 +125,18 @@ pub enum StreamingError {
         /// What went wrong.
         message: String,
     },
+    /// Another context, in this or another process, holds the lock on the
+    /// checkpoint directory (`<dir>/.lock`): two contexts on one directory
+    /// would overwrite each other's checkpoints and logs.
+    #[error(
+        "checkpoint directory {dir} is in use by {holder}; stop that context or use another directory"
+    )]
+    CheckpointDirLocked {
+        /// The checkpoint directory.
+        dir: std::path::PathBuf,
+        /// The holder, as its lock file names it (process id and host).
+        holder: String,
+    },
     /// The checkpoint in `dir` was written by a different pipeline or with
     /// a different batch interval than the one rebuilt by the create
     /// function.

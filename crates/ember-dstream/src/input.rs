@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ember_rdd::{Data, Rdd, RddContext};
 
 use crate::checkpoint::Checkpointable;
+use crate::checkpoint_writer::Snapshot;
 use crate::clock::Clock;
 use crate::context::StreamEnv;
 use crate::dstream::{StreamCompute, StreamInfo};
@@ -209,8 +210,9 @@ impl<T: Data> Checkpointable for InputHandle<T> {
     fn stream_id(&self) -> usize {
         self.0.env.stream_id
     }
-    fn snapshot(&self, time: Time) -> Result<Option<Vec<u8>>, StreamingError> {
-        self.0.source.checkpoint_state(time, &self.0.env)
+    fn snapshot(&self, time: Time) -> Result<Option<Snapshot>, StreamingError> {
+        let bytes = self.0.source.checkpoint_state(time, &self.0.env)?;
+        Ok(bytes.map(|bytes| -> Snapshot { Box::new(move || Ok(bytes)) }))
     }
     fn restore(&self, time: Time, bytes: &[u8]) -> Result<(), StreamingError> {
         self.0.source.restore_state(time, bytes, &self.0.env)

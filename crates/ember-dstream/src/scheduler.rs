@@ -495,14 +495,15 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
     let cleaned = guarded(
         "cleaning up after a batch (InputSource::clear_metadata)",
         || shared.graph.after_batch(time),
-    )?;
-    if let Err(e) = cleaned {
+    )?
+    .map_err(|e| {
         tracing::error!(%time, error = %e, "cleaning up after a batch failed");
         shared.termination.report_error(e);
-    } else if let Some(checkpointer) = &shared.checkpointer
+    });
+    if let Some(checkpointer) = &shared.checkpointer
         && let Err(e) = guarded(
-            "writing a checkpoint (serializing state, InputSource::checkpoint_state or checkpoint_durable)",
-            || checkpointer.after_batch(time),
+            "taking a checkpoint's snapshot (InputSource::checkpoint_state)",
+            || checkpointer.after_batch(time, cleaned.is_ok()),
         )?
     {
         tracing::error!(%time, error = %e, "writing a checkpoint failed");

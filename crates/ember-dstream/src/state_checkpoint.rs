@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpointable, default_interval};
+use crate::checkpoint_writer::Snapshot;
 use crate::dstream::{StreamCore, StreamInfo};
 use crate::{DStream, Duration, StreamResult, StreamingContext, StreamingError, Time};
 
@@ -116,18 +117,24 @@ impl<T: Data, P: StateData> Checkpointable for StateParticipant<T, P> {
     fn stream_id(&self) -> usize {
         self.id
     }
-    fn snapshot(&self, time: Time) -> Result<Option<Vec<u8>>, StreamingError> {
+    fn snapshot(&self, time: Time) -> Result<Option<Snapshot>, StreamingError> {
         let Some(core) = self.stream.upgrade() else {
             return Ok(None);
         };
-        let saved = match last_rdd(&core, self.id, time)? {
-            Some((last, rdd)) => Some(SavedRdd {
-                time_ms: last.milliseconds(),
-                elements: rdd.flat_map(self.save).collect()?,
-            }),
-            None => None,
-        };
-        encode(self.id, &saved).map(Some)
+        // The RDD (its lineage cut after its batch) is all that is kept
+        // here; the writer thread collects and serializes it.
+        let last = last_rdd(&core, self.id, time)?;
+        let (id, save) = (self.id, self.save);
+        Ok(Some(Box::new(move || {
+            let saved = match last {
+                Some((last, rdd)) => Some(SavedRdd {
+                    time_ms: last.milliseconds(),
+                    elements: rdd.flat_map(save).collect()?,
+                }),
+                None => None,
+            };
+            encode(id, &saved)
+        })))
     }
     fn restore(&self, time: Time, bytes: &[u8]) -> Result<(), StreamingError> {
         let Some(core) = self.stream.upgrade() else {
@@ -199,7 +206,7 @@ impl<K: StateData, V: StateData> Checkpointable for WindowParticipant<K, V> {
     fn stream_id(&self) -> usize {
         self.id
     }
-    fn snapshot(&self, time: Time) -> Result<Option<Vec<u8>>, StreamingError> {
+    fn snapshot(&self, time: Time) -> Result<Option<Snapshot>, StreamingError> {
         let (Some(core), Some(reduced_core)) = (self.windowed.upgrade(), self.reduced.upgrade())
         else {
             return Ok(None);
@@ -211,15 +218,9 @@ impl<K: StateData, V: StateData> Checkpointable for WindowParticipant<K, V> {
             Some((last, _)) => *last - self.window,
             None => Time::from_millis(0),
         };
-        let window = match last {
-            Some((last, rdd)) => Some(SavedRdd {
-                time_ms: last.milliseconds(),
-                elements: rdd.collect()?,
-            }),
-            None => None,
-        };
         // Batches after the last window are not reduced yet: computing
-        // them reads the input batches, which are still in memory.
+        // them reads the input batches, which are still in memory. Only
+        // the RDDs are taken here; the writer thread collects them.
         let mut reduced = Vec::new();
         let slide = StreamInfo::slide(&*reduced_core);
         let reduced_stream = DStream {
@@ -228,15 +229,31 @@ impl<K: StateData, V: StateData> Checkpointable for WindowParticipant<K, V> {
         let mut at = reduced_core.last_time_until(time);
         while let Some(t) = at.filter(|t| *t > from) {
             if let Some(rdd) = reduced_stream.get_or_compute(t)? {
-                reduced.push(SavedRdd {
-                    time_ms: t.milliseconds(),
-                    elements: rdd.collect()?,
-                });
+                reduced.push((t, rdd));
             }
             at = reduced_core.last_time_until(t - slide);
         }
         reduced.reverse();
-        encode(self.id, &SavedWindow { window, reduced }).map(Some)
+        let id = self.id;
+        Ok(Some(Box::new(move || {
+            let window = match last {
+                Some((last, rdd)) => Some(SavedRdd {
+                    time_ms: last.milliseconds(),
+                    elements: rdd.collect()?,
+                }),
+                None => None,
+            };
+            let reduced = reduced
+                .into_iter()
+                .map(|(t, rdd)| {
+                    Ok(SavedRdd {
+                        time_ms: t.milliseconds(),
+                        elements: rdd.collect()?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StreamingError>>()?;
+            encode(id, &SavedWindow { window, reduced })
+        })))
     }
     fn restore(&self, time: Time, bytes: &[u8]) -> Result<(), StreamingError> {
         let (Some(core), Some(reduced_core)) = (self.windowed.upgrade(), self.reduced.upgrade())

@@ -1,0 +1,186 @@
+//! The `ember-checkpoint-writer` thread: writes streaming checkpoints off
+//! the batch path, in the order they are handed to it.
+//!
+//! The executor hands over a [`WriteJob`]: the checkpoint's time and a
+//! cheap [`Snapshot`] of each participant (state RDD handles, an input's
+//! position). The writer collects and serializes each participant's entry,
+//! streams the checkpoint straight into its file (temp file, checksum
+//! computed while writing, fsync, rename: [`CheckpointSeries::write_value`])
+//! and, only once the write succeeded, tells the inputs which checkpoint is
+//! the oldest one kept ([`InputSource::checkpoint_durable`](crate::InputSource::checkpoint_durable)),
+//! so that they never drop a log a kept checkpoint still needs. A failed
+//! write is logged and the next one goes on, as Spark's `CheckpointWriter`
+//! does: nothing is advanced on its strength.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use ember_checkpoint::{CheckpointSeries, CheckpointStore};
+
+use crate::checkpoint::{CHECKPOINT_LAYOUT, StreamingCheckpoint, checkpoint_error, in_dir};
+use crate::graph::Graph;
+use crate::{StreamingError, Time};
+
+/// A participant's entry, taken cheaply on the batch path and turned into
+/// bytes by the writer thread.
+pub(crate) type Snapshot = Box<dyn FnOnce() -> Result<Vec<u8>, StreamingError> + Send>;
+
+/// One checkpoint to write.
+pub(crate) struct WriteJob {
+    /// The checkpoint's batch time.
+    pub(crate) time: Time,
+    /// The batches generated after it, which recovery runs again.
+    pub(crate) pending_ms: Vec<u64>,
+    /// One snapshot per participant, with its key.
+    pub(crate) snapshots: Vec<(String, Snapshot)>,
+}
+
+/// What every checkpoint of a context shares.
+pub(crate) struct CheckpointHeader {
+    /// The application's name.
+    pub(crate) app_name: String,
+    /// The batch interval in ms.
+    pub(crate) batch_ms: u64,
+    /// The zero time in ms.
+    pub(crate) zero_ms: u64,
+    /// The pipeline's fingerprint.
+    pub(crate) fingerprint: u64,
+    /// The pipeline's description.
+    pub(crate) pipeline: Vec<String>,
+}
+
+/// The handle of the writer thread: a queue of [`WriteJob`]s.
+pub(crate) struct CheckpointWriter {
+    sender: Option<Sender<WriteJob>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the writer thread owns.
+struct WriterThread {
+    dir: PathBuf,
+    series: CheckpointSeries<Arc<dyn CheckpointStore>>,
+    graph: Arc<Graph>,
+    header: CheckpointHeader,
+}
+
+impl CheckpointWriter {
+    /// Starts the writer thread for `series` in `dir`.
+    pub(crate) fn start(
+        dir: PathBuf,
+        series: CheckpointSeries<Arc<dyn CheckpointStore>>,
+        graph: Arc<Graph>,
+        header: CheckpointHeader,
+    ) -> Result<Self, StreamingError> {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let writer = WriterThread {
+            dir,
+            series,
+            graph,
+            header,
+        };
+        let thread = std::thread::Builder::new()
+            .name("ember-checkpoint-writer".to_owned())
+            .spawn(move || writer.run(&receiver))
+            .map_err(|e| StreamingError::Thread {
+                name: "ember-checkpoint-writer",
+                message: e.to_string(),
+            })?;
+        Ok(CheckpointWriter {
+            sender: Some(sender),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a checkpoint; jobs are written in the order queued.
+    pub(crate) fn submit(&self, job: WriteJob) {
+        let sent = self.sender.as_ref().map(|s| s.send(job));
+        if !matches!(sent, Some(Ok(()))) {
+            tracing::error!("the checkpoint writer thread is gone; checkpoint not written");
+        }
+    }
+}
+
+impl Drop for CheckpointWriter {
+    /// Waits for every queued checkpoint to be written.
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+            && thread.join().is_err()
+        {
+            tracing::error!("the checkpoint writer thread panicked");
+        }
+    }
+}
+
+impl WriterThread {
+    fn run(self, receiver: &Receiver<WriteJob>) {
+        for job in receiver {
+            let time = job.time;
+            match self.write(job) {
+                Ok(()) => tracing::debug!(%time, dir = %self.dir.display(), "checkpoint written"),
+                Err(e) => {
+                    tracing::error!(%time, error = %e, "writing a checkpoint failed; the next one will be tried");
+                }
+            }
+        }
+    }
+
+    /// Serializes and writes one checkpoint; then tells the inputs.
+    fn write(&self, job: WriteJob) -> Result<(), StreamingError> {
+        let mut entries = Vec::with_capacity(job.snapshots.len());
+        for (key, snapshot) in job.snapshots {
+            let bytes = catch_unwind(AssertUnwindSafe(snapshot))
+                .unwrap_or_else(|panic| {
+                    Err(StreamingError::Checkpoint {
+                        dir: PathBuf::new(),
+                        message: format!(
+                            "saving {key} panicked: {}",
+                            crate::panic_message(panic.as_ref())
+                        ),
+                    })
+                })
+                .map_err(|e| in_dir(&self.dir, e))?;
+            entries.push((key, bytes));
+        }
+        let checkpoint = StreamingCheckpoint {
+            layout: CHECKPOINT_LAYOUT,
+            app_name: self.header.app_name.clone(),
+            batch_ms: self.header.batch_ms,
+            zero_ms: self.header.zero_ms,
+            time_ms: job.time.milliseconds(),
+            pending_ms: job.pending_ms,
+            fingerprint: self.header.fingerprint,
+            pipeline: self.header.pipeline.clone(),
+            entries,
+        };
+        self.series
+            .write_value(
+                job.time.milliseconds(),
+                self.header.fingerprint,
+                &checkpoint,
+            )
+            .map_err(|e| checkpoint_error(&self.dir, &e))?;
+        drop(checkpoint);
+        // The log of every kept checkpoint must stay: a damaged newest one
+        // falls back to an older one, which replays from its own time.
+        let oldest_kept = self
+            .series
+            .times()
+            .map_err(|e| checkpoint_error(&self.dir, &e))?
+            .into_iter()
+            .min()
+            .map_or(job.time, Time::from_millis);
+        for input in self.graph.input_lifecycles() {
+            let told = catch_unwind(AssertUnwindSafe(|| input.checkpoint_durable(oldest_kept)));
+            if let Err(panic) = told {
+                tracing::error!(input = input.name(), panic = %crate::panic_message(panic.as_ref()),
+                    "an input panicked in checkpoint_durable");
+            }
+        }
+        Ok(())
+    }
+}
