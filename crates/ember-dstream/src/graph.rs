@@ -245,19 +245,25 @@ impl Graph {
         }
     }
 
-    /// After batch `time`: cuts state lineage, then forgets old RDDs.
-    pub(crate) fn after_batch(&self, time: Time) -> Result<(), StreamingError> {
-        let streams = self.streams();
-        let truncated = streams
+    /// After batch `time` completed: cuts the lineage of its state RDDs.
+    pub(crate) fn truncate_state(&self, time: Time) -> Result<(), StreamingError> {
+        self.streams()
             .iter()
-            .try_for_each(|stream| stream.truncate_state(time));
-        for stream in &streams {
-            stream.clear_metadata(time);
+            .try_for_each(|stream| stream.truncate_state(time))
+    }
+
+    /// Every batch at and below `frontier` completed: forgets the RDDs and
+    /// input metadata only batches before it needed. Never called with a
+    /// batch still running at or below it (with concurrent jobs a later
+    /// batch may complete first; clearing by its time would drop RDDs the
+    /// running batch's state and checkpoint still read).
+    pub(crate) fn clear_metadata(&self, frontier: Time) {
+        for stream in &self.streams() {
+            stream.clear_metadata(frontier);
         }
         for input in self.input_lifecycles() {
-            input.clear_metadata(time);
+            input.clear_metadata(frontier);
         }
-        truncated
     }
 }
 

@@ -11,6 +11,7 @@
 //! or an input that fails to generate its batch ends the context with an
 //! error; an output operation's failure is reported and batches go on.
 
+use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -216,6 +217,29 @@ struct ExecutorShared {
     control: Arc<Control>,
     checkpointer: Option<Arc<Checkpointer>>,
     fail: FailureHook,
+    completed: Mutex<Completed>,
+}
+
+/// Which batches completed: every one up to `frontier`, and those after it
+/// (with concurrent jobs batches complete out of order).
+struct Completed {
+    frontier: Time,
+    ahead: BTreeSet<Time>,
+    batch: crate::Duration,
+}
+
+impl Completed {
+    /// Batch `time` completed; the new frontier if it moved.
+    fn complete(&mut self, time: Time) -> Option<Time> {
+        if time > self.frontier {
+            self.ahead.insert(time);
+        }
+        let before = self.frontier;
+        while self.ahead.remove(&(self.frontier + self.batch)) {
+            self.frontier = self.frontier + self.batch;
+        }
+        (self.frontier > before).then_some(self.frontier)
+    }
 }
 
 fn spawn(
@@ -261,6 +285,11 @@ impl Runtime {
             control: Arc::clone(&control),
             checkpointer: checkpointer.clone(),
             fail: Arc::clone(&fail),
+            completed: Mutex::new(Completed {
+                frontier: first_batch - inner.env.batch,
+                ahead: BTreeSet::new(),
+                batch: inner.env.batch,
+            }),
         });
         for _ in 0..inner.conf.concurrent_jobs()? {
             let receiver = receiver.clone();
@@ -492,23 +521,39 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
             .post(|l| l.on_output_operation_completed(&op));
         info.output_operations.push(op);
     }
-    let cleaned = guarded(
-        "cleaning up after a batch (InputSource::clear_metadata)",
-        || shared.graph.after_batch(time),
-    )?
+    // Cut the batch's state lineage, take the checkpoint's snapshot (if
+    // it is a checkpoint time), and only then forget old RDDs: with
+    // concurrent jobs the frontier may jump past this batch at once, and
+    // clearing first would drop the very RDDs the snapshot saves.
+    let truncated = guarded("cutting the state's lineage after a batch", || {
+        shared.graph.truncate_state(time)
+    })?
     .map_err(|e| {
-        tracing::error!(%time, error = %e, "cleaning up after a batch failed");
+        tracing::error!(%time, error = %e, "cutting the state's lineage after a batch failed");
         shared.termination.report_error(e);
     });
     if let Some(checkpointer) = &shared.checkpointer
         && let Err(e) = guarded(
             "taking a checkpoint's snapshot (InputSource::checkpoint_state)",
-            || checkpointer.after_batch(time, cleaned.is_ok()),
+            || checkpointer.after_batch(time, truncated.is_ok()),
         )?
     {
         tracing::error!(%time, error = %e, "writing a checkpoint failed");
         shared.termination.report_error(e);
     }
+    guarded(
+        "cleaning up after a batch (InputSource::clear_metadata)",
+        || {
+            let mut completed = shared
+                .completed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(frontier) = completed.complete(time) {
+                // Under the lock: inputs see their frontiers in order.
+                shared.graph.clear_metadata(frontier);
+            }
+        },
+    )?;
     info.processing_end = Some(Instant::now());
     shared.listeners.post(|l| l.on_batch_completed(&info));
     shared.termination.batch_completed(time);

@@ -190,6 +190,20 @@ impl Run {
         })
         .map_err(err)?;
         let fresh = ssc.recovered_from().is_none();
+        if std::env::var_os("EMBER_FAULT_VERBOSE").is_some() {
+            let mut names: Vec<String> = std::fs::read_dir(self.ckpt())
+                .map_err(err)?
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with("checkpoint-"))
+                .collect();
+            names.sort();
+            eprintln!(
+                "incarnation {} at {} ms recovered from {:?}; checkpoints {names:?}",
+                self.incarnation,
+                self.now,
+                ssc.recovered_from()
+            );
+        }
         if fresh {
             let first = (self.now / BATCH + 1) * BATCH;
             if self.incarnation > 1 && !discard {
@@ -392,7 +406,14 @@ pub(crate) fn run(seed: u64, inputs: Inputs) -> Result<Summary, String> {
     for _ in 0..steps {
         actions.push_back(run.rng.below(100));
     }
+    let verbose = std::env::var_os("EMBER_FAULT_VERBOSE").is_some();
     while let Some(action) = actions.pop_front() {
+        if verbose {
+            eprintln!(
+                "at {} ms (incarnation {}): action {action}, quiet {quiet}",
+                run.now, run.incarnation
+            );
+        }
         if quiet > 0 {
             quiet -= 1;
             run.batch(&clock)?;
@@ -468,6 +489,17 @@ pub(crate) fn run(seed: u64, inputs: Inputs) -> Result<Summary, String> {
             ));
         }
         run.summary.records += epoch.records().len() as u64;
+    }
+    if std::env::var_os("EMBER_FAULT_VERBOSE").is_some() {
+        for (e, epoch) in run.epochs.iter().enumerate() {
+            eprintln!(
+                "epoch {e} from {} ms: {:?}",
+                epoch.first_batch, epoch.batches
+            );
+        }
+        for entry in &log {
+            eprintln!("{entry:?}");
+        }
     }
     model::check(&run.epochs, &last, &log, BATCH)?;
     Ok(run.summary)
