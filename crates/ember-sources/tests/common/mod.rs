@@ -16,13 +16,19 @@ pub(crate) struct Rng {
 }
 
 impl Rng {
-    /// Seeded from the clock; prints the seed.
+    /// Seeded from `EMBER_FAULT_SEED` when set (to replay a failed run),
+    /// else from the clock; prints the seed.
     pub(crate) fn from_clock(test: &str) -> Rng {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64)
+        let seed = std::env::var("EMBER_FAULT_SEED")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+            })
             | 1;
-        eprintln!("{test}: seed {seed}");
+        eprintln!("{test}: seed {seed} (replay with EMBER_FAULT_SEED={seed})");
         Rng { state: seed, seed }
     }
     pub(crate) fn next(&mut self) -> u64 {

@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant, UNIX_EPOCH};
 
+use ember_checkpoint::testing::FaultyStore;
+use ember_checkpoint::{CheckpointStore, LocalCheckpointStore};
 use ember_dstream::{
     Clock, DStream, Duration, ManualClock, RecoveryOptions, StopOptions, StreamingConf,
     StreamingContext, StreamingError,
@@ -56,6 +58,7 @@ pub(crate) struct Summary {
     pub(crate) damaged: u32,
     pub(crate) discarded: u32,
     pub(crate) backlogs: u32,
+    pub(crate) failed_checkpoint_writes: u64,
     pub(crate) concurrent_jobs: u64,
 }
 
@@ -72,6 +75,9 @@ struct Run {
     epochs: Vec<Epoch>,
     log: Log,
     slow_ms: Arc<AtomicU64>,
+    /// The checkpoint store of the running incarnation: writes fail on
+    /// command.
+    store: Option<Arc<FaultyStore<LocalCheckpointStore>>>,
     concurrent_jobs: u64,
     /// The time the test's clock shows (carried from one context to the next).
     now: u64,
@@ -113,6 +119,9 @@ impl Run {
     /// discarding restart sees a changed pipeline).
     fn build(&self, clock: Arc<ManualClock>) -> Result<StreamingContext, StreamingError> {
         let ssc = StreamingContext::with_clock(self.conf(), Duration::from_millis(BATCH), clock)?;
+        if let Some(store) = &self.store {
+            ssc.checkpoint_with_store(self.ckpt(), Arc::clone(store) as Arc<dyn CheckpointStore>);
+        }
         let mut streams: Vec<DStream<u64>> = Vec::new();
         if self.inputs.receiver {
             streams.push(ssc.receiver_stream(FeedReceiver(Arc::clone(&self.feed))));
@@ -180,6 +189,11 @@ impl Run {
     /// (with `discard`) starts afresh over a changed pipeline.
     fn start(&mut self, discard: bool) -> Result<(StreamingContext, Arc<ManualClock>), String> {
         self.incarnation += 1;
+        if let Some(store) = &self.store {
+            self.summary.failed_checkpoint_writes += store.failed_writes();
+        }
+        let store = LocalCheckpointStore::open(self.ckpt()).map_err(err)?;
+        self.store = Some(Arc::new(FaultyStore::new(store)));
         let clock = Arc::new(ManualClock::new());
         clock.set_time(ember_dstream::Time::from_millis(self.now));
         let options = RecoveryOptions {
@@ -389,6 +403,7 @@ pub(crate) fn run(seed: u64, inputs: Inputs) -> Result<Summary, String> {
         epochs: vec![Epoch::new(BATCH)],
         log: Arc::default(),
         slow_ms: Arc::default(),
+        store: None,
         concurrent_jobs,
         now: HALF,
         incarnation: 0,
@@ -423,13 +438,21 @@ pub(crate) fn run(seed: u64, inputs: Inputs) -> Result<Summary, String> {
             continue;
         }
         match action {
-            0..=59 => run.batch(&clock)?,
-            60..=69 => {
+            0..=54 => run.batch(&clock)?,
+            55..=62 => {
                 // Slow outputs: the generator runs ahead of completed batches.
                 let slow = [0, 0, 15, 30][run.rng.below(4) as usize];
                 run.slow_ms.store(slow, Ordering::SeqCst);
                 if slow > 0 {
                     run.summary.backlogs += 1;
+                }
+                run.batch(&clock)?;
+            }
+            63..=69 => {
+                // The next checkpoints fail to write: recovery falls back
+                // to an older one, and nothing may have advanced on them.
+                if let Some(store) = &run.store {
+                    store.fail_next_writes(1 + run.rng.below(2));
                 }
                 run.batch(&clock)?;
             }
@@ -466,6 +489,10 @@ pub(crate) fn run(seed: u64, inputs: Inputs) -> Result<Summary, String> {
         }
     }
     run.slow_ms.store(0, Ordering::SeqCst);
+    if let Some(store) = &run.store {
+        store.fail_next_writes(0);
+        run.summary.failed_checkpoint_writes += store.failed_writes();
+    }
     run.finish_epoch(&clock)?;
     run.stop(&ssc, &clock, true)?;
     drop(ssc);
