@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint_writer::{CheckpointHeader, CheckpointWriter, Snapshot, WriteJob};
 use crate::graph::Graph;
+use crate::listener_bus::FailureHook;
 use crate::{Duration, StreamingError, Time};
 
 /// The version of [`StreamingCheckpoint`]'s layout (2: state entries carry
@@ -221,6 +222,7 @@ impl Checkpointer {
         batch: Duration,
         zero: Time,
         app_name: String,
+        fail: FailureHook,
     ) -> Result<Self, StreamingError> {
         let store: Arc<dyn CheckpointStore> = match store {
             Some(store) => store,
@@ -248,6 +250,7 @@ impl Checkpointer {
             CheckpointSeries::new(store),
             Arc::clone(&graph),
             header,
+            fail,
         )?;
         Ok(Checkpointer {
             dir: dir.to_path_buf(),

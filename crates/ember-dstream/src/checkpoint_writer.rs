@@ -22,7 +22,17 @@ use ember_checkpoint::{CheckpointSeries, CheckpointStore};
 
 use crate::checkpoint::{CHECKPOINT_LAYOUT, StreamingCheckpoint, checkpoint_error, in_dir};
 use crate::graph::Graph;
+use crate::listener_bus::FailureHook;
 use crate::{StreamingError, Time};
+
+/// Why a checkpoint was not written.
+enum Failure {
+    /// Writing (or serializing into) it failed: logged, the next one is
+    /// tried (Spark's `CheckpointWriter`).
+    Write(StreamingError),
+    /// A user callback panicked: the context ends with the error.
+    Panicked(StreamingError),
+}
 
 /// A participant's entry, taken cheaply on the batch path and turned into
 /// bytes by the writer thread.
@@ -64,6 +74,9 @@ struct WriterThread {
     series: CheckpointSeries<Arc<dyn CheckpointStore>>,
     graph: Arc<Graph>,
     header: CheckpointHeader,
+    /// Ends the context: a user callback (a state's `Serialize` impl)
+    /// panicked while a checkpoint was saved.
+    fail: FailureHook,
 }
 
 impl CheckpointWriter {
@@ -73,6 +86,7 @@ impl CheckpointWriter {
         series: CheckpointSeries<Arc<dyn CheckpointStore>>,
         graph: Arc<Graph>,
         header: CheckpointHeader,
+        fail: FailureHook,
     ) -> Result<Self, StreamingError> {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let writer = WriterThread {
@@ -80,6 +94,7 @@ impl CheckpointWriter {
             series,
             graph,
             header,
+            fail,
         };
         let thread = std::thread::Builder::new()
             .name("ember-checkpoint-writer".to_owned())
@@ -122,28 +137,29 @@ impl WriterThread {
             let time = job.time;
             match self.write(job) {
                 Ok(()) => tracing::debug!(%time, dir = %self.dir.display(), "checkpoint written"),
-                Err(e) => {
+                Err(Failure::Write(e)) => {
                     tracing::error!(%time, error = %e, "writing a checkpoint failed; the next one will be tried");
+                }
+                Err(Failure::Panicked(e)) => {
+                    (self.fail)(e);
+                    return;
                 }
             }
         }
     }
 
     /// Serializes and writes one checkpoint; then tells the inputs.
-    fn write(&self, job: WriteJob) -> Result<(), StreamingError> {
+    fn write(&self, job: WriteJob) -> Result<(), Failure> {
         let mut entries = Vec::with_capacity(job.snapshots.len());
         for (key, snapshot) in job.snapshots {
             let bytes = catch_unwind(AssertUnwindSafe(snapshot))
-                .unwrap_or_else(|panic| {
-                    Err(StreamingError::Checkpoint {
-                        dir: PathBuf::new(),
-                        message: format!(
-                            "saving {key} panicked: {}",
-                            crate::panic_message(panic.as_ref())
-                        ),
+                .map_err(|panic| {
+                    Failure::Panicked(StreamingError::CallbackPanicked {
+                        callback: format!("saving {key} into a checkpoint (its Serialize impl)"),
+                        message: crate::panic_message(panic.as_ref()),
                     })
-                })
-                .map_err(|e| in_dir(&self.dir, e))?;
+                })?
+                .map_err(|e| Failure::Write(in_dir(&self.dir, e)))?;
             entries.push((key, bytes));
         }
         let checkpoint = StreamingCheckpoint {
@@ -163,14 +179,14 @@ impl WriterThread {
                 self.header.fingerprint,
                 &checkpoint,
             )
-            .map_err(|e| checkpoint_error(&self.dir, &e))?;
+            .map_err(|e| Failure::Write(checkpoint_error(&self.dir, &e)))?;
         drop(checkpoint);
         // The log of every kept checkpoint must stay: a damaged newest one
         // falls back to an older one, which replays from its own time.
         let oldest_kept = self
             .series
             .times()
-            .map_err(|e| checkpoint_error(&self.dir, &e))?
+            .map_err(|e| Failure::Write(checkpoint_error(&self.dir, &e)))?
             .into_iter()
             .min()
             .map_or(job.time, Time::from_millis);

@@ -523,6 +523,7 @@ impl StreamingContext {
                 return Err(e);
             }
         }
+        let fail = self.failure_hook();
         let checkpointer = match checkpoint_dir {
             Some(dir) => match Checkpointer::new(
                 &dir,
@@ -535,6 +536,7 @@ impl StreamingContext {
                 batch,
                 zero_time,
                 self.inner.conf.app_name_str().to_owned(),
+                Arc::clone(&fail),
             ) {
                 Ok(c) => Some(Arc::new(c)),
                 Err(e) => {
@@ -544,7 +546,6 @@ impl StreamingContext {
             },
             None => None,
         };
-        let fail = self.failure_hook();
         self.inner.listeners.set_failure_hook(Arc::clone(&fail));
         let runtime = match Runtime::start(&self.inner, first_batch, checkpointer, fail) {
             Ok(runtime) => runtime,
@@ -608,10 +609,9 @@ impl StreamingContext {
                 return;
             };
             inner.termination.report_fatal(error);
-            // On a scheduler or listener thread: `stop` completes in the background.
-            if let Err(e) = (StreamingContext { inner }).stop(StopOptions::default()) {
-                tracing::error!(error = %e, "stopping the failed context failed");
-            }
+            // The failing thread (a scheduler, listener or checkpoint
+            // writer thread) must not wait for the stop.
+            (StreamingContext { inner }).stop_with(StopOptions::default(), true);
         })
     }
 
@@ -641,10 +641,17 @@ impl StreamingContext {
     /// and the stop completes in the background;
     /// [`await_termination`](Self::await_termination) returns when it did.
     pub fn stop(&self, options: StopOptions) -> Result<(), StreamingError> {
+        self.stop_with(options, false);
+        Ok(())
+    }
+
+    /// Stops; in the background when `background` or when called from one
+    /// of the context's own threads (which cannot wait for themselves).
+    fn stop_with(&self, options: StopOptions, background: bool) {
         let runtime = {
             let mut life = self.life();
             if *life == LifeCycle::Stopped {
-                return Ok(());
+                return;
             }
             *life = LifeCycle::Stopped;
             self.inner
@@ -653,7 +660,8 @@ impl StreamingContext {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take()
         };
-        let own_thread = runtime.as_ref().is_some_and(Runtime::owns_current_thread)
+        let own_thread = background
+            || runtime.as_ref().is_some_and(Runtime::owns_current_thread)
             || self.inner.listeners.is_bus_thread();
         *self
             .inner
@@ -665,7 +673,6 @@ impl StreamingContext {
         } else {
             self.finish_stop(options);
         }
-        Ok(())
     }
 
     fn finish_stop(&self, options: StopOptions) {

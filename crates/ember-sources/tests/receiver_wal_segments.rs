@@ -96,13 +96,23 @@ fn segments_go_only_once_no_kept_checkpoint_needs_them() {
             completed.recv_timeout(PATIENCE).unwrap(),
             Time::from_millis(b * BATCH_MS)
         );
+        // Checkpoints are written off the batch path: the log rotates (and
+        // old segments go) once the checkpoint is durable, a moment after
+        // its batch completed. Wait for that, then compare exactly.
+        let settled = |expected: Vec<u64>, what: &str| {
+            let start = std::time::Instant::now();
+            while segments() != expected && start.elapsed() < PATIENCE {
+                std::thread::sleep(StdDuration::from_millis(5));
+            }
+            assert_eq!(segments(), expected, "{what}");
+        };
         match b {
             // Checkpoints at 10 and 20 are kept: a recovery from 10 s
             // needs batch 10's block, in segment 0.
-            20 => assert_eq!(segments(), vec![0, 1, 2], "after batch 20"),
+            20 => settled(vec![0, 1, 2], "after batch 20"),
             // Eleven checkpoints written, the oldest kept is 20 s: blocks
             // after 19 s are needed, segment 0 (up to 10.5 s at most) goes.
-            110 => assert_eq!(segments(), (1..=11).collect::<Vec<_>>(), "after batch 110"),
+            110 => settled((1..=11).collect(), "after batch 110"),
             _ => {}
         }
     }
