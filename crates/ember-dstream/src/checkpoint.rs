@@ -327,9 +327,32 @@ impl Checkpointer {
                 time: Time::from_millis(checkpoint_ms),
                 pending_ms,
                 snapshots,
+                done: None,
             });
         }
         failure.map_or(Ok(()), Err)
+    }
+
+    /// Writes the checkpoint of a fresh start, at the zero time (no batch
+    /// yet, every input at its start), and returns once it is durable. A
+    /// crash before the first interval checkpoint then recovers from it:
+    /// the write-ahead log replays every block since the start, instead of
+    /// being set aside as the log of a context that left no checkpoint.
+    pub(crate) fn write_initial(&self) -> Result<(), StreamingError> {
+        let snapshots = self.snapshot(self.zero)?;
+        let (done, answer) = crossbeam_channel::bounded(1);
+        self.writer.submit(WriteJob {
+            time: self.zero,
+            pending_ms: Vec::new(),
+            snapshots,
+            done: Some(done),
+        });
+        answer.recv().unwrap_or_else(|_| {
+            Err(StreamingError::Checkpoint {
+                dir: self.dir.clone(),
+                message: "the checkpoint writer thread is gone".to_owned(),
+            })
+        })
     }
 
     /// Every participant's snapshot as of the completed batch `time`.

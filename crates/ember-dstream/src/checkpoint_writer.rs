@@ -46,6 +46,8 @@ pub(crate) struct WriteJob {
     pub(crate) pending_ms: Vec<u64>,
     /// One snapshot per participant, with its key.
     pub(crate) snapshots: Vec<(String, Snapshot)>,
+    /// Told how the write went (a caller waiting for it to be durable).
+    pub(crate) done: Option<Sender<Result<(), StreamingError>>>,
 }
 
 /// What every checkpoint of a context shares.
@@ -133,17 +135,29 @@ impl Drop for CheckpointWriter {
 
 impl WriterThread {
     fn run(self, receiver: &Receiver<WriteJob>) {
-        for job in receiver {
+        for mut job in receiver {
             let time = job.time;
-            match self.write(job) {
-                Ok(()) => tracing::debug!(%time, dir = %self.dir.display(), "checkpoint written"),
+            let done = job.done.take();
+            let answer = match self.write(job) {
+                Ok(()) => {
+                    tracing::debug!(%time, dir = %self.dir.display(), "checkpoint written");
+                    Ok(())
+                }
                 Err(Failure::Write(e)) => {
                     tracing::error!(%time, error = %e, "writing a checkpoint failed; the next one will be tried");
+                    Err(e)
                 }
                 Err(Failure::Panicked(e)) => {
+                    if let Some(done) = done {
+                        let _ = done.send(Err(e.clone()));
+                    }
                     (self.fail)(e);
                     return;
                 }
+            };
+            if let Some(done) = done {
+                // The waiting caller may be gone (nothing to tell then).
+                let _ = done.send(answer);
             }
         }
     }

@@ -508,6 +508,31 @@ impl StreamingContext {
         };
         // Before the inputs start, so they know their remember duration.
         self.inner.graph.start(zero_time);
+        let fail = self.failure_hook();
+        let checkpointer = match checkpoint_dir {
+            Some(dir) => Some(Arc::new(Checkpointer::new(
+                &dir,
+                self.inner
+                    .checkpoint_store
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone(),
+                Arc::clone(&self.inner.graph),
+                batch,
+                zero_time,
+                self.inner.conf.app_name_str().to_owned(),
+                Arc::clone(&fail),
+            )?)),
+            None => None,
+        };
+        // A fresh start's own checkpoint, durable before any input accepts
+        // data (a crash before the first interval checkpoint recovers from
+        // it; the write-ahead log replays only for a recovered checkpoint).
+        if recovered.is_none()
+            && let Some(checkpointer) = &checkpointer
+        {
+            checkpointer.write_initial()?;
+        }
         for (started, input) in inputs.iter().enumerate() {
             let result = catch_unwind(AssertUnwindSafe(|| input.start())).unwrap_or_else(|panic| {
                 Err(StreamingError::CallbackPanicked {
@@ -523,29 +548,6 @@ impl StreamingContext {
                 return Err(e);
             }
         }
-        let fail = self.failure_hook();
-        let checkpointer = match checkpoint_dir {
-            Some(dir) => match Checkpointer::new(
-                &dir,
-                self.inner
-                    .checkpoint_store
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone(),
-                Arc::clone(&self.inner.graph),
-                batch,
-                zero_time,
-                self.inner.conf.app_name_str().to_owned(),
-                Arc::clone(&fail),
-            ) {
-                Ok(c) => Some(Arc::new(c)),
-                Err(e) => {
-                    inputs.iter().for_each(|input| stop_input(input.as_ref()));
-                    return Err(e);
-                }
-            },
-            None => None,
-        };
         self.inner.listeners.set_failure_hook(Arc::clone(&fail));
         let runtime = match Runtime::start(&self.inner, first_batch, checkpointer, fail) {
             Ok(runtime) => runtime,

@@ -474,6 +474,12 @@ impl FileSource {
         Ok(chosen)
     }
 
+    /// The time rules as fixed at the start (the first call fixes them).
+    fn start_window(&self, env: &InputEnv) -> Result<Window, StreamingError> {
+        let now = env.clock().now();
+        self.window(env, now + env.batch_duration())
+    }
+
     fn fail(&self, error: FileStreamError) {
         tracing::error!(dir = %self.shared.dir.display(), error = %error, "file stream error");
         self.shared.record_error(&error);
@@ -608,20 +614,17 @@ impl InputSource<String> for FileSource {
     }
 
     fn start(&self, env: &InputEnv) -> Result<(), StreamingError> {
-        let now = env.clock().now();
-        self.window(env, now + env.batch_duration()).map(|_| ())
+        self.start_window(env).map(|_| ())
     }
 
     fn checkpoint_state(
         &self,
         time: Time,
-        _env: &InputEnv,
+        env: &InputEnv,
     ) -> Result<Option<Vec<u8>>, StreamingError> {
-        let ignore_before = self
-            .window
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .map(|w| w.ignore_before);
+        // A fresh start's checkpoint is written before `start`: fix the
+        // time rule now, as `start` would (it then keeps this one).
+        let ignore_before = Some(self.start_window(env)?.ignore_before);
         let selected = self
             .shared
             .selected()
