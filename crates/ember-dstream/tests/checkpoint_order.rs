@@ -4,7 +4,9 @@
 //! the checkpoint that existed then re-runs the unfinished batch exactly;
 //! a failed checkpoint write advances nothing (`checkpoint_durable` is not
 //! called for it) and the next one recovers; a graceful stop waits for the
-//! checkpoint still being written.
+//! checkpoint still being written. A fresh start first writes its own
+//! checkpoint at the zero time (0 ms here): the oldest kept, which every
+//! `checkpoint_durable` names.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -218,7 +220,7 @@ fn concurrent_jobs_never_checkpoint_past_an_unfinished_batch(concurrent_jobs: us
         [1000, 3000, 4000]
     );
     // A checkpoint at 3 or 4 s would make recovery skip batch 2.
-    assert_eq!(checkpoints(dir.path()), [1000]);
+    assert_eq!(checkpoints(dir.path()), [0, 1000]);
     let image = tempfile::tempdir()?;
     crash_image(dir.path(), image.path());
 
@@ -227,7 +229,7 @@ fn concurrent_jobs_never_checkpoint_past_an_unfinished_batch(concurrent_jobs: us
     ssc.stop(StopOptions {
         stop_gracefully: true,
     })?;
-    assert_eq!(checkpoints(dir.path()), [1000, 2000, 3000, 4000]);
+    assert_eq!(checkpoints(dir.path()), [0, 1000, 2000, 3000, 4000]);
     assert_eq!(*probe.out.lock().unwrap(), expected_outputs(1, 4));
 
     // Recovery from the directory as it was while batch 2 ran: batch 2
@@ -284,15 +286,15 @@ fn a_failed_checkpoint_write_advances_nothing_and_the_next_one_recovers() -> R {
     ssc.start()?;
     clock.set_time(Time::from_millis(1000));
     wait_until("checkpoint_durable after checkpoint-1000", || {
-        probe.durable.lock().unwrap().len() == 1
+        probe.durable.lock().unwrap().len() == 2
     });
     store.fail_next_writes(1);
     clock.set_time(Time::from_millis(2000));
     wait_until("the failed write", || store.failed_writes() == 1);
     assert!(ssc.await_batches(2, Duration::from_secs(30))?);
     // Nothing was told about the failed checkpoint.
-    assert_eq!(*probe.durable.lock().unwrap(), [1000]);
-    assert_eq!(checkpoints(dir.path()), [1000]);
+    assert_eq!(*probe.durable.lock().unwrap(), [0, 0]);
+    assert_eq!(checkpoints(dir.path()), [0, 1000]);
 
     clock.set_time(Time::from_millis(3000));
     wait_for_checkpoint(dir.path(), 3000);
@@ -301,9 +303,9 @@ fn a_failed_checkpoint_write_advances_nothing_and_the_next_one_recovers() -> R {
     })?;
     // The context went on; the log must reach back to the oldest
     // checkpoint kept (1 s), which a damaged newest one falls back to.
-    assert_eq!(*probe.durable.lock().unwrap(), [1000, 1000]);
-    assert_eq!(checkpoints(dir.path()), [1000, 3000]);
-    assert_eq!(store.succeeded_writes(), 2);
+    assert_eq!(*probe.durable.lock().unwrap(), [0, 0, 0]);
+    assert_eq!(checkpoints(dir.path()), [0, 1000, 3000]);
+    assert_eq!(store.succeeded_writes(), 3);
     assert_eq!(*probe.out.lock().unwrap(), expected_outputs(1, 3));
 
     let clock = Arc::new(ManualClock::new());
@@ -363,8 +365,8 @@ fn a_graceful_stop_waits_for_the_checkpoint_being_written() -> R {
     })?;
     // No waiting here: when stop returns, the last checkpoint is durable
     // and the inputs were told.
-    assert_eq!(checkpoints(dir.path()), [1000, 2000]);
-    assert_eq!(*probe.durable.lock().unwrap(), [1000, 1000]);
+    assert_eq!(checkpoints(dir.path()), [0, 1000, 2000]);
+    assert_eq!(*probe.durable.lock().unwrap(), [0, 0, 0]);
     assert_eq!(*probe.out.lock().unwrap(), expected_outputs(1, 2));
     Ok(())
 }
