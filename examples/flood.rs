@@ -1,9 +1,11 @@
-//! Overload: a loopback server writes text lines into
+//! Overload: a loopback server writes the shared benchmark text (100-word
+//! lines over a 10,000-word vocabulary, `ember::datagen`) into
 //! `socket_text_stream` as fast as the socket takes them, while a slow
-//! pipeline (a word count, one-second batches, `local[2]`) cannot keep up.
-//! The receiver's bounded buffer (`ember.receiver.maxBufferedBytes`,
-//! 256 MiB by default) makes `store` wait, so the receiver stops reading
-//! and TCP flow control pushes back to the server; memory stays bounded.
+//! pipeline cannot keep up: a word count (one-second batches, `local[2]`)
+//! whose output takes 2 s per batch. The receiver's bounded buffer
+//! (`ember.receiver.maxBufferedBytes`, 256 MiB by default) makes `store`
+//! wait, so the receiver stops reading and TCP flow control pushes back to
+//! the server; memory stays bounded.
 //!
 //! ```text
 //! cargo run --release --example flood -- [seconds, default 60] [off|on: backpressure, default off] [maxBufferedBytes]
@@ -30,26 +32,22 @@ fn status_kib(field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Accepts one connection and writes numbered lines into it until it is
-/// closed or `done` is set, counting them in `sent`.
+/// Accepts one connection and writes the shared generator's lines into it
+/// until it is closed or `done` is set, counting them in `sent`.
 fn serve(listener: TcpListener, done: Arc<AtomicBool>, sent: Arc<AtomicU64>) {
     let Ok((mut conn, _)) = listener.accept() else {
         return;
     };
-    let mut chunk = String::new();
-    let mut n = 0u64;
+    // Ten thousand lines (one benchmark batch), sent over and over.
+    let mut words = ember::datagen::WordGenerator::new();
+    let chunk: String = (0..10_000)
+        .map(|_| words.line(100) + "\n")
+        .collect();
     while !done.load(Ordering::Relaxed) {
-        chunk.clear();
-        for _ in 0..1000 {
-            chunk.push_str("the quick brown fox jumps over the lazy dog ");
-            chunk.push_str(&n.to_string());
-            chunk.push('\n');
-            n += 1;
-        }
         if conn.write_all(chunk.as_bytes()).is_err() {
             return;
         }
-        sent.fetch_add(1000, Ordering::Relaxed);
+        sent.fetch_add(10_000, Ordering::Relaxed);
     }
 }
 
@@ -99,6 +97,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|(_, c)| c)
                 .sum();
             counted.fetch_add(total, Ordering::Relaxed);
+            // A slow sink: twice the batch interval per batch.
+            thread::sleep(StdDuration::from_secs(2));
         })?;
     ssc.start()?;
 
