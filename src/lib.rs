@@ -2,7 +2,8 @@
 //!
 //! This facade re-exports the workspace crates so a user can depend on one
 //! package: [`rdd`] (the RDD core), [`dstream`] (the streaming engine) and
-//! [`checkpoint`] (checkpoint storage), plus [`testing`] (the deterministic
+//! [`checkpoint`] (checkpoint storage), `kafka` (the Kafka direct stream,
+//! cargo feature `kafka`), plus [`testing`] (the deterministic
 //! batch harness) and [`datagen`] (the shared benchmark text generator).
 //! `ember::prelude::*` brings the everyday names into scope.
 //!
@@ -17,6 +18,9 @@ pub use ember_checkpoint as checkpoint;
 pub use ember_dstream as dstream;
 pub use ember_dstream::testing;
 pub use ember_dstream::{Duration, Time};
+/// The Kafka direct stream (cargo feature `kafka`, on by default).
+#[cfg(feature = "kafka")]
+pub use ember_kafka as kafka;
 pub use ember_macros::stream;
 pub use ember_rdd as rdd;
 pub use ember_sources as sources;

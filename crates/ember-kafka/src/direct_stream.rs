@@ -217,7 +217,8 @@ impl KafkaOffsets {
         let driver = self.shared.driver();
         match driver.as_ref() {
             Some(d) => d.commit_async(ranges),
-            None => Driver::new(&self.shared.strategy.params)?.commit_async(ranges),
+            None => Driver::new(&self.shared.strategy.params, StdDuration::from_secs(5))?
+                .commit_async(ranges),
         }
     }
 }
@@ -424,7 +425,7 @@ impl<K: Data, V: Data> InputSource<ConsumerRecord<K, V>> for DirectKafkaSource<K
     fn start(&self, env: &InputEnv) -> Result<(), StreamingError> {
         let shared = &self.shared;
         shared.stopped.store(false, Ordering::SeqCst);
-        let driver = Driver::new(&shared.strategy.params)?;
+        let driver = Driver::new(&shared.strategy.params, env.batch_duration().to_std())?;
         let restored = shared.batches().restored_at.is_some();
         if !restored {
             let starts = shared.with_retries(env, START_PATIENCE, || {

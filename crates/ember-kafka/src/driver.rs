@@ -15,18 +15,25 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::strategy::Selection;
 use crate::{KafkaError, KafkaParams, OffsetRange, TopicPartition};
 
-/// How long one metadata or offset request may take.
-const REQUEST_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+/// The longest one metadata or offset request may take.
+const MAX_REQUEST_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+/// The shortest.
+const MIN_REQUEST_TIMEOUT: StdDuration = StdDuration::from_millis(200);
 
 /// The generating side's consumer.
 pub(crate) struct Driver {
     consumer: BaseConsumer,
     has_group: bool,
+    /// How long one request may take: the batch interval within
+    /// [200 ms, 5 s], so that a broker that does not answer cannot hold up
+    /// batch generation for much longer than a batch.
+    timeout: StdDuration,
 }
 
 impl Driver {
-    /// A consumer with the user's `params` and no automatic commit.
-    pub(crate) fn new(params: &KafkaParams) -> Result<Self, KafkaError> {
+    /// A consumer with the user's `params` and no automatic commit, for
+    /// batches of `batch`.
+    pub(crate) fn new(params: &KafkaParams, batch: StdDuration) -> Result<Self, KafkaError> {
         let mut config = ClientConfig::new();
         for (k, v) in params {
             config.set(k, v);
@@ -40,6 +47,7 @@ impl Driver {
         Ok(Driver {
             consumer,
             has_group: params.contains_key("group.id"),
+            timeout: batch.clamp(MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT),
         })
     }
 
@@ -55,7 +63,7 @@ impl Driver {
                 for topic in topics {
                     let metadata = self
                         .consumer
-                        .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
+                        .fetch_metadata(Some(topic), self.timeout)
                         .map_err(|e| {
                             KafkaError::client(format!("reading metadata of {topic}"), e)
                         })?;
@@ -73,7 +81,7 @@ impl Driver {
             Selection::Pattern(regex) => {
                 let metadata = self
                     .consumer
-                    .fetch_metadata(None, REQUEST_TIMEOUT)
+                    .fetch_metadata(None, self.timeout)
                     .map_err(|e| KafkaError::client("reading the cluster's metadata", e))?;
                 for t in metadata.topics() {
                     if t.error().is_none() && regex.is_match(t.name()) {
@@ -95,7 +103,7 @@ impl Driver {
     /// stable offset for `isolation.level` = `read_committed`).
     pub(crate) fn watermarks(&self, tp: &TopicPartition) -> Result<(i64, i64), KafkaError> {
         self.consumer
-            .fetch_watermarks(&tp.topic, tp.partition, REQUEST_TIMEOUT)
+            .fetch_watermarks(&tp.topic, tp.partition, self.timeout)
             .map_err(|e| KafkaError::client(format!("reading the offsets of {tp}"), e))
     }
 
@@ -115,7 +123,7 @@ impl Driver {
         }
         let committed = self
             .consumer
-            .committed_offsets(tpl, REQUEST_TIMEOUT)
+            .committed_offsets(tpl, self.timeout)
             .map_err(|e| KafkaError::client("reading the group's committed offsets", e))?;
         for elem in committed.elements() {
             if let Offset::Offset(o) = elem.offset() {
