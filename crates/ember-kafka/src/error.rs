@@ -93,6 +93,16 @@ pub enum KafkaError {
         /// What the deserializer said (or its panic message).
         message: String,
     },
+    /// Reading or writing a stream outside Kafka failed (the mock broker's
+    /// command channel).
+    #[error("I/O error while {operation}: {source}")]
+    Io {
+        /// What was being done.
+        operation: String,
+        /// The underlying error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
     /// The offsets saved in a checkpoint cannot be decoded.
     #[error("the Kafka offsets in the checkpoint cannot be decoded: {message}")]
     CorruptCheckpoint {

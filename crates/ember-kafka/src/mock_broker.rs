@@ -71,10 +71,9 @@ impl MockBroker {
 /// `create <topic> <partitions>`, `down`, `up`.
 pub fn serve(input: impl BufRead, mut output: impl Write) -> Result<(), KafkaError> {
     let broker = MockBroker::start(1)?;
-    let io = |e: std::io::Error| KafkaError::InvalidSetting {
-        key: "mock broker I/O".to_owned(),
-        value: String::new(),
-        reason: e.to_string(),
+    let io = |e: std::io::Error| KafkaError::Io {
+        operation: "serving mock broker commands".to_owned(),
+        source: std::sync::Arc::new(e),
     };
     writeln!(output, "bootstrap {}", broker.bootstrap_servers()).map_err(io)?;
     output.flush().map_err(io)?;

@@ -163,6 +163,62 @@ fn a_topic_matching_the_pattern_created_while_running_is_read_from_its_start() {
 }
 
 #[test]
+fn partitions_of_a_subscribed_topic_that_appear_while_running_are_read_from_their_start() {
+    // The mock broker cannot add partitions to a topic (no
+    // CreatePartitions), so the subscribed topic goes from no partition to
+    // two while the stream runs: the same discovery, at each batch.
+    let mut broker = broker();
+    broker.create_topic("early", 1).expect("topic");
+    let bootstrap = broker.bootstrap_servers().to_owned();
+    let (ssc, clock) = manual_context(StreamingConf::new());
+    let stream = KafkaStreams::create_direct_stream::<String, String>(
+        &ssc,
+        ConsumerStrategy::subscribe(["early", "late"], params(&bootstrap, "latest")),
+        KafkaOptions::default(),
+    )
+    .expect("stream");
+    let offsets = stream.offsets();
+    let partitions = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&partitions);
+    stream
+        .foreach_rdd(move |rdd, time| {
+            let ranges = offsets.offset_ranges(time).unwrap_or_default();
+            let named: Vec<String> = ranges
+                .iter()
+                .map(|r| format!("{}-{}", r.topic, r.partition))
+                .collect();
+            assert_eq!(named.len(), rdd.num_partitions());
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(named);
+        })
+        .expect("output");
+    let out = collect(&stream);
+    ssc.start().expect("start");
+    run_batches(&ssc, &clock, 0, 1);
+    broker.create_topic("late", 2).expect("topic");
+    let (l0, l1) = (lines("l0", 3), lines("l1", 4));
+    produce(&bootstrap, "late", 0, &l0);
+    produce(&bootstrap, "late", 1, &l1);
+    run_batches(&ssc, &clock, 1, 1);
+    ssc.stop(StopOptions::default()).expect("stop");
+    let mut want = expected("late", 0, 0, &l0);
+    want.extend(expected("late", 1, 0, &l1));
+    assert_eq!(all_seen(&out), want);
+    assert_eq!(
+        *partitions.lock().unwrap_or_else(PoisonError::into_inner),
+        vec![
+            vec!["early-0".to_owned()],
+            vec![
+                "early-0".to_owned(),
+                "late-0".to_owned(),
+                "late-1".to_owned()
+            ]
+        ]
+    );
+}
+
+#[test]
 fn max_rate_per_partition_gives_exact_batch_sizes() {
     let mut broker = broker();
     broker.create_topic("r", 2).expect("topic");
