@@ -12,7 +12,9 @@
 //! CreatePartitions), and its data lives only as long as its process: a
 //! broker "restart" is [`MockBroker::set_down`] then
 //! [`MockBroker::set_up`], which drops every connection and refuses new
-//! ones in between.
+//! ones in between. It also keeps only about 5 MB of log per partition and
+//! deletes older records beyond that, like a broker's retention: reading
+//! from offset 0 of a larger partition is then out of range.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
