@@ -40,9 +40,7 @@ fn serve(listener: TcpListener, done: Arc<AtomicBool>, sent: Arc<AtomicU64>) {
     };
     // Ten thousand lines (one benchmark batch), sent over and over.
     let mut words = ember::datagen::WordGenerator::new();
-    let chunk: String = (0..10_000)
-        .map(|_| words.line(100) + "\n")
-        .collect();
+    let chunk: String = (0..10_000).map(|_| words.line(100) + "\n").collect();
     while !done.load(Ordering::Relaxed) {
         if conn.write_all(chunk.as_bytes()).is_err() {
             return;

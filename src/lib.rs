@@ -3,7 +3,8 @@
 //! This facade re-exports the workspace crates so a user can depend on one
 //! package: [`rdd`] (the RDD core), [`dstream`] (the streaming engine) and
 //! [`checkpoint`] (checkpoint storage), [`ui`] (the Streaming UI, its REST API
-//! and Prometheus metrics), plus [`testing`] (the deterministic
+//! and Prometheus metrics), `kafka` (the Kafka direct stream, cargo feature
+//! `kafka`), plus [`testing`] (the deterministic
 //! batch harness) and [`datagen`] (the shared benchmark text generator).
 //! `ember::prelude::*` brings the everyday names into scope.
 //!
@@ -18,6 +19,9 @@ pub use ember_checkpoint as checkpoint;
 pub use ember_dstream as dstream;
 pub use ember_dstream::testing;
 pub use ember_dstream::{Duration, Time};
+/// The Kafka direct stream (cargo feature `kafka`, on by default).
+#[cfg(feature = "kafka")]
+pub use ember_kafka as kafka;
 pub use ember_macros::stream;
 pub use ember_rdd as rdd;
 pub use ember_sources as sources;

@@ -1,0 +1,139 @@
+//! What the Kafka tests share: the mock broker process, Kafka parameters,
+//! a context on a manual clock and a collector of output batches.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use ember_dstream::{Duration, ManualClock, StreamingConf, StreamingContext, Time};
+use ember_kafka::mock_broker::{MockBrokerProcess, TestProducer};
+use ember_kafka::{ConsumerRecord, DirectKafkaStream, KafkaParams};
+
+/// The batch interval of the tests.
+pub const BATCH_MS: u64 = 100;
+/// How long a test waits for a batch before failing (a hang guard).
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A mock broker in its own process.
+pub fn broker() -> MockBrokerProcess {
+    MockBrokerProcess::spawn(env!("CARGO_BIN_EXE_ember_kafka_mock_broker"))
+        .expect("the mock broker process starts")
+}
+
+/// Kafka parameters for `bootstrap` with `auto.offset.reset` = `reset`.
+pub fn params(bootstrap: &str, reset: &str) -> KafkaParams {
+    KafkaParams::from([
+        ("bootstrap.servers".to_owned(), bootstrap.to_owned()),
+        ("auto.offset.reset".to_owned(), reset.to_owned()),
+        ("group.id".to_owned(), "ember-tests".to_owned()),
+    ])
+}
+
+/// A context of `local[2]` with 100 ms batches on a manual clock.
+pub fn manual_context(conf: StreamingConf) -> (StreamingContext, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new());
+    let ssc = StreamingContext::with_clock(
+        conf.master("local[2]").app_name("ember-kafka-tests"),
+        Duration::from_millis(BATCH_MS),
+        clock.clone(),
+    )
+    .expect("context");
+    (ssc, clock)
+}
+
+/// What one batch delivered: (topic, partition, offset, value).
+pub type Seen = (String, i32, i64, String);
+
+/// The batches an output collected: (time, records sorted).
+pub type Collected = Arc<Mutex<Vec<(Time, Vec<Seen>)>>>;
+
+/// Collects every batch of `stream`.
+pub fn collect(stream: &DirectKafkaStream<String, String>) -> Collected {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&out);
+    stream
+        .foreach_rdd(move |rdd, time| {
+            let mut records: Vec<Seen> = rdd
+                .collect()?
+                .into_iter()
+                .map(|r: ConsumerRecord<String, String>| {
+                    (
+                        r.topic.to_string(),
+                        r.partition,
+                        r.offset,
+                        r.value.unwrap_or_default(),
+                    )
+                })
+                .collect();
+            records.sort();
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((time, records));
+            Ok::<(), ember_rdd::JobError>(())
+        })
+        .expect("output registered");
+    out
+}
+
+/// Runs batches `done+1 ..= done+n` on the manual clock and waits for them.
+pub fn run_batches(ssc: &StreamingContext, clock: &ManualClock, done: u64, n: u64) {
+    for i in 1..=n {
+        clock.advance(Duration::from_millis(BATCH_MS));
+        assert!(
+            ssc.await_batches(done + i, PATIENCE)
+                .expect("batch succeeds"),
+            "batch {} did not complete",
+            done + i
+        );
+    }
+}
+
+/// Every record seen so far, flattened.
+pub fn all_seen(out: &Mutex<Vec<(Time, Vec<Seen>)>>) -> Vec<Seen> {
+    let mut all: Vec<Seen> = out
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .flat_map(|(_, b)| b.iter().cloned())
+        .collect();
+    all.sort();
+    all
+}
+
+/// Writes `values` to `partition` of `topic`, waiting for the acks.
+pub fn produce(bootstrap: &str, topic: &str, partition: i32, values: &[String]) {
+    let producer = TestProducer::new(bootstrap).expect("producer");
+    for v in values {
+        producer.send(topic, partition, None, v).expect("send");
+    }
+    producer.flush().expect("flush");
+}
+
+/// The records `produce` wrote, as the stream should deliver them, given
+/// the first offset of the partition.
+pub fn expected(topic: &str, partition: i32, first_offset: i64, values: &[String]) -> Vec<Seen> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (
+                topic.to_owned(),
+                partition,
+                first_offset + i as i64,
+                v.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Word counts of `lines`.
+pub fn word_counts<'a>(lines: impl IntoIterator<Item = &'a String>) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for line in lines {
+        for w in line.split_whitespace() {
+            *counts.entry(w.to_owned()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
