@@ -15,6 +15,7 @@ use crate::checkpoint::{
     CHECKPOINT_LAYOUT, Checkpointer, StreamingCheckpoint, checkpoint_error, describe_difference,
     in_dir, open_series, pipeline_fingerprint,
 };
+use crate::checkpoint_writer::{CheckpointObserver, WriterHooks};
 use crate::clock::{Clock, SystemClock};
 use crate::graph::{Graph, stop_input};
 use crate::listener::StreamingListener;
@@ -28,7 +29,8 @@ pub(crate) struct StreamEnv {
     pub(crate) rdd: RddContext,
     pub(crate) batch: Duration,
     next_stream_id: AtomicUsize,
-    input_records: Mutex<BTreeMap<Time, u64>>,
+    /// Records each input stream delivered, per batch time and stream id.
+    input_records: Mutex<BTreeMap<Time, BTreeMap<usize, u64>>>,
 }
 
 impl StreamEnv {
@@ -37,22 +39,24 @@ impl StreamEnv {
     }
 
     /// An input stream reports how many records it delivered for a batch.
-    pub(crate) fn report_input(&self, time: Time, records: u64) {
+    pub(crate) fn report_input(&self, time: Time, stream_id: usize, records: u64) {
         *self
             .input_records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(time)
+            .or_default()
+            .entry(stream_id)
             .or_insert(0) += records;
     }
 
-    /// Takes the record count reported for a batch.
-    pub(crate) fn take_input(&self, time: Time) -> u64 {
+    /// Takes the record counts reported for a batch, per stream id.
+    pub(crate) fn take_input(&self, time: Time) -> BTreeMap<usize, u64> {
         self.input_records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&time)
-            .unwrap_or(0)
+            .unwrap_or_default()
     }
 }
 
@@ -95,6 +99,9 @@ pub(crate) struct ContextInner {
     dir_lock: Mutex<Option<DirLock>>,
     /// The checkpoint a context made by `get_or_create` continues from.
     recovered: Mutex<Option<StreamingCheckpoint>>,
+    /// The Streaming UI, when `spark.ui.enabled`.
+    #[cfg(feature = "ui")]
+    ui: Mutex<Option<crate::ui::ContextUi>>,
 }
 
 impl Drop for ContextInner {
@@ -189,6 +196,12 @@ impl StreamingContext {
         conf.max_queued_batches()?;
         let stop_timeout = conf.graceful_stop_timeout(batch_interval)?;
         let listeners = ListenerBus::with_capacity(conf.listener_bus_capacity()?);
+        #[cfg(feature = "ui")]
+        let ui = crate::ui::ContextUi::new(&conf, batch_interval)?;
+        #[cfg(feature = "ui")]
+        if let Some(ui) = &ui {
+            listeners.add(Arc::clone(&ui.listener) as Arc<dyn StreamingListener>);
+        }
         let rdd = RddContext::new(
             RddConf::new()
                 .master(conf.master_str())
@@ -216,6 +229,8 @@ impl StreamingContext {
                 checkpoint_store: Mutex::new(None),
                 dir_lock: Mutex::new(None),
                 recovered: Mutex::new(None),
+                #[cfg(feature = "ui")]
+                ui: Mutex::new(ui),
             }),
         })
     }
@@ -536,7 +551,10 @@ impl StreamingContext {
                 batch,
                 zero_time,
                 self.inner.conf.app_name_str().to_owned(),
-                Arc::clone(&fail),
+                WriterHooks {
+                    fail: Arc::clone(&fail),
+                    observer: self.checkpoint_observer(),
+                },
             ) {
                 Ok(c) => Some(Arc::new(c)),
                 Err(e) => {
@@ -559,6 +577,8 @@ impl StreamingContext {
             .runtime
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(runtime);
+        #[cfg(feature = "ui")]
+        self.start_ui();
         // Started: the recovered state now lives in the streams.
         self.inner
             .recovered
@@ -577,6 +597,54 @@ impl StreamingContext {
             .listeners
             .post(|l| l.on_streaming_started(first_batch));
         Ok(())
+    }
+
+    /// What the checkpoint writer tells about each write (the UI).
+    fn checkpoint_observer(&self) -> Option<Arc<dyn CheckpointObserver>> {
+        #[cfg(feature = "ui")]
+        if let Some(ui) = self
+            .inner
+            .ui
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            return Some(Arc::clone(&ui.listener) as Arc<dyn CheckpointObserver>);
+        }
+        None
+    }
+
+    /// Starts the UI server with the lineage and the recovery source.
+    #[cfg(feature = "ui")]
+    fn start_ui(&self) {
+        let mut ui = self.inner.ui.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(ui) = ui.as_mut() else {
+            return;
+        };
+        let (_, pipeline) = pipeline_fingerprint(&self.inner.graph);
+        let recovered = self.recovered_from().map(|time| {
+            let dir = self.checkpoint_dir().unwrap_or_default();
+            (time, dir.display().to_string())
+        });
+        ui.start(&self.inner.conf, pipeline.join("\n"), recovered);
+    }
+
+    /// The Streaming UI's URL (e.g. `http://127.0.0.1:4040`) while its
+    /// server runs: from [`start`](Self::start) until the stop, when
+    /// `spark.ui.enabled` (default true), the crate's `ui` feature is on
+    /// and a port was free.
+    pub fn ui_url(&self) -> Option<String> {
+        #[cfg(feature = "ui")]
+        if let Some(ui) = self
+            .inner
+            .ui
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            return ui.url();
+        }
+        None
     }
 
     /// Blocks until the context is stopped (`Ok`) or a batch fails (the
@@ -689,6 +757,16 @@ impl StreamingContext {
             runtime.stop(options.stop_gracefully, timeout);
         }
         self.inner.listeners.stop(timeout);
+        #[cfg(feature = "ui")]
+        if let Some(ui) = self
+            .inner
+            .ui
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            ui.stop();
+        }
         // The last checkpoint is written (the runtime's checkpointer waited
         // for its writer): another context may take the directory now.
         drop(

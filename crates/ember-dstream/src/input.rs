@@ -160,7 +160,7 @@ impl InputEnv {
     /// Reports how many records the batch at `time` holds (listeners see
     /// the total in `BatchInfo::num_records`).
     pub fn report_records(&self, time: Time, records: u64) {
-        self.env.report_input(time, records);
+        self.env.report_input(time, self.stream_id, records);
     }
 }
 

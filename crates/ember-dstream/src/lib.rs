@@ -45,6 +45,8 @@ mod stats;
 pub mod testing;
 mod time;
 mod transform;
+#[cfg(feature = "ui")]
+mod ui;
 mod union;
 mod window;
 

@@ -429,9 +429,11 @@ impl Generator {
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.generated(time);
         }
+        let stream_records = self.env.take_input(time);
         let info = BatchInfo {
             batch_time: time,
-            num_records: self.env.take_input(time),
+            num_records: stream_records.values().sum(),
+            stream_records,
             submission: Instant::now(),
             processing_start: None,
             processing_end: None,

@@ -41,6 +41,7 @@ impl StatsReportListener {
 /// let batch = BatchInfo {
 ///     batch_time: Time::from_millis(2000),
 ///     num_records: 42,
+///     stream_records: [(0, 42)].into(),
 ///     submission,
 ///     processing_start: Some(submission + Duration::from_millis(3)),
 ///     processing_end: Some(submission + Duration::from_millis(20)),
