@@ -31,6 +31,8 @@ pub(crate) struct StreamEnv {
     next_stream_id: AtomicUsize,
     /// Records each input stream delivered, per batch time and stream id.
     input_records: Mutex<BTreeMap<Time, BTreeMap<usize, u64>>>,
+    /// Errors the input streams reported, per batch time: stream id, message.
+    input_errors: Mutex<BTreeMap<Time, Vec<(usize, String)>>>,
 }
 
 impl StreamEnv {
@@ -48,6 +50,25 @@ impl StreamEnv {
             .or_default()
             .entry(stream_id)
             .or_insert(0) += records;
+    }
+
+    /// An input stream reports an error met while building a batch.
+    pub(crate) fn report_input_error(&self, time: Time, stream_id: usize, message: String) {
+        self.input_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(time)
+            .or_default()
+            .push((stream_id, message));
+    }
+
+    /// Takes the errors reported for a batch.
+    pub(crate) fn take_input_errors(&self, time: Time) -> Vec<(usize, String)> {
+        self.input_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&time)
+            .unwrap_or_default()
     }
 
     /// Takes the record counts reported for a batch, per stream id.
@@ -182,6 +203,11 @@ impl StreamingContext {
     }
 
     /// A context on another clock (tests use a [`ManualClock`](crate::ManualClock)).
+    ///
+    /// Creating a context installs ember's log subscriber (stderr, INFO
+    /// for ember's targets) unless the application set a global `tracing`
+    /// subscriber; see the README's "Logs" for `EMBER_LOG`, `RUST_LOG` and
+    /// the `spark.ember.log.*` keys.
     pub fn with_clock(
         conf: StreamingConf,
         batch_interval: Duration,
@@ -192,6 +218,7 @@ impl StreamingContext {
                 what: "the batch interval",
             });
         }
+        crate::logging::install_default(&conf)?;
         conf.concurrent_jobs()?;
         conf.max_queued_batches()?;
         let stop_timeout = conf.graceful_stop_timeout(batch_interval)?;
@@ -212,6 +239,7 @@ impl StreamingContext {
             batch: batch_interval,
             next_stream_id: AtomicUsize::new(0),
             input_records: Mutex::new(BTreeMap::new()),
+            input_errors: Mutex::new(BTreeMap::new()),
         });
         Ok(StreamingContext {
             inner: Arc::new(ContextInner {

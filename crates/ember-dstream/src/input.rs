@@ -162,6 +162,14 @@ impl InputEnv {
     pub fn report_records(&self, time: Time, records: u64) {
         self.env.report_input(time, self.stream_id, records);
     }
+    /// Reports an error met while building the batch at `time` (a file
+    /// that cannot be read, say): listeners see it in
+    /// `BatchInfo::input_errors`, and the [`StatsReportListener`](crate::StatsReportListener)
+    /// prints it with the batch's statistics.
+    pub fn report_error(&self, time: Time, message: impl Into<String>) {
+        self.env
+            .report_input_error(time, self.stream_id, message.into());
+    }
 }
 
 /// The untyped handle the context uses to start and stop an input.

@@ -35,6 +35,7 @@ mod graph;
 mod input;
 mod listener;
 mod listener_bus;
+mod logging;
 mod output;
 mod pair;
 mod queue;
@@ -62,7 +63,7 @@ pub use output::{OutputResult, format_batch};
 pub use queue::InputQueue;
 pub use state::{MapWithStateDStream, State, StateSpec, UpdateStateOptions};
 pub use state_checkpoint::StateData;
-pub use stats::{StatsReportListener, format_stats};
+pub use stats::{StatsReportListener, format_batch_errors, format_stats};
 pub use time::{Duration, Time};
 
 /// The message of a caught panic.

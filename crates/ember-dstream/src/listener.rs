@@ -43,6 +43,9 @@ pub struct BatchInfo {
     /// The records each input stream delivered, by stream id (Spark's
     /// `streamIdToInputInfo`); streams that reported nothing are absent.
     pub stream_records: BTreeMap<usize, u64>,
+    /// Errors the input streams reported while building this batch: the
+    /// stream id and the message (see [`InputEnv::report_error`](crate::InputEnv::report_error)).
+    pub input_errors: Vec<(usize, String)>,
     /// When its jobs were submitted to the scheduler.
     pub submission: Instant,
     /// When its first job started.

@@ -434,6 +434,7 @@ impl Generator {
             batch_time: time,
             num_records: stream_records.values().sum(),
             stream_records,
+            input_errors: self.env.take_input_errors(time),
             submission: Instant::now(),
             processing_start: None,
             processing_end: None,
