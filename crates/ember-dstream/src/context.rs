@@ -20,7 +20,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::graph::{Graph, stop_input};
 use crate::listener::StreamingListener;
 use crate::listener_bus::{FailureHook, ListenerBus};
-use crate::scheduler::{Runtime, Termination};
+use crate::scheduler::{HardStop, Runtime, Termination};
 use crate::{Duration, StreamingConf, StreamingError, Time};
 
 /// What every stream of one context shares (and that holds no stream, so
@@ -120,6 +120,10 @@ pub(crate) struct ContextInner {
     dir_lock: Mutex<Option<DirLock>>,
     /// The checkpoint a context made by `get_or_create` continues from.
     recovered: Mutex<Option<StreamingCheckpoint>>,
+    /// Makes the stop in progress prompt (a second shutdown signal).
+    hard_stop: Mutex<Option<HardStop>>,
+    /// The signal that stopped the context, if one did.
+    stopped_by_signal: Mutex<Option<&'static str>>,
     /// The Streaming UI, when `spark.ui.enabled`.
     #[cfg(feature = "ui")]
     ui: Mutex<Option<crate::ui::ContextUi>>,
@@ -257,6 +261,8 @@ impl StreamingContext {
                 checkpoint_store: Mutex::new(None),
                 dir_lock: Mutex::new(None),
                 recovered: Mutex::new(None),
+                hard_stop: Mutex::new(None),
+                stopped_by_signal: Mutex::new(None),
                 #[cfg(feature = "ui")]
                 ui: Mutex::new(ui),
             }),
@@ -602,9 +608,15 @@ impl StreamingContext {
         };
         *self
             .inner
+            .hard_stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(runtime.hard_stop());
+        *self
+            .inner
             .runtime
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(runtime);
+        crate::signals::register(&self.inner);
         #[cfg(feature = "ui")]
         self.start_ui();
         // Started: the recovered state now lives in the streams.
@@ -673,6 +685,41 @@ impl StreamingContext {
             return ui.url();
         }
         None
+    }
+
+    /// Makes a stop in progress prompt: no more batches, queued ones are
+    /// dropped (the batch in progress finishes).
+    pub(crate) fn stop_now(&self) {
+        if let Some(hard_stop) = self
+            .inner
+            .hard_stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            hard_stop.trigger();
+        }
+    }
+
+    pub(crate) fn set_stopped_by_signal(&self, signal: &'static str) {
+        *self
+            .inner
+            .stopped_by_signal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(signal);
+    }
+
+    /// The signal (`SIGINT` or `SIGTERM`) that stopped this context, if
+    /// one did: a started context stops on either (gracefully when
+    /// `spark.streaming.stopGracefullyOnShutdown` is true; a second signal
+    /// makes the stop prompt), and
+    /// [`await_termination`](Self::await_termination) returns `Ok`.
+    pub fn stopped_by_signal(&self) -> Option<&'static str> {
+        *self
+            .inner
+            .stopped_by_signal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Blocks until the context is stopped (`Ok`) or a batch fails (the
@@ -804,6 +851,12 @@ impl StreamingContext {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         );
+        crate::signals::deregister(&self.inner);
+        self.inner
+            .hard_stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         self.inner.termination.set_stopped();
         tracing::info!(
             app = self.inner.conf.app_name_str(),

@@ -40,6 +40,7 @@ mod output;
 mod pair;
 mod queue;
 mod scheduler;
+mod signals;
 mod state;
 mod state_checkpoint;
 mod stats;

@@ -248,7 +248,11 @@ impl ContextUi {
         };
         match UiServer::start(config, Arc::clone(store)) {
             Ok(server) => {
-                tracing::info!(url = %server.url(), app = conf.app_name_str(), "Streaming UI started at {}", server.url());
+                tracing::info!(
+                    app = conf.app_name_str(),
+                    "Streaming UI started at {}",
+                    server.url()
+                );
                 self.server = Some(server);
             }
             Err(e) => {
