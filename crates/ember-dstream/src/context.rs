@@ -227,8 +227,9 @@ impl StreamingContext {
         conf.max_queued_batches()?;
         let stop_timeout = conf.graceful_stop_timeout(batch_interval)?;
         let listeners = ListenerBus::with_capacity(conf.listener_bus_capacity()?);
+        let graph = Arc::new(Graph::default());
         #[cfg(feature = "ui")]
-        let ui = crate::ui::ContextUi::new(&conf, batch_interval)?;
+        let ui = crate::ui::ContextUi::new(&conf, batch_interval, &graph)?;
         #[cfg(feature = "ui")]
         if let Some(ui) = &ui {
             listeners.add(Arc::clone(&ui.listener) as Arc<dyn StreamingListener>);
@@ -250,7 +251,7 @@ impl StreamingContext {
                 conf,
                 env,
                 clock,
-                graph: Arc::new(Graph::default()),
+                graph,
                 listeners,
                 termination: Arc::new(Termination::default()),
                 stop_timeout,

@@ -3,17 +3,19 @@
 //! the server started with the context when `spark.ui.enabled` (default
 //! true) at `spark.ui.host`:`spark.ui.port`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ember_ui::events::{
     BatchCompleted, BatchStarted, BatchSubmitted, CheckpointFailed, CheckpointRecovered,
-    CheckpointWritten, InputRecords, OutputOperationCompleted, OutputOperationDescription,
-    OutputOperationStarted, ReceiverError, ReceiverStarted, ReceiverStopped, StreamingStarted,
+    CheckpointWritten, InputBufferUpdated, InputRecords, OutputOperationCompleted,
+    OutputOperationDescription, OutputOperationStarted, ReceiverError, ReceiverStarted,
+    ReceiverStopped, StreamingStarted,
 };
 use ember_ui::{StatusStore, StoreConfig, UiConfig, UiServer};
 
 use crate::checkpoint_writer::{CheckpointEvent, CheckpointObserver};
+use crate::graph::Graph;
 use crate::listener::{BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener};
 use crate::{Duration, StreamingConf, StreamingError, Time};
 
@@ -54,13 +56,33 @@ impl WallClock {
 pub(crate) struct UiListener {
     store: Arc<StatusStore>,
     clock: WallClock,
+    /// The inputs, asked for their buffered amounts after each batch (weak:
+    /// the graph's inputs hold the listener bus that holds this).
+    graph: Weak<Graph>,
 }
 
 impl UiListener {
-    pub(crate) fn new(store: Arc<StatusStore>) -> UiListener {
+    pub(crate) fn new(store: Arc<StatusStore>, graph: &Arc<Graph>) -> UiListener {
         UiListener {
             store,
             clock: WallClock::now(),
+            graph: Arc::downgrade(graph),
+        }
+    }
+
+    /// The inputs' buffered records and bytes, to the gauges.
+    fn update_buffers(&self) {
+        let Some(graph) = self.graph.upgrade() else {
+            return;
+        };
+        for input in graph.input_lifecycles() {
+            if let Some((records, bytes)) = input.buffered() {
+                self.store.on_input_buffer_updated(InputBufferUpdated {
+                    stream_id: stream_id(input.stream_id()),
+                    records,
+                    bytes,
+                });
+            }
         }
     }
 
@@ -119,6 +141,7 @@ impl StreamingListener for UiListener {
             batch_time_ms: batch.batch_time.milliseconds(),
             processing_end_time_ms: self.clock.ms(end),
         });
+        self.update_buffers();
     }
 
     fn on_output_operation_started(&self, op: &OutputOperationInfo) {
@@ -203,6 +226,7 @@ impl ContextUi {
     pub(crate) fn new(
         conf: &StreamingConf,
         batch: Duration,
+        graph: &Arc<Graph>,
     ) -> Result<Option<ContextUi>, StreamingError> {
         if !conf.flag("spark.ui.enabled", true)? {
             return Ok(None);
@@ -217,7 +241,7 @@ impl ContextUi {
         // Validated now, so that a bad key fails the context's creation.
         ui_config(conf)?;
         Ok(Some(ContextUi {
-            listener: Arc::new(UiListener::new(store)),
+            listener: Arc::new(UiListener::new(store, graph)),
             server: None,
         }))
     }
@@ -233,6 +257,11 @@ impl ContextUi {
     ) {
         let store = &self.listener.store;
         store.set_lineage(lineage);
+        if let Some(graph) = self.listener.graph.upgrade() {
+            for input in graph.input_lifecycles() {
+                store.register_input_stream(stream_id(input.stream_id()), input.name());
+            }
+        }
         if let Some((time, dir)) = recovered {
             store.on_checkpoint_recovered(CheckpointRecovered {
                 checkpoint_time_ms: time.milliseconds(),

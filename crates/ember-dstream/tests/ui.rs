@@ -156,8 +156,8 @@ fn every_endpoint_answers_exact_figures_of_a_running_context() -> Result<(), Str
     for line in [
         "ember_batches_completed_total 4",
         "ember_batches_failed_total 0",
-        "ember_records_received_total{stream_id=\"0\",stream_name=\"stream-0\"} 15",
-        "ember_records_processed_total{stream_id=\"0\",stream_name=\"stream-0\"} 15",
+        "ember_records_received_total{stream_id=\"0\",stream_name=\"queue_stream\"} 15",
+        "ember_records_processed_total{stream_id=\"0\",stream_name=\"queue_stream\"} 15",
         "ember_active_batches 0",
         "ember_batch_total_delay_seconds_count 4",
     ] {
