@@ -56,7 +56,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let batch = Duration::from_secs(1);
     let conf = StreamingConf::new()
         .master("local[2]")
-        .app_name("FileWordCount");
+        .app_name("FileWordCount")
+        .set("spark.streaming.stopGracefullyOnShutdown", "true");
     let ssc = StreamingContext::new(conf, batch)?;
     ssc.add_listener(Arc::new(StatsReportListener::default()));
 
@@ -65,6 +66,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("monitoring {} (Ctrl-C to stop)", dir.display());
         run(&ssc, &dir)?;
         ssc.await_termination()?;
+        let by = ssc.stopped_by_signal().unwrap_or("a stop call");
+        println!("file_word_count: stopped gracefully by {by}");
         return Ok(());
     }
 

@@ -62,7 +62,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let conf = StreamingConf::new()
         .master("local[2]")
-        .app_name("NetworkWordCount");
+        .app_name("NetworkWordCount")
+        .set("spark.streaming.stopGracefullyOnShutdown", "true");
     let ssc = StreamingContext::new(conf, Duration::from_secs(1))?;
     ssc.add_listener(Arc::new(StatsReportListener::default()));
 
@@ -74,6 +75,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Some(feeder) = feeder else {
         // Reading from an outside server: run until interrupted.
         ssc.await_termination()?;
+        let by = ssc.stopped_by_signal().unwrap_or("a stop call");
+        println!("macro_word_count: stopped gracefully by {by}");
         return Ok(());
     };
     let completed = ssc.await_batches(BATCHES, Duration::minutes(1))?;

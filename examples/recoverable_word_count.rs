@@ -25,7 +25,8 @@ fn main() -> Result<(), StreamingError> {
     let ssc = StreamingContext::get_or_create(checkpoint, || {
         let conf = StreamingConf::new()
             .master("local[2]")
-            .app_name("RecoverableWordCount");
+            .app_name("RecoverableWordCount")
+            .set("spark.streaming.stopGracefullyOnShutdown", "true");
         let ssc = StreamingContext::new(conf, Duration::from_secs(1))?;
         let lines = ssc.file_stream(
             &input,
@@ -50,5 +51,10 @@ fn main() -> Result<(), StreamingError> {
         None => println!("no checkpoint in {checkpoint}: starting from scratch"),
     }
     ssc.start()?;
-    ssc.await_termination()
+    ssc.await_termination()?;
+    let by = ssc.stopped_by_signal().unwrap_or("a stop call");
+    println!(
+        "recoverable_word_count: stopped gracefully by {by} (the next run continues from the checkpoint)"
+    );
+    Ok(())
 }

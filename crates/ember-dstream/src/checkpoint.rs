@@ -24,9 +24,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use ember_checkpoint::{CheckpointError, CheckpointSeries, CheckpointStore, LocalCheckpointStore};
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint_writer::{CheckpointHeader, CheckpointWriter, Snapshot, WriteJob};
+use crate::checkpoint_writer::{
+    CheckpointHeader, CheckpointWriter, Snapshot, WriteJob, WriterHooks,
+};
 use crate::graph::Graph;
-use crate::listener_bus::FailureHook;
 use crate::{Duration, StreamingError, Time};
 
 /// The version of [`StreamingCheckpoint`]'s layout (2: state entries carry
@@ -222,7 +223,7 @@ impl Checkpointer {
         batch: Duration,
         zero: Time,
         app_name: String,
-        fail: FailureHook,
+        hooks: WriterHooks,
     ) -> Result<Self, StreamingError> {
         let store: Arc<dyn CheckpointStore> = match store {
             Some(store) => store,
@@ -250,7 +251,7 @@ impl Checkpointer {
             CheckpointSeries::new(store),
             Arc::clone(&graph),
             header,
-            fail,
+            hooks,
         )?;
         Ok(Checkpointer {
             dir: dir.to_path_buf(),

@@ -25,6 +25,43 @@ use crate::graph::Graph;
 use crate::listener_bus::FailureHook;
 use crate::{StreamingError, Time};
 
+/// What became of one checkpoint write (reported to a [`CheckpointObserver`]).
+// Read only by the UI (feature `ui`).
+#[cfg_attr(not(feature = "ui"), allow(dead_code))]
+pub(crate) enum CheckpointEvent {
+    /// The checkpoint for `time` was written.
+    Written {
+        /// The checkpoint's batch time.
+        time: Time,
+        /// The checkpoint file's size.
+        size_bytes: u64,
+        /// How long serializing and writing it took.
+        write_duration: std::time::Duration,
+    },
+    /// Writing the checkpoint for `time` failed (the next one is tried).
+    Failed {
+        /// The checkpoint's batch time.
+        time: Time,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Told about every checkpoint write, on the writer thread (the UI).
+pub(crate) trait CheckpointObserver: Send + Sync {
+    /// One write ended.
+    fn on_checkpoint(&self, event: &CheckpointEvent);
+}
+
+/// Who hears from the writer thread.
+pub(crate) struct WriterHooks {
+    /// Ends the context: a user callback (a state's `Serialize` impl)
+    /// panicked while a checkpoint was saved.
+    pub(crate) fail: FailureHook,
+    /// Told about each write.
+    pub(crate) observer: Option<Arc<dyn CheckpointObserver>>,
+}
+
 /// Why a checkpoint was not written.
 enum Failure {
     /// Writing (or serializing into) it failed: logged, the next one is
@@ -76,9 +113,7 @@ struct WriterThread {
     series: CheckpointSeries<Arc<dyn CheckpointStore>>,
     graph: Arc<Graph>,
     header: CheckpointHeader,
-    /// Ends the context: a user callback (a state's `Serialize` impl)
-    /// panicked while a checkpoint was saved.
-    fail: FailureHook,
+    hooks: WriterHooks,
 }
 
 impl CheckpointWriter {
@@ -88,7 +123,7 @@ impl CheckpointWriter {
         series: CheckpointSeries<Arc<dyn CheckpointStore>>,
         graph: Arc<Graph>,
         header: CheckpointHeader,
-        fail: FailureHook,
+        hooks: WriterHooks,
     ) -> Result<Self, StreamingError> {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let writer = WriterThread {
@@ -96,7 +131,7 @@ impl CheckpointWriter {
             series,
             graph,
             header,
-            fail,
+            hooks,
         };
         let thread = std::thread::Builder::new()
             .name("ember-checkpoint-writer".to_owned())
@@ -137,21 +172,32 @@ impl WriterThread {
     fn run(self, receiver: &Receiver<WriteJob>) {
         for mut job in receiver {
             let time = job.time;
+            let started = std::time::Instant::now();
             let done = job.done.take();
             let answer = match self.write(job) {
-                Ok(()) => {
-                    tracing::debug!(%time, dir = %self.dir.display(), "checkpoint written");
+                Ok(size_bytes) => {
+                    let write_duration = started.elapsed();
+                    tracing::debug!(%time, dir = %self.dir.display(), size_bytes, ?write_duration, "checkpoint written");
+                    self.observe(&CheckpointEvent::Written {
+                        time,
+                        size_bytes,
+                        write_duration,
+                    });
                     Ok(())
                 }
                 Err(Failure::Write(e)) => {
                     tracing::error!(%time, error = %e, "writing a checkpoint failed; the next one will be tried");
+                    self.observe(&CheckpointEvent::Failed {
+                        time,
+                        message: e.to_string(),
+                    });
                     Err(e)
                 }
                 Err(Failure::Panicked(e)) => {
                     if let Some(done) = done {
                         let _ = done.send(Err(e.clone()));
                     }
-                    (self.fail)(e);
+                    (self.hooks.fail)(e);
                     return;
                 }
             };
@@ -162,8 +208,18 @@ impl WriterThread {
         }
     }
 
+    fn observe(&self, event: &CheckpointEvent) {
+        if let Some(observer) = &self.hooks.observer
+            && let Err(panic) = catch_unwind(AssertUnwindSafe(|| observer.on_checkpoint(event)))
+        {
+            tracing::error!(panic = %crate::panic_message(panic.as_ref()), "a checkpoint observer panicked");
+        }
+    }
+
     /// Serializes and writes one checkpoint; then tells the inputs.
-    fn write(&self, job: WriteJob) -> Result<(), Failure> {
+    /// Returns the checkpoint file's size (the entries' size when the
+    /// store cannot say).
+    fn write(&self, job: WriteJob) -> Result<u64, Failure> {
         let mut entries = Vec::with_capacity(job.snapshots.len());
         for (key, snapshot) in job.snapshots {
             let bytes = catch_unwind(AssertUnwindSafe(snapshot))
@@ -194,7 +250,15 @@ impl WriterThread {
                 &checkpoint,
             )
             .map_err(|e| Failure::Write(checkpoint_error(&self.dir, &e)))?;
+        let entries_size: usize = checkpoint.entries.iter().map(|(_, b)| b.len()).sum();
         drop(checkpoint);
+        let location =
+            self.series
+                .store()
+                .location(&CheckpointSeries::<Arc<dyn CheckpointStore>>::name_for(
+                    job.time.milliseconds(),
+                ));
+        let size_bytes = std::fs::metadata(location).map_or(entries_size as u64, |meta| meta.len());
         // The log of every kept checkpoint must stay: a damaged newest one
         // falls back to an older one, which replays from its own time.
         let oldest_kept = self
@@ -211,6 +275,6 @@ impl WriterThread {
                     "an input panicked in checkpoint_durable");
             }
         }
-        Ok(())
+        Ok(size_bytes)
     }
 }

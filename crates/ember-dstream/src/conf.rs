@@ -222,7 +222,7 @@ impl StreamingConf {
             .ok_or_else(|| self.invalid(key, &format!("overflows (at most {} ms)", u64::MAX)))
     }
 
-    fn invalid(&self, key: &str, reason: &str) -> StreamingError {
+    pub(crate) fn invalid(&self, key: &str, reason: &str) -> StreamingError {
         StreamingError::InvalidConf {
             key: key.to_owned(),
             value: self.get(key).unwrap_or_default().to_owned(),

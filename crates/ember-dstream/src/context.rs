@@ -15,11 +15,12 @@ use crate::checkpoint::{
     CHECKPOINT_LAYOUT, Checkpointer, StreamingCheckpoint, checkpoint_error, describe_difference,
     in_dir, open_series, pipeline_fingerprint,
 };
+use crate::checkpoint_writer::{CheckpointObserver, WriterHooks};
 use crate::clock::{Clock, SystemClock};
 use crate::graph::{Graph, stop_input};
 use crate::listener::StreamingListener;
 use crate::listener_bus::{FailureHook, ListenerBus};
-use crate::scheduler::{Runtime, Termination};
+use crate::scheduler::{HardStop, Runtime, Termination};
 use crate::{Duration, StreamingConf, StreamingError, Time};
 
 /// What every stream of one context shares (and that holds no stream, so
@@ -28,7 +29,10 @@ pub(crate) struct StreamEnv {
     pub(crate) rdd: RddContext,
     pub(crate) batch: Duration,
     next_stream_id: AtomicUsize,
-    input_records: Mutex<BTreeMap<Time, u64>>,
+    /// Records each input stream delivered, per batch time and stream id.
+    input_records: Mutex<BTreeMap<Time, BTreeMap<usize, u64>>>,
+    /// Errors the input streams reported, per batch time: stream id, message.
+    input_errors: Mutex<BTreeMap<Time, Vec<(usize, String)>>>,
 }
 
 impl StreamEnv {
@@ -37,22 +41,43 @@ impl StreamEnv {
     }
 
     /// An input stream reports how many records it delivered for a batch.
-    pub(crate) fn report_input(&self, time: Time, records: u64) {
+    pub(crate) fn report_input(&self, time: Time, stream_id: usize, records: u64) {
         *self
             .input_records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(time)
+            .or_default()
+            .entry(stream_id)
             .or_insert(0) += records;
     }
 
-    /// Takes the record count reported for a batch.
-    pub(crate) fn take_input(&self, time: Time) -> u64 {
+    /// An input stream reports an error met while building a batch.
+    pub(crate) fn report_input_error(&self, time: Time, stream_id: usize, message: String) {
+        self.input_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(time)
+            .or_default()
+            .push((stream_id, message));
+    }
+
+    /// Takes the errors reported for a batch.
+    pub(crate) fn take_input_errors(&self, time: Time) -> Vec<(usize, String)> {
+        self.input_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&time)
+            .unwrap_or_default()
+    }
+
+    /// Takes the record counts reported for a batch, per stream id.
+    pub(crate) fn take_input(&self, time: Time) -> BTreeMap<usize, u64> {
         self.input_records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&time)
-            .unwrap_or(0)
+            .unwrap_or_default()
     }
 }
 
@@ -95,6 +120,13 @@ pub(crate) struct ContextInner {
     dir_lock: Mutex<Option<DirLock>>,
     /// The checkpoint a context made by `get_or_create` continues from.
     recovered: Mutex<Option<StreamingCheckpoint>>,
+    /// Makes the stop in progress prompt (a second shutdown signal).
+    hard_stop: Mutex<Option<HardStop>>,
+    /// The signal that stopped the context, if one did.
+    stopped_by_signal: Mutex<Option<&'static str>>,
+    /// The Streaming UI, when `spark.ui.enabled`.
+    #[cfg(feature = "ui")]
+    ui: Mutex<Option<crate::ui::ContextUi>>,
 }
 
 impl Drop for ContextInner {
@@ -175,6 +207,11 @@ impl StreamingContext {
     }
 
     /// A context on another clock (tests use a [`ManualClock`](crate::ManualClock)).
+    ///
+    /// Creating a context installs ember's log subscriber (stderr, INFO
+    /// for ember's targets) unless the application set a global `tracing`
+    /// subscriber; see the README's "Logs" for `EMBER_LOG`, `RUST_LOG` and
+    /// the `spark.ember.log.*` keys.
     pub fn with_clock(
         conf: StreamingConf,
         batch_interval: Duration,
@@ -185,10 +222,18 @@ impl StreamingContext {
                 what: "the batch interval",
             });
         }
+        crate::logging::install_default(&conf)?;
         conf.concurrent_jobs()?;
         conf.max_queued_batches()?;
         let stop_timeout = conf.graceful_stop_timeout(batch_interval)?;
         let listeners = ListenerBus::with_capacity(conf.listener_bus_capacity()?);
+        let graph = Arc::new(Graph::default());
+        #[cfg(feature = "ui")]
+        let ui = crate::ui::ContextUi::new(&conf, batch_interval, &graph)?;
+        #[cfg(feature = "ui")]
+        if let Some(ui) = &ui {
+            listeners.add(Arc::clone(&ui.listener) as Arc<dyn StreamingListener>);
+        }
         let rdd = RddContext::new(
             RddConf::new()
                 .master(conf.master_str())
@@ -199,13 +244,14 @@ impl StreamingContext {
             batch: batch_interval,
             next_stream_id: AtomicUsize::new(0),
             input_records: Mutex::new(BTreeMap::new()),
+            input_errors: Mutex::new(BTreeMap::new()),
         });
         Ok(StreamingContext {
             inner: Arc::new(ContextInner {
                 conf,
                 env,
                 clock,
-                graph: Arc::new(Graph::default()),
+                graph,
                 listeners,
                 termination: Arc::new(Termination::default()),
                 stop_timeout,
@@ -216,6 +262,10 @@ impl StreamingContext {
                 checkpoint_store: Mutex::new(None),
                 dir_lock: Mutex::new(None),
                 recovered: Mutex::new(None),
+                hard_stop: Mutex::new(None),
+                stopped_by_signal: Mutex::new(None),
+                #[cfg(feature = "ui")]
+                ui: Mutex::new(ui),
             }),
         })
     }
@@ -521,7 +571,10 @@ impl StreamingContext {
                 batch,
                 zero_time,
                 self.inner.conf.app_name_str().to_owned(),
-                Arc::clone(&fail),
+                WriterHooks {
+                    fail: Arc::clone(&fail),
+                    observer: self.checkpoint_observer(),
+                },
             )?)),
             None => None,
         };
@@ -558,9 +611,17 @@ impl StreamingContext {
         };
         *self
             .inner
+            .hard_stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(runtime.hard_stop());
+        *self
+            .inner
             .runtime
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(runtime);
+        crate::signals::register(&self.inner);
+        #[cfg(feature = "ui")]
+        self.start_ui();
         // Started: the recovered state now lives in the streams.
         self.inner
             .recovered
@@ -579,6 +640,89 @@ impl StreamingContext {
             .listeners
             .post(|l| l.on_streaming_started(first_batch));
         Ok(())
+    }
+
+    /// What the checkpoint writer tells about each write (the UI).
+    fn checkpoint_observer(&self) -> Option<Arc<dyn CheckpointObserver>> {
+        #[cfg(feature = "ui")]
+        if let Some(ui) = self
+            .inner
+            .ui
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            return Some(Arc::clone(&ui.listener) as Arc<dyn CheckpointObserver>);
+        }
+        None
+    }
+
+    /// Starts the UI server with the lineage and the recovery source.
+    #[cfg(feature = "ui")]
+    fn start_ui(&self) {
+        let mut ui = self.inner.ui.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(ui) = ui.as_mut() else {
+            return;
+        };
+        let (_, pipeline) = pipeline_fingerprint(&self.inner.graph);
+        let recovered = self.recovered_from().map(|time| {
+            let dir = self.checkpoint_dir().unwrap_or_default();
+            (time, dir.display().to_string())
+        });
+        ui.start(&self.inner.conf, pipeline.join("\n"), recovered);
+    }
+
+    /// The Streaming UI's URL (e.g. `http://127.0.0.1:4040`) while its
+    /// server runs: from [`start`](Self::start) until the stop, when
+    /// `spark.ui.enabled` (default true), the crate's `ui` feature is on
+    /// and a port was free.
+    pub fn ui_url(&self) -> Option<String> {
+        #[cfg(feature = "ui")]
+        if let Some(ui) = self
+            .inner
+            .ui
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            return ui.url();
+        }
+        None
+    }
+
+    /// Makes a stop in progress prompt: no more batches, queued ones are
+    /// dropped (the batch in progress finishes).
+    pub(crate) fn stop_now(&self) {
+        if let Some(hard_stop) = self
+            .inner
+            .hard_stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            hard_stop.trigger();
+        }
+    }
+
+    pub(crate) fn set_stopped_by_signal(&self, signal: &'static str) {
+        *self
+            .inner
+            .stopped_by_signal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(signal);
+    }
+
+    /// The signal (`SIGINT` or `SIGTERM`) that stopped this context, if
+    /// one did: a started context stops on either (gracefully when
+    /// `spark.streaming.stopGracefullyOnShutdown` is true; a second signal
+    /// makes the stop prompt), and
+    /// [`await_termination`](Self::await_termination) returns `Ok`.
+    pub fn stopped_by_signal(&self) -> Option<&'static str> {
+        *self
+            .inner
+            .stopped_by_signal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Blocks until the context is stopped (`Ok`) or a batch fails (the
@@ -691,6 +835,16 @@ impl StreamingContext {
             runtime.stop(options.stop_gracefully, timeout);
         }
         self.inner.listeners.stop(timeout);
+        #[cfg(feature = "ui")]
+        if let Some(ui) = self
+            .inner
+            .ui
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            ui.stop();
+        }
         // The last checkpoint is written (the runtime's checkpointer waited
         // for its writer): another context may take the directory now.
         drop(
@@ -700,6 +854,12 @@ impl StreamingContext {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         );
+        crate::signals::deregister(&self.inner);
+        self.inner
+            .hard_stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         self.inner.termination.set_stopped();
         tracing::info!(
             app = self.inner.conf.app_name_str(),

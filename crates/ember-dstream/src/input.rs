@@ -56,6 +56,13 @@ pub trait InputSource<T>: Send + Sync + 'static {
     fn has_unallocated_data(&self) -> bool {
         false
     }
+    /// The records and bytes it holds now that no completed batch released
+    /// yet (a receiver's bounded buffer), shown by the Streaming UI and
+    /// `/metrics` after each batch; `None` (the default) when it keeps no
+    /// buffer.
+    fn buffered(&self) -> Option<(u64, u64)> {
+        None
+    }
     /// Batch `time` completed (Spark's `clearMetadata`): what the source
     /// keeps only for batches up to `time` less its remember duration can
     /// go. With `spark.streaming.concurrentJobs` > 1, batches may complete
@@ -160,7 +167,15 @@ impl InputEnv {
     /// Reports how many records the batch at `time` holds (listeners see
     /// the total in `BatchInfo::num_records`).
     pub fn report_records(&self, time: Time, records: u64) {
-        self.env.report_input(time, records);
+        self.env.report_input(time, self.stream_id, records);
+    }
+    /// Reports an error met while building the batch at `time` (a file
+    /// that cannot be read, say): listeners see it in
+    /// `BatchInfo::input_errors`, and the [`StatsReportListener`](crate::StatsReportListener)
+    /// prints it with the batch's statistics.
+    pub fn report_error(&self, time: Time, message: impl Into<String>) {
+        self.env
+            .report_input_error(time, self.stream_id, message.into());
     }
 }
 
@@ -171,6 +186,12 @@ pub(crate) trait InputLifecycle: Send + Sync {
     fn start(&self) -> Result<(), StreamingError>;
     fn stop(&self);
     fn has_unallocated_data(&self) -> bool;
+    /// Read by the UI (feature `ui`).
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    fn stream_id(&self) -> usize;
+    /// Read by the UI (feature `ui`).
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    fn buffered(&self) -> Option<(u64, u64)>;
     fn clear_metadata(&self, time: Time);
     fn checkpoint_durable(&self, oldest_kept: Time);
 }
@@ -197,6 +218,12 @@ impl<T: Data> InputLifecycle for InputHandle<T> {
     }
     fn has_unallocated_data(&self) -> bool {
         self.0.source.has_unallocated_data()
+    }
+    fn stream_id(&self) -> usize {
+        self.0.env.stream_id
+    }
+    fn buffered(&self) -> Option<(u64, u64)> {
+        self.0.source.buffered()
     }
     fn clear_metadata(&self, time: Time) {
         self.0.source.clear_metadata(time, &self.0.env);

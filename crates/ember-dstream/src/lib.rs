@@ -35,16 +35,20 @@ mod graph;
 mod input;
 mod listener;
 mod listener_bus;
+mod logging;
 mod output;
 mod pair;
 mod queue;
 mod scheduler;
+mod signals;
 mod state;
 mod state_checkpoint;
 mod stats;
 pub mod testing;
 mod time;
 mod transform;
+#[cfg(feature = "ui")]
+mod ui;
 mod union;
 mod window;
 
@@ -60,7 +64,7 @@ pub use output::{OutputResult, format_batch};
 pub use queue::InputQueue;
 pub use state::{MapWithStateDStream, State, StateSpec, UpdateStateOptions};
 pub use state_checkpoint::StateData;
-pub use stats::{StatsReportListener, format_stats};
+pub use stats::{StatsReportListener, format_batch_errors, format_stats};
 pub use time::{Duration, Time};
 
 /// The message of a caught panic.

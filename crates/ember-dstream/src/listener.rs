@@ -2,6 +2,7 @@
 //! [`BatchInfo`], [`OutputOperationInfo`] and [`ReceiverInfo`] it receives
 //! (the bus that delivers them is in `listener_bus.rs`).
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::Time;
@@ -39,6 +40,12 @@ pub struct BatchInfo {
     pub batch_time: Time,
     /// Records the input streams delivered for this batch.
     pub num_records: u64,
+    /// The records each input stream delivered, by stream id (Spark's
+    /// `streamIdToInputInfo`); streams that reported nothing are absent.
+    pub stream_records: BTreeMap<usize, u64>,
+    /// Errors the input streams reported while building this batch: the
+    /// stream id and the message (see [`InputEnv::report_error`](crate::InputEnv::report_error)).
+    pub input_errors: Vec<(usize, String)>,
     /// When its jobs were submitted to the scheduler.
     pub submission: Instant,
     /// When its first job started.

@@ -202,6 +202,18 @@ impl Drop for AliveGuard {
 }
 
 /// The threads of a started context.
+/// Turns a stop in progress into a prompt one (a second shutdown signal):
+/// no more batches are generated and the queued ones are dropped; the
+/// batch in progress finishes.
+#[derive(Clone)]
+pub(crate) struct HardStop(Arc<Control>);
+
+impl HardStop {
+    pub(crate) fn trigger(&self) {
+        self.0.hard_stop.store(true, Ordering::SeqCst);
+    }
+}
+
 pub(crate) struct Runtime {
     control: Arc<Control>,
     /// A handle on the queue of generated batches, to say how many are left.
@@ -345,6 +357,11 @@ impl Runtime {
     /// and the queued ones are dropped. Either way the batch in progress is
     /// not interrupted: it runs to its end, waited for at most `timeout`
     /// more (then its thread is left behind, with an error logged).
+    /// A handle that makes a stop of this runtime prompt.
+    pub(crate) fn hard_stop(&self) -> HardStop {
+        HardStop(Arc::clone(&self.control))
+    }
+
     pub(crate) fn stop(mut self, graceful: bool, timeout: std::time::Duration) {
         self.control.stopping.store(true, Ordering::SeqCst);
         if !graceful {
@@ -429,9 +446,12 @@ impl Generator {
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.generated(time);
         }
+        let stream_records = self.env.take_input(time);
         let info = BatchInfo {
             batch_time: time,
-            num_records: self.env.take_input(time),
+            num_records: stream_records.values().sum(),
+            stream_records,
+            input_errors: self.env.take_input_errors(time),
             submission: Instant::now(),
             processing_start: None,
             processing_end: None,

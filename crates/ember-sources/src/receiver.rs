@@ -470,6 +470,7 @@ impl<T> ReceiverContext<T> {
             Some(e) => format!("{}: {e}", message.into()),
             None => message.into(),
         };
+        tracing::warn!(stream_id = self.shared.stream_id, error = %last_error, "receiver reported an error");
         supervisor::post_error(&self.shared, last_error, true);
     }
 

@@ -821,3 +821,48 @@ fn recovery_after_a_backlog_takes_every_file_exactly_once() {
     let expected: Vec<(u64, Vec<String>)> = (1..=22).map(|b| (b, batch_lines(b))).collect();
     assert_eq!(got, expected, "each file exactly once, in its own batch");
 }
+
+/// Sends each completed batch's input errors.
+struct InputErrors(crossbeam_channel::Sender<(Time, Vec<(usize, String)>)>);
+
+impl StreamingListener for InputErrors {
+    fn on_batch_completed(&self, batch: &BatchInfo) {
+        let _ = self.0.send((batch.batch_time, batch.input_errors.clone()));
+    }
+}
+
+#[test]
+fn read_errors_are_reported_with_their_batch() {
+    let dirs = Dirs::new();
+    let locked = dirs.put("locked.txt", b"secret\n", 500);
+    dirs.put("open.txt", b"open\n", 600);
+    let clock = Arc::new(ManualClock::new());
+    let conf = StreamingConf::new().master("local[2]");
+    let ssc = StreamingContext::with_clock(conf, Duration::from_secs(1), clock.clone()).unwrap();
+    let fs: Arc<dyn FileSystem> = Arc::new(Locked(LocalFileSystem::new()));
+    let (stream, _handle) = ssc.file_stream_on(fs, dirs.path(), FileStreamOptions::default());
+    stream
+        .foreach_rdd(|rdd, _| rdd.count().map(|_| ()))
+        .unwrap();
+    let (tx, rx) = unbounded();
+    ssc.add_listener(Arc::new(InputErrors(tx)));
+    ssc.start().unwrap();
+    let read = format!("cannot read {}: locked", locked.display());
+    let gave_up = format!(
+        "giving up on {} after 3 failed reads: locked",
+        locked.display()
+    );
+    let expected = [
+        vec![(0, read.clone())],
+        vec![(0, read)],
+        vec![(0, gave_up)],
+        vec![],
+    ];
+    for (n, errors) in expected.into_iter().enumerate() {
+        clock.advance(Duration::from_secs(1));
+        let (time, seen) = rx.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(time, Time::from_millis((n as u64 + 1) * 1000));
+        assert_eq!(seen, errors, "batch {time}");
+    }
+    ssc.stop(StopOptions::default()).unwrap();
+}

@@ -171,6 +171,8 @@ struct Shared {
     lines: AtomicU64,
     bytes: AtomicU64,
     last_error: Mutex<Option<String>>,
+    /// Errors since the last batch, reported with it to listeners.
+    batch_errors: Mutex<Vec<String>>,
     /// The files selected by each recent batch (kept for the remember
     /// window, never taken again while remembered).
     selected: Mutex<BTreeMap<Time, Vec<PathBuf>>>,
@@ -189,10 +191,25 @@ impl Shared {
     }
 
     fn record_error(&self, error: &FileStreamError) {
+        let message = error.to_string();
+        self.batch_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(message.clone());
         *self
             .last_error
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
+            .unwrap_or_else(PoisonError::into_inner) = Some(message);
+    }
+
+    /// Takes the errors recorded since the last call.
+    fn take_batch_errors(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .batch_errors
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 }
 
@@ -292,6 +309,7 @@ impl FileStreams for StreamingContext {
             lines: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             last_error: Mutex::new(None),
+            batch_errors: Mutex::new(Vec::new()),
             selected: Mutex::new(BTreeMap::new()),
             retrying: Mutex::new(BTreeMap::new()),
         });
@@ -722,6 +740,9 @@ impl InputSource<String> for FileSource {
                 bytes = scanned.bytes, "file stream batch");
         }
         env.report_records(time, scanned.lines);
+        for error in self.shared.take_batch_errors() {
+            env.report_error(time, error);
+        }
         Ok(Some(scanned.into_rdd(&self.fs, env)))
     }
 

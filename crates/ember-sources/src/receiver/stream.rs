@@ -303,6 +303,11 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
         self.handle.unallocated_records() > 0
     }
 
+    fn buffered(&self) -> Option<(u64, u64)> {
+        let amount = self.handle.buffered();
+        Some((amount.records, amount.bytes))
+    }
+
     fn clear_metadata(&self, time: Time, _env: &InputEnv) {
         let completed = {
             let mut in_flight = self.handle.in_flight();
