@@ -240,8 +240,9 @@ fn checkpoint_writes_and_the_recovery_source_show_in_the_ui() -> Result<(), Stre
         clock.advance(Duration::from_millis(BATCH_MS));
     }
     assert!(ssc.await_batches(10, Duration::from_secs(30))?);
+    // Two writes: the fresh start's own checkpoint (at 0 s), then 10 s.
     let checkpoint = json_when(&url, "/api/v1/streaming/checkpoint", |c| {
-        c["numWrites"] == 1
+        c["numWrites"] == 2
     });
     let name =
         ember_checkpoint::CheckpointSeries::<ember_checkpoint::LocalCheckpointStore>::name_for(
