@@ -17,7 +17,7 @@
 //! replayable inputs, none is applied twice to the restored state and none
 //! is skipped.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -181,11 +181,6 @@ pub(crate) fn open_series(
 /// Which batches completed, and the checkpoints waiting for earlier ones.
 #[derive(Default)]
 struct Progress {
-    /// Every batch at or before this time (ms) completed; `None` until the
-    /// first batch is generated.
-    frontier: Option<u64>,
-    /// Completed batches after the frontier (out of order).
-    completed: BTreeSet<u64>,
     /// The newest batch generated.
     last_generated: u64,
     /// Checkpoints whose batch completed before an earlier batch did:
@@ -268,26 +263,23 @@ impl Checkpointer {
         self.progress.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The generator made the batch at `time` (in time order; the first
-    /// one sets where completion is counted from).
+    /// The generator made the batch at `time`.
     pub(crate) fn generated(&self, time: Time) {
         let mut progress = self.progress();
-        let ms = time.milliseconds();
-        progress
-            .frontier
-            .get_or_insert(ms.saturating_sub(self.batch_ms));
-        progress.last_generated = progress.last_generated.max(ms);
+        progress.last_generated = progress.last_generated.max(time.milliseconds());
     }
 
     /// After batch `time` completed: snapshots the participants if `time`
     /// is a checkpoint time (and `take_snapshot`: false when cleaning up
     /// after the batch failed), then queues every checkpoint at or before
-    /// the highest time at and below which every batch completed. The
-    /// batch counts as completed even when its snapshot fails (the error
-    /// is returned), so later checkpoints are not held back by it.
+    /// `frontier`, the scheduler's newest time at and below which every
+    /// batch completed. The batch counts as completed even when its
+    /// snapshot fails (the error is returned), so later checkpoints are
+    /// not held back by it.
     pub(crate) fn after_batch(
         &self,
         time: Time,
+        frontier: Time,
         take_snapshot: bool,
     ) -> Result<(), StreamingError> {
         let snapshot = if take_snapshot && (time - self.zero).is_multiple_of(self.interval) {
@@ -305,16 +297,7 @@ impl Checkpointer {
         if let Some(snapshot) = snapshot {
             progress.held.insert(ms, snapshot);
         }
-        let mut frontier = *progress
-            .frontier
-            .get_or_insert(ms.saturating_sub(self.batch_ms));
-        if ms > frontier {
-            progress.completed.insert(ms);
-        }
-        while progress.completed.remove(&(frontier + self.batch_ms)) {
-            frontier += self.batch_ms;
-        }
-        progress.frontier = Some(frontier);
+        let frontier = frontier.milliseconds();
         // Queued under the lock, so the writer gets them in time order.
         while let Some(entry) = progress.held.first_entry() {
             if *entry.key() > frontier {

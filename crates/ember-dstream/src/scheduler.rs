@@ -552,28 +552,29 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
         tracing::error!(%time, error = %e, "cutting the state's lineage after a batch failed");
         shared.termination.report_error(e);
     });
-    if let Some(checkpointer) = &shared.checkpointer
-        && let Err(e) = guarded(
-            "taking a checkpoint's snapshot (InputSource::checkpoint_state)",
-            || checkpointer.after_batch(time, truncated.is_ok()),
-        )?
-    {
-        tracing::error!(%time, error = %e, "writing a checkpoint failed");
-        shared.termination.report_error(e);
-    }
-    guarded(
-        "cleaning up after a batch (InputSource::clear_metadata)",
+    let checkpointed = guarded(
+        "checkpointing and cleaning up after a batch (InputSource::checkpoint_state, clear_metadata)",
         || {
+            // Under the lock: the checkpointer and the inputs see the
+            // frontier move in order.
             let mut completed = shared
                 .completed
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if let Some(frontier) = completed.complete(time) {
-                // Under the lock: inputs see their frontiers in order.
+            let moved = completed.complete(time);
+            let checkpointed = shared.checkpointer.as_ref().map_or(Ok(()), |checkpointer| {
+                checkpointer.after_batch(time, completed.frontier, truncated.is_ok())
+            });
+            if let Some(frontier) = moved {
                 shared.graph.clear_metadata(frontier);
             }
+            checkpointed
         },
     )?;
+    if let Err(e) = checkpointed {
+        tracing::error!(%time, error = %e, "writing a checkpoint failed");
+        shared.termination.report_error(e);
+    }
     info.processing_end = Some(Instant::now());
     shared.listeners.post(|l| l.on_batch_completed(&info));
     shared.termination.batch_completed(time);
