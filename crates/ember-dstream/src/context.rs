@@ -645,16 +645,20 @@ impl StreamingContext {
     /// What the checkpoint writer tells about each write (the UI).
     fn checkpoint_observer(&self) -> Option<Arc<dyn CheckpointObserver>> {
         #[cfg(feature = "ui")]
-        if let Some(ui) = self
-            .inner
+        return self.with_ui(|ui| Arc::clone(&ui.listener) as Arc<dyn CheckpointObserver>);
+        #[cfg(not(feature = "ui"))]
+        None
+    }
+
+    /// `f` on the context's UI, when it has one.
+    #[cfg(feature = "ui")]
+    fn with_ui<R>(&self, f: impl FnOnce(&mut crate::ui::ContextUi) -> R) -> Option<R> {
+        self.inner
             .ui
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
-            return Some(Arc::clone(&ui.listener) as Arc<dyn CheckpointObserver>);
-        }
-        None
+            .as_mut()
+            .map(f)
     }
 
     /// Starts the UI server with the lineage and the recovery source.
@@ -678,15 +682,8 @@ impl StreamingContext {
     /// and a port was free.
     pub fn ui_url(&self) -> Option<String> {
         #[cfg(feature = "ui")]
-        if let Some(ui) = self
-            .inner
-            .ui
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
-            return ui.url();
-        }
+        return self.with_ui(|ui| ui.url()).flatten();
+        #[cfg(not(feature = "ui"))]
         None
     }
 
@@ -836,15 +833,7 @@ impl StreamingContext {
         }
         self.inner.listeners.stop(timeout);
         #[cfg(feature = "ui")]
-        if let Some(ui) = self
-            .inner
-            .ui
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_mut()
-        {
-            ui.stop();
-        }
+        self.with_ui(crate::ui::ContextUi::stop);
         // The last checkpoint is written (the runtime's checkpointer waited
         // for its writer): another context may take the directory now.
         drop(
