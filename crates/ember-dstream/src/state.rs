@@ -462,7 +462,7 @@ impl<K, V, S, U> StateSpec<K, V, S, U> {
 /// What `map_with_state`'s internal RDD holds for a key: its state (with
 /// the batch time it last got a record) or a mapped value of the batch.
 /// The RDD is keyed, `(K, Slot)`, so it keeps the state's partitioner.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Slot<S, U> {
     State(S, Time),
     Mapped(U),

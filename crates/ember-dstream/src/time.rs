@@ -156,7 +156,9 @@ impl Div for Duration {
 /// assert_eq!(t - Time::from_millis(1000), Duration::from_secs(2));
 /// assert!(t.is_multiple_of(Duration::from_secs(1)));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct Time(u64);
 
 impl Time {

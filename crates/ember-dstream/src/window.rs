@@ -147,7 +147,7 @@ impl<K: Data + Hash + Eq, V: Data> StreamCompute<(K, V)> for ReducedBatches<K, V
 }
 
 /// Where a value of the incremental window's merge comes from.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Part<V> {
     /// The previous window's value.
     Previous(V),
@@ -159,7 +159,7 @@ enum Part<V> {
 
 /// One key's values in the incremental window's merge, each side already
 /// reduced with `f`.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Merge<V> {
     previous: Option<V>,
     leaving: Option<V>,

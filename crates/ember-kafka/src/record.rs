@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 /// Which clock a record's timestamp comes from (Kafka's `TimestampType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TimestampType {
     /// The record has no timestamp.
     NoTimestamp,
@@ -16,7 +16,7 @@ pub enum TimestampType {
 }
 
 /// One record header: a key and an optional value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RecordHeader {
     /// The header's key.
     pub key: String,
@@ -27,7 +27,7 @@ pub struct RecordHeader {
 /// One Kafka record: where it lies, when it was written, its deserialized
 /// key and value (`None` when Kafka holds null, e.g. a tombstone) and its
 /// headers.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ConsumerRecord<K, V> {
     /// The topic (shared by every record of a partition's batch).
     pub topic: Arc<str>,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use crate::scheduler::run_job;
-use crate::{BoxIter, Data, JobError, Rdd, TaskContext};
+use crate::{BoxIter, Data, JobError, Rdd, TaskContext, TaskResult};
 
 impl<T: Data> Rdd<T> {
     fn all_partitions(&self) -> Vec<usize> {
@@ -15,7 +15,7 @@ impl<T: Data> Rdd<T> {
 
     /// Runs `f` on every partition's iterator and returns the per-partition
     /// results in partition order (the building block of every action).
-    pub fn run_partitions<R: Send>(
+    pub fn run_partitions<R: TaskResult>(
         &self,
         f: impl Fn(BoxIter<T>) -> R + Sync,
     ) -> Result<Vec<R>, JobError> {
@@ -34,7 +34,7 @@ impl<T: Data> Rdd<T> {
     /// assert_eq!(sizes, vec![(0, 1), (1, 2)]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
-    pub fn try_run_partitions<R: Send>(
+    pub fn try_run_partitions<R: TaskResult>(
         &self,
         f: impl Fn(&TaskContext, BoxIter<T>) -> Result<R, JobError> + Sync,
     ) -> Result<Vec<R>, JobError> {
@@ -96,7 +96,7 @@ impl<T: Data> Rdd<T> {
     /// assert_eq!((sum, n), (10, 4));
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
-    pub fn aggregate<U: Send + Clone + Sync>(
+    pub fn aggregate<U: Data>(
         &self,
         zero: U,
         seq: impl Fn(U, T) -> U + Sync,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::exchange::Exchange;
 use crate::executor::{Executor, LocalExecutor};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::source::{EmptyCompute, ParallelCollection, PartitionedCollection};
@@ -16,6 +17,8 @@ pub(crate) struct ContextInner {
     pub(crate) block_manager: BlockManager,
     pub(crate) metrics: Metrics,
     pub(crate) task_attempts: u32,
+    /// The other processes, in cluster mode.
+    pub(crate) exchange: Option<Arc<dyn Exchange>>,
     next_rdd_id: AtomicUsize,
     next_shuffle_id: AtomicUsize,
     next_stage_id: AtomicUsize,
@@ -70,12 +73,34 @@ impl RddContext {
     /// A context whose tasks run on `executor` (another backend than the
     /// local rayon pool), with `task_attempts` attempts per task.
     pub fn with_executor(executor: Box<dyn Executor>, task_attempts: u32) -> Self {
+        Self::build(executor, task_attempts, None)
+    }
+
+    /// A context that is one process of a cluster: its executor computes
+    /// the partitions this process owns, and `exchange` carries shuffles
+    /// and action results between the processes. Every process must build
+    /// the same RDDs and run the same actions in the same order (SPMD), as
+    /// a program started the same way on every process does.
+    pub fn with_exchange(
+        executor: Box<dyn Executor>,
+        task_attempts: u32,
+        exchange: Arc<dyn Exchange>,
+    ) -> Self {
+        Self::build(executor, task_attempts, Some(exchange))
+    }
+
+    fn build(
+        executor: Box<dyn Executor>,
+        task_attempts: u32,
+        exchange: Option<Arc<dyn Exchange>>,
+    ) -> Self {
         RddContext {
             inner: Arc::new(ContextInner {
                 executor,
                 block_manager: BlockManager::default(),
                 metrics: Metrics::default(),
                 task_attempts: task_attempts.max(1),
+                exchange,
                 next_rdd_id: AtomicUsize::new(0),
                 next_shuffle_id: AtomicUsize::new(0),
                 next_stage_id: AtomicUsize::new(0),
@@ -84,9 +109,39 @@ impl RddContext {
         }
     }
 
-    /// The number of worker threads; the default partition count.
+    /// The number of worker threads (of every process, in a cluster): the
+    /// default partition count.
     pub fn default_parallelism(&self) -> usize {
-        self.inner.executor.parallelism()
+        self.inner.executor.parallelism() * self.processes()
+    }
+
+    /// The cluster exchange, when this context is one process of a cluster.
+    pub fn exchange(&self) -> Option<&Arc<dyn Exchange>> {
+        self.inner.exchange.as_ref()
+    }
+
+    /// This process's index in its cluster (0 for a local context).
+    pub fn process(&self) -> usize {
+        self.inner.exchange.as_ref().map_or(0, |e| e.process())
+    }
+
+    /// How many processes compute this context's RDDs (1 for a local
+    /// context).
+    pub fn processes(&self) -> usize {
+        self.inner.exchange.as_ref().map_or(1, |e| e.processes())
+    }
+
+    /// Whether this process plays Spark's driver: a local context, or
+    /// process 0 of a cluster. Side effects that must happen once per
+    /// batch (printing, writing a summary) belong here.
+    pub fn is_driver(&self) -> bool {
+        self.process() == 0
+    }
+
+    /// Whether this process computes partition `partition` of `rdd`.
+    pub(crate) fn owns(&self, rdd: &dyn crate::RddInfo, partition: usize) -> bool {
+        let processes = self.processes();
+        processes == 1 || rdd.owner(partition, processes) == self.process()
     }
 
     /// The cache of persisted partitions.

@@ -19,6 +19,12 @@ pub trait RddInfo: Send + Sync {
     fn dependencies(&self) -> Vec<Dependency>;
     /// How its partitions are kept.
     fn storage_level(&self) -> StorageLevel;
+    /// The process of a cluster of `processes` that computes `partition`.
+    /// By default the partitions are dealt round-robin
+    /// ([`partition_owner`](crate::partition_owner)).
+    fn owner(&self, partition: usize, processes: usize) -> usize {
+        crate::partition_owner(partition, processes)
+    }
 }
 
 /// An edge of the lineage graph.
@@ -81,4 +87,13 @@ pub trait ShuffleDependency: Send + Sync {
     fn prepare(&self) -> Result<(), JobError>;
     /// Computes one parent partition and stores its bucketed output.
     fn run_map_task(&self, task: &TaskContext) -> Result<(), JobError>;
+    /// Cluster mode: after this process ran its map tasks (`local` is how
+    /// that went), sends every bucket to the process that owns its reduce
+    /// partition and keeps what the others send for this process's
+    /// partitions. Every process calls it once per map stage.
+    fn exchange_outputs(
+        &self,
+        exchange: &dyn crate::Exchange,
+        local: Result<(), JobError>,
+    ) -> Result<(), JobError>;
 }

@@ -144,6 +144,45 @@ pub enum JobError {
         /// The operation (`sum`).
         operation: &'static str,
     },
+    /// Cluster mode: the exchange between the processes failed (a process
+    /// is gone); the whole cluster stops.
+    #[error("cluster exchange failed: {0}")]
+    Exchange(#[from] crate::ExchangeError),
+    /// Cluster mode: the job failed on another process; every process
+    /// fails it with that process's error.
+    #[error("the job failed on process {process}: {message}")]
+    RemoteFailed {
+        /// The process where it failed.
+        process: usize,
+        /// Its error, as that process displayed it.
+        message: String,
+    },
+    /// Cluster mode: a task needs a partition of a shuffle output that
+    /// lives on another process. Operations that read other partitions
+    /// than their own without a shuffle (`coalesce`, `cartesian`, a `zip`
+    /// of differently placed RDDs) cannot run across processes: use
+    /// `repartition`, or run them in local mode.
+    #[error(
+        "partition {partition} of a shuffle's output lives on process {owner}, not on process {process}: \
+         reading partitions of other processes without a shuffle is not supported in cluster mode (use repartition)"
+    )]
+    NotLocal {
+        /// The reduce partition read.
+        partition: usize,
+        /// The process that has it.
+        owner: usize,
+        /// The process that asked for it.
+        process: usize,
+    },
+    /// Cluster mode: records could not be encoded for, or decoded from,
+    /// another process.
+    #[error("could not {action} records exchanged between processes: {message}")]
+    Codec {
+        /// `encode` or `decode`.
+        action: &'static str,
+        /// The serializer's error.
+        message: String,
+    },
 }
 
 impl JobError {

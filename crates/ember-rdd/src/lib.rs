@@ -25,6 +25,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod actions;
+mod cluster_round;
 mod cogroup;
 mod cogroup_many;
 mod combine;
@@ -72,7 +73,7 @@ pub use local_iterator::LocalIterator;
 pub use metrics::MetricsSnapshot;
 pub use numeric::Numeric;
 pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
-pub use rdd::{BoxIter, Data, Rdd, RddCompute};
+pub use rdd::{BoxIter, Data, Rdd, RddCompute, TaskResult};
 pub use stat_counter::StatCounter;
 pub use storage::{BlockId, BlockManager, StorageLevel};
 pub use task::TaskContext;

@@ -81,8 +81,13 @@ impl<T: Data> Rdd<T> {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let partials = self.run_partitions(|iter| smallest(iter.map(|x| (f(&x), x)), n))?;
-        Ok(smallest(partials.into_iter().flatten(), n)
+        let partials = self.run_partitions(|iter| {
+            smallest(iter.map(|x| (f(&x), x)), n)
+                .into_iter()
+                .map(|(_, x)| x)
+                .collect::<Vec<T>>()
+        })?;
+        Ok(smallest(partials.into_iter().flatten().map(|x| (f(&x), x)), n)
             .into_iter()
             .map(|(_, x)| x)
             .collect())

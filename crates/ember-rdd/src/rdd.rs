@@ -4,6 +4,9 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use crate::dependency::{Dependency, RddInfo};
 use crate::lineage;
 use crate::partitioning::ErasedPartitioner;
@@ -12,9 +15,24 @@ use crate::storage::BlockId;
 use crate::{JobError, RddContext, StorageLevel, TaskContext};
 
 /// What an RDD element must be: cloneable (cached partitions hand out
-/// copies, as Spark deserializes them) and shareable between worker threads.
-pub trait Data: Clone + Send + Sync + 'static {}
-impl<T: Clone + Send + Sync + 'static> Data for T {}
+/// copies, as Spark deserializes them), shareable between worker threads,
+/// and serializable with serde, because in cluster mode shuffles and
+/// gathering actions move elements between processes (Spark requires
+/// `Serializable` for the same reason). Owned types qualify (`String`,
+/// numbers, tuples, `Vec`, `Option`, `Arc<T>`); borrowed ones such as
+/// `&'static str` do not; derive `Serialize` and `Deserialize` on your own.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an RDD or DStream element",
+    note = "elements must be `Clone + Send + Sync + 'static` and implement serde's `Serialize` and `Deserialize` (owned types: `String`, not `&str`); derive them on your own types"
+)]
+pub trait Data: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {}
+impl<T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static> Data for T {}
+
+/// What a task may return to an action: in cluster mode the results of
+/// every process's tasks travel to every process, so they are serializable
+/// like [`Data`] (without needing `Clone` or `Sync`).
+pub trait TaskResult: Send + Serialize + DeserializeOwned + 'static {}
+impl<T: Send + Serialize + DeserializeOwned + 'static> TaskResult for T {}
 
 /// The iterator over one partition's elements.
 pub type BoxIter<T> = Box<dyn Iterator<Item = T>>;
@@ -53,6 +71,14 @@ pub trait RddCompute<T>: Send + Sync + 'static {
     /// `ember_checkpoint::RddCheckpointer` installs); `None`, the default,
     /// for every other compute.
     fn checkpoint_name(&self) -> Option<String> {
+        None
+    }
+    /// In a cluster of `processes` processes, the process whose data
+    /// partition `partition` is (a source of each process's own records,
+    /// such as a receiver's blocks); `None`, the default, places it after
+    /// its lineage (see [`RddInfo::owner`]).
+    fn owner(&self, partition: usize, processes: usize) -> Option<usize> {
+        let _ = (partition, processes);
         None
     }
 }
@@ -97,6 +123,30 @@ impl<T: Data> RddInfo for RddNode<T> {
     }
     fn storage_level(&self) -> StorageLevel {
         *self.storage.read().unwrap_or_else(PoisonError::into_inner)
+    }
+    /// Where the compute says, else where the parent partition a narrow
+    /// dependency reads lives (so a union of shuffled RDDs computes each
+    /// partition where its data is), else round-robin.
+    fn owner(&self, partition: usize, processes: usize) -> usize {
+        let compute = self.current_compute();
+        if let Some(owner) = compute.owner(partition, processes) {
+            return owner % processes.max(1);
+        }
+        for dep in compute.dependencies() {
+            match dep {
+                Dependency::OneToOne(parent) => return parent.owner(partition, processes),
+                Dependency::Range {
+                    parent,
+                    in_start,
+                    out_start,
+                    length,
+                } if (out_start..out_start + length).contains(&partition) => {
+                    return parent.owner(partition - out_start + in_start, processes);
+                }
+                _ => {}
+            }
+        }
+        crate::partition_owner(partition, processes)
     }
 }
 

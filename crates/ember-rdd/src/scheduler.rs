@@ -3,19 +3,25 @@
 //! output is missing: those that succeeded before a failed stage are kept),
 //! then the result stage, each stage's tasks in parallel on the executor,
 //! retrying tasks that panic.
+//!
+//! In cluster mode each process runs the tasks of the partitions it owns;
+//! after a map stage the buckets go to the owners of their reduce
+//! partitions, and the result stage's results go to every process, one
+//! exchange round each, so every process returns the same results.
 
 use std::any::Any;
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::cluster_round::all_gather;
 use crate::dependency::{Dependency, RddInfo, ShuffleDependency};
 use crate::metrics::Metrics;
-use crate::{BoxIter, Data, JobError, Rdd, RddContext, TaskContext};
+use crate::{BoxIter, Data, JobError, Rdd, RddContext, TaskContext, TaskResult};
 
 /// Runs `func` over the listed partitions of `rdd` and returns the results
 /// in the order of `partitions`.
-pub(crate) fn run_job<T: Data, R: Send>(
+pub(crate) fn run_job<T: Data, R: TaskResult>(
     rdd: &Rdd<T>,
     partitions: &[usize],
     func: impl Fn(&TaskContext, BoxIter<T>) -> Result<R, JobError> + Sync,
@@ -27,33 +33,82 @@ pub(crate) fn run_job<T: Data, R: Send>(
         if shuffle.is_available() {
             continue;
         }
-        shuffle.prepare()?;
-        let missing = shuffle.missing_partitions();
         let stage = ctx.new_stage_id();
-        tracing::debug!(
-            job,
-            stage,
-            shuffle = shuffle.shuffle_id(),
-            num_tasks = missing.len(),
-            "shuffle map stage"
-        );
-        run_stage(
-            ctx,
-            stage,
-            missing.len(),
-            |i| missing[i],
-            |task| shuffle.run_map_task(task),
-        )?;
+        let map_stage = || {
+            shuffle.prepare()?;
+            let parent = shuffle.parent();
+            let missing: Vec<usize> = shuffle
+                .missing_partitions()
+                .into_iter()
+                .filter(|&map| ctx.owns(parent.as_ref(), map))
+                .collect();
+            tracing::debug!(
+                job,
+                stage,
+                shuffle = shuffle.shuffle_id(),
+                num_tasks = missing.len(),
+                "shuffle map stage"
+            );
+            run_stage(
+                ctx,
+                stage,
+                missing.len(),
+                |i| missing[i],
+                |task| shuffle.run_map_task(task),
+            )
+            .map(drop)
+        };
+        match ctx.exchange() {
+            Some(exchange) => shuffle.exchange_outputs(exchange.as_ref(), map_stage())?,
+            None => map_stage()?,
+        }
     }
     let stage = ctx.new_stage_id();
-    tracing::debug!(job, stage, num_tasks = partitions.len(), "result stage");
-    run_stage(
+    let info = rdd.info();
+    let owned: Vec<usize> = (0..partitions.len())
+        .filter(|&i| ctx.owns(info.as_ref(), partitions[i]))
+        .collect();
+    tracing::debug!(job, stage, num_tasks = owned.len(), "result stage");
+    let results = run_stage(
         ctx,
         stage,
-        partitions.len(),
-        |i| partitions[i],
+        owned.len(),
+        |i| partitions[owned[i]],
         |task| func(task, rdd.iterator(task.partition, task)?),
-    )
+    );
+    match ctx.exchange() {
+        Some(exchange) => gather(exchange.as_ref(), partitions.len(), owned, results),
+        None => results,
+    }
+}
+
+/// Every process's results of the result stage, in the order of the
+/// job's partitions (`owned` lists the indices this process computed).
+fn gather<R: TaskResult>(
+    exchange: &dyn crate::Exchange,
+    len: usize,
+    owned: Vec<usize>,
+    results: Result<Vec<R>, JobError>,
+) -> Result<Vec<R>, JobError> {
+    let local = results.map(|results| owned.into_iter().zip(results).collect::<Vec<_>>());
+    let mut slots: Vec<Option<R>> = (0..len).map(|_| None).collect();
+    for share in all_gather(exchange, local)? {
+        for (index, result) in share {
+            if let Some(slot) = slots.get_mut(index) {
+                *slot = Some(result);
+            }
+        }
+    }
+    slots
+        .into_iter()
+        .enumerate()
+        .map(|(index, slot)| {
+            slot.ok_or_else(|| JobError::Codec {
+                action: "decode",
+                message: format!("no process returned the result of task {index}"),
+            })
+        })
+        .collect()
 }
 
 /// The shuffles `root` needs that have no output yet, parents before

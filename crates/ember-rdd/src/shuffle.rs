@@ -4,9 +4,13 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::cluster_round::exchange_shares;
 use crate::dependency::{RddInfo, ShuffleDependency};
 use crate::metrics::Metrics;
-use crate::{BoxIter, Data, Dependency, JobError, Partitioner, Rdd, RddCompute, TaskContext};
+use crate::{
+    BoxIter, Data, Dependency, Exchange, JobError, Partitioner, Rdd, RddCompute, TaskContext,
+    partition_owner,
+};
 
 /// Map side: one partition's records into one bucket per reduce partition.
 pub(crate) type MapSide<K, V, W> =
@@ -17,6 +21,9 @@ pub(crate) type Buckets<K, W> = Vec<Vec<(K, W)>>;
 pub(crate) type ReduceSide<K, W, C> = dyn Fn(BoxIter<(K, W)>) -> BoxIter<(K, C)> + Send + Sync;
 
 type MapOutput<K, W> = Arc<Vec<Vec<(K, W)>>>;
+/// What one process sends another after a map stage: for each of its map
+/// partitions, the buckets of the receiver's reduce partitions.
+type Share<K, W> = Vec<(usize, Vec<(usize, Vec<(K, W)>)>)>;
 
 /// The map side of one shuffle: the parent, how its records are bucketed,
 /// and the map outputs once computed. A `ShuffledRDD` reads one of these, a
@@ -71,6 +78,15 @@ impl<K: Data, V: Data, W: Data> ShuffleDep<K, V, W> {
         partition: usize,
         task: &TaskContext,
     ) -> Result<BoxIter<(K, W)>, JobError> {
+        let ctx = self.parent.context();
+        let owner = partition_owner(partition, ctx.processes());
+        if owner != ctx.process() {
+            return Err(JobError::NotLocal {
+                partition,
+                owner,
+                process: ctx.process(),
+            });
+        }
         let outputs = self.map_outputs(task)?;
         Ok(Box::new(outputs.into_iter().flat_map(move |output| {
             let len = output.get(partition).map_or(0, Vec::len);
@@ -81,6 +97,39 @@ impl<K: Data, V: Data, W: Data> ShuffleDep<K, V, W> {
     /// The number of reduce partitions.
     pub(crate) fn num_partitions(&self) -> usize {
         self.partitioner.num_partitions()
+    }
+
+    /// Cluster mode: this process's map outputs split into what it keeps
+    /// (its own reduce partitions' buckets, by map partition) and a share
+    /// for every other process.
+    fn split_outputs(
+        &self,
+        exchange: &dyn Exchange,
+    ) -> (Vec<(usize, Vec<(usize, Vec<(K, W)>)>)>, Vec<Share<K, W>>) {
+        let me = exchange.process();
+        let processes = exchange.processes();
+        let outputs = std::mem::take(&mut *self.outputs.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut kept = Vec::new();
+        let mut shares: Vec<Share<K, W>> = (0..processes).map(|_| Vec::new()).collect();
+        for (map, output) in outputs.into_iter().enumerate() {
+            let Some(output) = output else { continue };
+            let buckets = Arc::try_unwrap(output).unwrap_or_else(|shared| (*shared).clone());
+            let mut per_process: Vec<Vec<(usize, Vec<(K, W)>)>> =
+                (0..processes).map(|_| Vec::new()).collect();
+            for (reduce, bucket) in buckets.into_iter().enumerate() {
+                if !bucket.is_empty() {
+                    per_process[partition_owner(reduce, processes)].push((reduce, bucket));
+                }
+            }
+            for (q, buckets) in per_process.into_iter().enumerate() {
+                if q == me {
+                    kept.push((map, buckets));
+                } else if !buckets.is_empty() {
+                    shares[q].push((map, buckets));
+                }
+            }
+        }
+        (kept, shares)
     }
 
     fn store(&self, map: usize, output: MapOutput<K, W>) {
@@ -121,6 +170,37 @@ impl<K: Data, V: Data, W: Data> ShuffleDependency for ShuffleDep<K, V, W> {
     fn run_map_task(&self, task: &TaskContext) -> Result<(), JobError> {
         let output = self.compute_map_output(task)?;
         self.store(task.partition, output);
+        Ok(())
+    }
+    fn exchange_outputs(
+        &self,
+        exchange: &dyn Exchange,
+        local: Result<(), JobError>,
+    ) -> Result<(), JobError> {
+        let (kept, shares) = self.split_outputs(exchange);
+        let maps = self.parent.num_partitions();
+        let received = match exchange_shares(exchange, local.map(|()| shares)) {
+            Ok(received) => received,
+            Err(error) => {
+                // The whole map stage runs again, on every process.
+                *self.outputs.lock().unwrap_or_else(PoisonError::into_inner) = vec![None; maps];
+                return Err(error);
+            }
+        };
+        let reduces = self.num_partitions();
+        let mut outputs: Vec<Vec<Vec<(K, W)>>> = (0..maps)
+            .map(|_| (0..reduces).map(|_| Vec::new()).collect())
+            .collect();
+        let arrived = received.into_iter().flatten().chain(kept);
+        for (map, buckets) in arrived {
+            for (reduce, bucket) in buckets {
+                if let Some(slot) = outputs.get_mut(map).and_then(|o| o.get_mut(reduce)) {
+                    *slot = bucket;
+                }
+            }
+        }
+        *self.outputs.lock().unwrap_or_else(PoisonError::into_inner) =
+            outputs.into_iter().map(|o| Some(Arc::new(o))).collect();
         Ok(())
     }
 }

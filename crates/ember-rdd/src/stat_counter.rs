@@ -13,7 +13,7 @@
 /// assert_eq!((stats.variance(), stats.sample_variance()), (1.25, 5.0 / 3.0));
 /// assert_eq!((stats.max(), stats.min()), (4.0, 1.0));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StatCounter {
     count: u64,
     mean: f64,
