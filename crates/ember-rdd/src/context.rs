@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::exchange::Exchange;
 use crate::executor::{Executor, LocalExecutor};
 use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::placed::PlacedCollection;
 use crate::source::{EmptyCompute, ParallelCollection, PartitionedCollection};
 use crate::storage::BlockManager;
 use crate::union::UnionCompute;
@@ -19,6 +20,8 @@ pub(crate) struct ContextInner {
     pub(crate) task_attempts: u32,
     /// The other processes, in cluster mode.
     pub(crate) exchange: Option<Arc<dyn Exchange>>,
+    /// Cluster mode: the one thread allowed to run jobs, once bound.
+    job_thread: std::sync::Mutex<Option<std::thread::ThreadId>>,
     next_rdd_id: AtomicUsize,
     next_shuffle_id: AtomicUsize,
     next_stage_id: AtomicUsize,
@@ -101,6 +104,7 @@ impl RddContext {
                 metrics: Metrics::default(),
                 task_attempts: task_attempts.max(1),
                 exchange,
+                job_thread: std::sync::Mutex::new(None),
                 next_rdd_id: AtomicUsize::new(0),
                 next_shuffle_id: AtomicUsize::new(0),
                 next_stage_id: AtomicUsize::new(0),
@@ -136,6 +140,37 @@ impl RddContext {
     /// batch (printing, writing a summary) belong here.
     pub fn is_driver(&self) -> bool {
         self.process() == 0
+    }
+
+    /// Cluster mode: from now on only the calling thread may run jobs (a
+    /// streaming context binds its job executor thread). Every process
+    /// must run the same jobs in the same order; jobs started from two
+    /// threads could interleave differently on different processes, so a
+    /// job from another thread fails with [`JobError::JobOffThread`].
+    pub fn bind_jobs_to_current_thread(&self) {
+        *self
+            .inner
+            .job_thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::thread::current().id());
+    }
+
+    /// In cluster mode, an error unless the calling thread may run jobs.
+    pub(crate) fn check_job_thread(&self) -> Result<(), JobError> {
+        if self.inner.exchange.is_none() {
+            return Ok(());
+        }
+        let bound = *self
+            .inner
+            .job_thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match bound {
+            Some(thread) if thread != std::thread::current().id() => Err(JobError::JobOffThread {
+                thread: std::thread::current().name().unwrap_or("unnamed").to_owned(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Whether this process computes partition `partition` of `rdd`.
@@ -187,6 +222,45 @@ impl RddContext {
             self,
             "from_partitions",
             PartitionedCollection::new("ParallelCollectionRDD", partitions),
+        )
+    }
+
+    /// An RDD of data each process holds for itself, such as the blocks its
+    /// receivers stored: in local mode exactly
+    /// [`from_partitions`](Self::from_partitions); in a cluster of `n`
+    /// processes, `n * slices` partitions where process `q` owns
+    /// `q * slices .. (q + 1) * slices` and deals its `partitions` over
+    /// them round-robin (so every process sees the same partition count,
+    /// whatever each holds). `slices` must be the same on every process.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let rdd = ctx.from_process_partitions(vec![vec![1], vec![2, 3]], 4);
+    /// assert_eq!(rdd.glom().collect()?, vec![vec![1], vec![2, 3]]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn from_process_partitions<T: Data>(&self, partitions: Vec<Vec<T>>, slices: usize) -> Rdd<T> {
+        let processes = self.processes();
+        if processes == 1 {
+            return self.from_partitions(partitions);
+        }
+        let slices = slices.max(1);
+        let me = self.process();
+        let mut mine: Vec<Vec<Arc<Vec<T>>>> = (0..slices).map(|_| Vec::new()).collect();
+        for (i, block) in partitions.into_iter().enumerate() {
+            if !block.is_empty() {
+                mine[i % slices].push(Arc::new(block));
+            }
+        }
+        let mut mine = mine.into_iter();
+        let placed = (0..processes * slices)
+            .map(|p| if p / slices == me { mine.next() } else { None })
+            .collect();
+        let owners = (0..processes * slices).map(|p| p / slices).collect();
+        Rdd::from_compute(
+            self,
+            "from_process_partitions",
+            PlacedCollection::new("ParallelCollectionRDD", placed, owners, me),
         )
     }
 

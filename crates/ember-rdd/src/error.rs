@@ -157,13 +157,14 @@ pub enum JobError {
         /// Its error, as that process displayed it.
         message: String,
     },
-    /// Cluster mode: a task needs a partition of a shuffle output that
-    /// lives on another process. Operations that read other partitions
+    /// Cluster mode: a task needs a partition (of a shuffle's output, or
+    /// of data a process holds, such as a receiver's blocks) that lives on
+    /// another process. Operations that read other partitions
     /// than their own without a shuffle (`coalesce`, `cartesian`, a `zip`
     /// of differently placed RDDs) cannot run across processes: use
     /// `repartition`, or run them in local mode.
     #[error(
-        "partition {partition} of a shuffle's output lives on process {owner}, not on process {process}: \
+        "partition {partition} lives on process {owner}, not on process {process}: \
          reading partitions of other processes without a shuffle is not supported in cluster mode (use repartition)"
     )]
     NotLocal {
@@ -173,6 +174,19 @@ pub enum JobError {
         owner: usize,
         /// The process that asked for it.
         process: usize,
+    },
+    /// Cluster mode: a job started on another thread than the one bound
+    /// to run jobs (see
+    /// [`RddContext::bind_jobs_to_current_thread`](crate::RddContext::bind_jobs_to_current_thread)),
+    /// e.g. an action inside a `transform` closure, which runs when the
+    /// batch is generated: run actions in `foreach_rdd` instead.
+    #[error(
+        "cluster mode runs jobs on the job executor thread only, and thread `{thread}` started one \
+         (an action inside `transform`? run actions in `foreach_rdd`)"
+    )]
+    JobOffThread {
+        /// The name of the thread that started the job.
+        thread: String,
     },
     /// Cluster mode: records could not be encoded for, or decoded from,
     /// another process.

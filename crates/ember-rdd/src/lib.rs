@@ -43,6 +43,7 @@ mod narrow;
 mod numeric;
 mod ordering;
 mod pair;
+mod placed;
 mod pair_actions;
 mod partitioner;
 mod partitioning;

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::dependency::{Dependency, RddInfo};
 use crate::lineage;
 use crate::partitioning::ErasedPartitioner;
+use crate::placed::PlacedCollection;
 use crate::source::PartitionedCollection;
 use crate::storage::BlockId;
 use crate::{JobError, RddContext, StorageLevel, TaskContext};
@@ -341,6 +342,9 @@ impl<T: Data> Rdd<T> {
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn local_checkpoint(&self) -> Result<(), JobError> {
+        if self.context().exchange().is_some() {
+            return self.local_checkpoint_in_place();
+        }
         let manager = self.node.ctx.block_manager();
         let cached: Option<Vec<Arc<Vec<T>>>> = (0..self.num_partitions())
             .map(|partition| {
@@ -359,6 +363,33 @@ impl<T: Data> Rdd<T> {
                 .collect(),
         };
         self.replace_lineage(PartitionedCollection::new("LocalCheckpointRDD", partitions));
+        self.unpersist();
+        Ok(())
+    }
+
+    /// Cluster mode's local checkpoint: each process keeps the partitions
+    /// it owns, where they are (nothing crosses processes).
+    fn local_checkpoint_in_place(&self) -> Result<(), JobError> {
+        let ctx = self.context();
+        let (processes, process) = (ctx.processes(), ctx.process());
+        let info = self.info();
+        let owners: Vec<usize> = (0..self.num_partitions())
+            .map(|p| info.owner(p, processes))
+            .collect();
+        let all: Vec<usize> = (0..self.num_partitions()).collect();
+        let computed = crate::scheduler::run_job_in_place(self, &all, |_, iter| {
+            Ok(iter.collect::<Vec<T>>())
+        })?;
+        let mut partitions: Vec<Option<Vec<Arc<Vec<T>>>>> = vec![None; owners.len()];
+        for (partition, data) in computed {
+            partitions[partition] = Some(vec![Arc::new(data)]);
+        }
+        self.replace_lineage(PlacedCollection::new(
+            "LocalCheckpointRDD",
+            partitions,
+            owners,
+            process,
+        ));
         self.unpersist();
         Ok(())
     }

@@ -26,6 +26,34 @@ pub(crate) fn run_job<T: Data, R: TaskResult>(
     partitions: &[usize],
     func: impl Fn(&TaskContext, BoxIter<T>) -> Result<R, JobError> + Sync,
 ) -> Result<Vec<R>, JobError> {
+    rdd.context().check_job_thread()?;
+    let (owned, results) = run_owned(rdd, partitions, func);
+    match rdd.context().exchange() {
+        Some(exchange) => gather(exchange.as_ref(), partitions.len(), owned, results),
+        None => results,
+    }
+}
+
+/// [`run_job`] without gathering: the results of the partitions this
+/// process owns (all of them in local mode), as `(partition, result)`.
+pub(crate) fn run_job_in_place<T: Data, R: Send>(
+    rdd: &Rdd<T>,
+    partitions: &[usize],
+    func: impl Fn(&TaskContext, BoxIter<T>) -> Result<R, JobError> + Sync,
+) -> Result<Vec<(usize, R)>, JobError> {
+    rdd.context().check_job_thread()?;
+    let (owned, results) = run_owned(rdd, partitions, func);
+    Ok(owned.into_iter().map(|i| partitions[i]).zip(results?).collect())
+}
+
+/// Runs the shuffle map stages `rdd` needs and the result stage over the
+/// listed partitions this process owns; returns their indices in
+/// `partitions` and their results.
+fn run_owned<T: Data, R: Send>(
+    rdd: &Rdd<T>,
+    partitions: &[usize],
+    func: impl Fn(&TaskContext, BoxIter<T>) -> Result<R, JobError> + Sync,
+) -> (Vec<usize>, Result<Vec<R>, JobError>) {
     let ctx = rdd.context();
     let job = ctx.new_job_id();
     Metrics::add(&ctx.inner.metrics.jobs, 1);
@@ -58,9 +86,12 @@ pub(crate) fn run_job<T: Data, R: TaskResult>(
             )
             .map(drop)
         };
-        match ctx.exchange() {
-            Some(exchange) => shuffle.exchange_outputs(exchange.as_ref(), map_stage())?,
-            None => map_stage()?,
+        let done = match ctx.exchange() {
+            Some(exchange) => shuffle.exchange_outputs(exchange.as_ref(), map_stage()),
+            None => map_stage(),
+        };
+        if let Err(error) = done {
+            return (Vec::new(), Err(error));
         }
     }
     let stage = ctx.new_stage_id();
@@ -76,10 +107,7 @@ pub(crate) fn run_job<T: Data, R: TaskResult>(
         |i| partitions[owned[i]],
         |task| func(task, rdd.iterator(task.partition, task)?),
     );
-    match ctx.exchange() {
-        Some(exchange) => gather(exchange.as_ref(), partitions.len(), owned, results),
-        None => results,
-    }
+    (owned, results)
 }
 
 /// Every process's results of the result stage, in the order of the
