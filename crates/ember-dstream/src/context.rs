@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ember_checkpoint::{CheckpointError, CheckpointStore, DirLock};
-use ember_rdd::{RddConf, RddContext};
+use ember_rdd::{Exchange, RddConf, RddContext};
 
 use crate::checkpoint::{
     CHECKPOINT_LAYOUT, Checkpointer, StreamingCheckpoint, checkpoint_error, describe_difference,
@@ -20,7 +20,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::graph::{Graph, stop_input};
 use crate::listener::StreamingListener;
 use crate::listener_bus::{FailureHook, ListenerBus};
-use crate::scheduler::{HardStop, Runtime, Termination};
+use crate::scheduler::{ClusterStop, HardStop, Runtime, Termination};
 use crate::{Duration, StreamingConf, StreamingError, Time};
 
 /// What every stream of one context shares (and that holds no stream, so
@@ -217,6 +217,35 @@ impl StreamingContext {
         batch_interval: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StreamingError> {
+        Self::build(conf, batch_interval, clock, None)
+    }
+
+    /// One process of a cluster (cluster mode, see the README's "Cluster
+    /// mode"): every process runs the same program, builds the same
+    /// streams and computes its share of every batch; `exchange` carries
+    /// shuffles and results between the processes. Process 0 plays Spark's
+    /// driver: it prints, and it alone runs listeners and the UI.
+    /// `foreach_rdd` closures run on every process, each seeing the
+    /// cluster-wide batch (its actions return the same results
+    /// everywhere): guard side effects meant to happen once with
+    /// [`RddContext::is_driver`](ember_rdd::RddContext::is_driver).
+    /// Jobs run one batch at a time (`spark.streaming.concurrentJobs` is
+    /// taken as 1), and a stop on any process stops every process after
+    /// the batch all of them completed.
+    pub fn with_exchange(
+        conf: StreamingConf,
+        batch_interval: Duration,
+        exchange: Arc<dyn Exchange>,
+    ) -> Result<Self, StreamingError> {
+        Self::build(conf, batch_interval, Arc::new(SystemClock), Some(exchange))
+    }
+
+    fn build(
+        conf: StreamingConf,
+        batch_interval: Duration,
+        clock: Arc<dyn Clock>,
+        exchange: Option<Arc<dyn Exchange>>,
+    ) -> Result<Self, StreamingError> {
         if batch_interval.is_zero() {
             return Err(StreamingError::ZeroDuration {
                 what: "the batch interval",
@@ -229,16 +258,21 @@ impl StreamingContext {
         let listeners = ListenerBus::with_capacity(conf.listener_bus_capacity()?);
         let graph = Arc::new(Graph::default());
         #[cfg(feature = "ui")]
-        let ui = crate::ui::ContextUi::new(&conf, batch_interval, &graph)?;
+        let ui = match exchange.as_ref().is_none_or(|e| e.process() == 0) {
+            true => crate::ui::ContextUi::new(&conf, batch_interval, &graph)?,
+            false => None,
+        };
         #[cfg(feature = "ui")]
         if let Some(ui) = &ui {
             listeners.add(Arc::clone(&ui.listener) as Arc<dyn StreamingListener>);
         }
-        let rdd = RddContext::new(
-            RddConf::new()
-                .master(conf.master_str())
-                .max_task_failures(conf.task_max_failures()?),
-        )?;
+        let rdd_conf = RddConf::new()
+            .master(conf.master_str())
+            .max_task_failures(conf.task_max_failures()?);
+        let rdd = match exchange {
+            Some(exchange) => RddContext::new_in_cluster(rdd_conf, exchange)?,
+            None => RddContext::new(rdd_conf)?,
+        };
         let env = Arc::new(StreamEnv {
             rdd,
             batch: batch_interval,
@@ -487,8 +521,33 @@ impl StreamingContext {
     }
 
     /// Registers a listener for batch, output and receiver events.
+    ///
+    /// In cluster mode only process 0 (the driver) runs listeners; on the
+    /// other processes this does nothing.
     pub fn add_listener(&self, listener: Arc<dyn StreamingListener>) {
-        self.inner.listeners.add(listener);
+        if self.inner.env.rdd.is_driver() {
+            self.inner.listeners.add(listener);
+        }
+    }
+
+    /// In cluster mode, the latest of every process's `first_batch`, so
+    /// that every process cuts the same batches; `first_batch` itself in
+    /// local mode.
+    fn agree_on(&self, first_batch: Time) -> Result<Time, StreamingError> {
+        let Some(exchange) = self.inner.env.rdd.exchange() else {
+            return Ok(first_batch);
+        };
+        let mine = first_batch.milliseconds().to_le_bytes().to_vec();
+        let all = exchange
+            .all_to_all(vec![mine; exchange.processes()])
+            .map_err(|e| StreamingError::Job(e.into()))?;
+        let latest = all
+            .iter()
+            .filter_map(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
+            .map(u64::from_le_bytes)
+            .max()
+            .unwrap_or(first_batch.milliseconds());
+        Ok(Time::from_millis(latest))
     }
 
     /// Listener events dropped because listeners fell behind by more than
@@ -537,6 +596,12 @@ impl StreamingContext {
             });
         }
         let checkpoint_dir = self.checkpoint_dir();
+        if checkpoint_dir.is_some() && self.inner.env.rdd.exchange().is_some() {
+            return Err(StreamingError::ClusterUnsupported {
+                what: "checkpointing",
+                hint: "run without a checkpoint directory, or in local mode",
+            });
+        }
         // Held until stop (or drop); released on every early return below.
         let dir_lock = match &checkpoint_dir {
             Some(dir) => Some(DirLock::acquire(dir).map_err(|e| match e {
@@ -552,7 +617,7 @@ impl StreamingContext {
         let (zero_time, first_batch) = match recovered {
             Some((zero, checkpoint_time)) => (zero, checkpoint_time + batch),
             None => {
-                let first = self.inner.clock.now().floor(batch) + batch;
+                let first = self.agree_on(self.inner.clock.now().floor(batch) + batch)?;
                 (first - batch, first)
             }
         };
@@ -602,7 +667,11 @@ impl StreamingContext {
             }
         }
         self.inner.listeners.set_failure_hook(Arc::clone(&fail));
-        let runtime = match Runtime::start(&self.inner, first_batch, checkpointer, fail) {
+        let cluster = self.inner.env.rdd.exchange().map(|exchange| ClusterStop {
+            exchange: Arc::clone(exchange),
+            stop: self.agreed_stop_hook(),
+        });
+        let runtime = match Runtime::start(&self.inner, first_batch, checkpointer, fail, cluster) {
             Ok(runtime) => runtime,
             Err(e) => {
                 inputs.iter().for_each(|input| stop_input(input.as_ref()));
@@ -755,6 +824,18 @@ impl StreamingContext {
             // The failing thread (a scheduler, listener or checkpoint
             // writer thread) must not wait for the stop.
             (StreamingContext { inner }).stop_with(StopOptions::default(), true);
+        })
+    }
+
+    /// Cluster mode: how a stop the processes agreed on (another process
+    /// asked) stops this context, in the background.
+    fn agreed_stop_hook(&self) -> Arc<dyn Fn() + Send + Sync> {
+        let weak = Arc::downgrade(&self.inner);
+        Arc::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                tracing::info!("the cluster agreed to stop");
+                (StreamingContext { inner }).stop_with(StopOptions::default(), true);
+            }
         })
     }
 

@@ -97,6 +97,10 @@ impl<T: Data> DStream<T> {
     {
         self.register_output("print", move |rdd, time| {
             let first = rdd.take(n.saturating_add(1)).map_err(|e| e.to_string())?;
+            if !rdd.context().is_driver() {
+                // Cluster mode: process 0 prints.
+                return Ok(());
+            }
             let text = format_batch(time, &first, n);
             let mut stdout = std::io::stdout().lock();
             stdout

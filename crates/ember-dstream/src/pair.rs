@@ -23,8 +23,9 @@ impl<K: Data, V: Data> DStream<(K, V)> {
     ///
     /// ```
     /// use ember_dstream::testing::run_operation;
-    /// let out = run_operation(vec![vec![("a", 1), ("b", 2)], vec![]], |s| s.map_values(|v| v * 10), 2)?;
-    /// assert_eq!(out, vec![vec![("a", 10), ("b", 20)], vec![]]);
+    /// let input = vec![vec![("a".to_owned(), 1), ("b".to_owned(), 2)], vec![]];
+    /// let out = run_operation(input, |s| s.map_values(|v| v * 10), 2)?;
+    /// assert_eq!(out, vec![vec![("a".to_owned(), 10), ("b".to_owned(), 20)], vec![]]);
     /// # Ok::<(), ember_dstream::StreamingError>(())
     /// ```
     pub fn map_values<U: Data>(
@@ -44,8 +45,9 @@ impl<K: Data, V: Data> DStream<(K, V)> {
     ///
     /// ```
     /// use ember_dstream::testing::run_operation;
-    /// let out = run_operation(vec![vec![("a", 2), ("b", 0)]], |s| s.flat_map_values(|n| 0..n), 1)?;
-    /// assert_eq!(out, vec![vec![("a", 0), ("a", 1)]]);
+    /// let input = vec![vec![("a".to_owned(), 2), ("b".to_owned(), 0)]];
+    /// let out = run_operation(input, |s| s.flat_map_values(|n| 0..n), 1)?;
+    /// assert_eq!(out, vec![vec![("a".to_owned(), 0), ("a".to_owned(), 1)]]);
     /// # Ok::<(), ember_dstream::StreamingError>(())
     /// ```
     pub fn flat_map_values<U: Data, I>(
@@ -78,13 +80,13 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     ///
     /// ```
     /// use ember_dstream::testing::run_operation;
-    /// let input = vec![vec![("a", 1), ("b", 2), ("a", 3)], vec![]];
+    /// let input = vec![vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3)], vec![]];
     /// let out = run_operation(input, |s| {
     ///     s.combine_by_key(|v| (v, 1), |(sum, n), v| (sum + v, n + 1), |(s1, n1), (s2, n2)| (s1 + s2, n1 + n2), None)
     /// }, 2)?;
     /// let mut first = out[0].clone();
     /// first.sort();
-    /// assert_eq!(first, vec![("a", (4, 2)), ("b", (2, 1))]);
+    /// assert_eq!(first, vec![("a".to_owned(), (4, 2)), ("b".to_owned(), (2, 1))]);
     /// assert_eq!(out[1], vec![]);
     /// # Ok::<(), ember_dstream::StreamingError>(())
     /// ```
@@ -108,8 +110,9 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     /// use std::sync::Arc;
     /// use ember_dstream::testing::run_operation;
     /// use ember_rdd::{HashPartitioner, Partitioner};
-    /// let by_3: Arc<dyn Partitioner<&str>> = Arc::new(HashPartitioner::new(3));
-    /// let out = run_operation(vec![vec![("a", 1), ("b", 2), ("a", 3)]], |s| {
+    /// let by_3: Arc<dyn Partitioner<String>> = Arc::new(HashPartitioner::new(3));
+    /// let input = vec![vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3)]];
+    /// let out = run_operation(input, |s| {
     ///     s.combine_by_key_with_partitioner(|v| vec![v], |mut l, v| { l.push(v); l }, |mut a, b| { a.extend(b); a }, by_3)
     ///         .glom()
     /// }, 1)?;
@@ -147,10 +150,11 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     ///
     /// ```
     /// use ember_dstream::testing::run_operation;
-    /// let out = run_operation(vec![vec![("a", 1), ("b", 1), ("a", 1)]], |s| s.reduce_by_key(|x, y| x + y), 1)?;
+    /// let input = vec![vec![("a".to_owned(), 1), ("b".to_owned(), 1), ("a".to_owned(), 1)]];
+    /// let out = run_operation(input, |s| s.reduce_by_key(|x, y| x + y), 1)?;
     /// let mut batch = out[0].clone();
     /// batch.sort();
-    /// assert_eq!(batch, vec![("a", 2), ("b", 1)]);
+    /// assert_eq!(batch, vec![("a".to_owned(), 2), ("b".to_owned(), 1)]);
     /// # Ok::<(), ember_dstream::StreamingError>(())
     /// ```
     pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + Send + Sync + 'static) -> DStream<(K, V)> {
@@ -183,12 +187,12 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     /// ```
     /// use ember_dstream::testing::run_operation2;
     /// let out = run_operation2(
-    ///     vec![vec![("a", 1), ("b", 2)]],
-    ///     vec![vec![("a", 'x'), ("c", 'y')]],
+    ///     vec![vec![("a".to_owned(), 1), ("b".to_owned(), 2)]],
+    ///     vec![vec![("a".to_owned(), 'x'), ("c".to_owned(), 'y')]],
     ///     |l, r| l.join(&r),
     ///     1,
     /// )?;
-    /// assert_eq!(out, vec![vec![("a", (1, 'x'))]]);
+    /// assert_eq!(out, vec![vec![("a".to_owned(), (1, 'x'))]]);
     /// # Ok::<(), ember_dstream::StreamingError>(())
     /// ```
     pub fn join<W: Data>(&self, other: &DStream<(K, W)>) -> StreamResult<(K, (V, W))> {

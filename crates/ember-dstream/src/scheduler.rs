@@ -10,6 +10,11 @@
 //! panics on these threads (an input source, a state's serialization)
 //! or an input that fails to generate its batch ends the context with an
 //! error; an output operation's failure is reported and batches go on.
+//!
+//! In cluster mode one executor thread runs the batches (every process
+//! runs the same jobs in the same order), and after each batch the
+//! processes agree whether to stop: a stop requested on any process stops
+//! every process after that batch.
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -159,6 +164,9 @@ impl Termination {
 struct Control {
     /// Generate no more batches once the inputs hold no unallocated data.
     stopping: AtomicBool,
+    /// Cluster mode: this process asks every process to stop after the
+    /// current batch.
+    stop_requested: AtomicBool,
     /// Generate nothing more and drop the queued batches.
     hard_stop: AtomicBool,
     alive: Mutex<usize>,
@@ -216,6 +224,8 @@ impl HardStop {
 
 pub(crate) struct Runtime {
     control: Arc<Control>,
+    /// Cluster mode: stops are agreed between the processes.
+    clustered: bool,
     /// A handle on the queue of generated batches, to say how many are left.
     queued: Receiver<JobSet>,
     threads: Vec<JoinHandle<()>>,
@@ -230,6 +240,17 @@ struct ExecutorShared {
     checkpointer: Option<Arc<Checkpointer>>,
     fail: FailureHook,
     completed: Mutex<Completed>,
+    /// Cluster mode: the exchange, and how a stop the cluster agreed on
+    /// stops this process's context.
+    cluster: Option<ClusterStop>,
+    rdd: ember_rdd::RddContext,
+}
+
+/// What an executor needs to agree on stops with the other processes.
+pub(crate) struct ClusterStop {
+    pub(crate) exchange: Arc<dyn ember_rdd::Exchange>,
+    /// Stops this process's context (in the background).
+    pub(crate) stop: Arc<dyn Fn() + Send + Sync>,
 }
 
 /// Which batches completed: every one up to `frontier`, and those after it
@@ -281,12 +302,23 @@ impl Runtime {
         first_batch: Time,
         checkpointer: Option<Arc<Checkpointer>>,
         fail: FailureHook,
+        cluster: Option<ClusterStop>,
     ) -> Result<Self, StreamingError> {
+        let executors = match &cluster {
+            Some(_) => {
+                if inner.conf.concurrent_jobs()? > 1 {
+                    tracing::warn!("cluster mode runs one batch at a time: spark.streaming.concurrentJobs is taken as 1");
+                }
+                1
+            }
+            None => inner.conf.concurrent_jobs()?,
+        };
         let (sender, receiver) =
             crossbeam_channel::bounded::<JobSet>(inner.conf.max_queued_batches()?);
         let control = Arc::new(Control::default());
         let mut runtime = Runtime {
             control: Arc::clone(&control),
+            clustered: cluster.is_some(),
             queued: receiver.clone(),
             threads: Vec::new(),
         };
@@ -302,8 +334,10 @@ impl Runtime {
                 ahead: BTreeSet::new(),
                 batch: inner.env.batch,
             }),
+            cluster,
+            rdd: inner.env.rdd.clone(),
         });
-        for _ in 0..inner.conf.concurrent_jobs()? {
+        for _ in 0..executors {
             let receiver = receiver.clone();
             let shared = Arc::clone(&shared);
             let started = spawn("ember-job-executor", &control, move || {
@@ -363,9 +397,15 @@ impl Runtime {
     }
 
     pub(crate) fn stop(mut self, graceful: bool, timeout: std::time::Duration) {
-        self.control.stopping.store(true, Ordering::SeqCst);
-        if !graceful {
-            self.control.hard_stop.store(true, Ordering::SeqCst);
+        if self.clustered {
+            // The executor agrees with the other processes and stops
+            // every one after the same batch.
+            self.control.stop_requested.store(true, Ordering::SeqCst);
+        } else {
+            self.control.stopping.store(true, Ordering::SeqCst);
+            if !graceful {
+                self.control.hard_stop.store(true, Ordering::SeqCst);
+            }
         }
         if self.owns_current_thread() {
             // Dropping the last context handle on a scheduler thread: the
@@ -480,6 +520,9 @@ impl Generator {
 }
 
 fn run_executor(receiver: &Receiver<JobSet>, shared: &ExecutorShared) {
+    if shared.cluster.is_some() {
+        shared.rdd.bind_jobs_to_current_thread();
+    }
     for job_set in receiver {
         if shared.control.hard_stop() {
             break;
@@ -488,7 +531,33 @@ fn run_executor(receiver: &Receiver<JobSet>, shared: &ExecutorShared) {
             (shared.fail)(e);
             break;
         }
+        if let Some(cluster) = &shared.cluster {
+            match agree_to_stop(cluster.exchange.as_ref(), &shared.control) {
+                Ok(false) => {}
+                Ok(true) => {
+                    shared.control.hard_stop.store(true, Ordering::SeqCst);
+                    (cluster.stop)();
+                    break;
+                }
+                Err(e) => {
+                    (shared.fail)(e);
+                    break;
+                }
+            }
+        }
     }
+}
+
+/// Cluster mode, after a batch: whether any process asked to stop.
+fn agree_to_stop(
+    exchange: &dyn ember_rdd::Exchange,
+    control: &Control,
+) -> Result<bool, StreamingError> {
+    let mine = u8::from(control.stop_requested.load(Ordering::SeqCst));
+    let votes = exchange
+        .all_to_all(vec![vec![mine]; exchange.processes()])
+        .map_err(|e| StreamingError::Job(e.into()))?;
+    Ok(votes.iter().any(|vote| vote.first() == Some(&1)))
 }
 
 /// Runs `f`, a user callback named `callback`, turning a panic into an error.

@@ -249,10 +249,11 @@ impl<T: Data> DStream<T> {
     ///
     /// ```
     /// use ember_dstream::testing::run_operation;
-    /// let out = run_operation(vec![vec!["a", "b", "a"]], |s| s.count_by_value(), 1)?;
+    /// let input = vec![vec!["a".to_owned(), "b".to_owned(), "a".to_owned()]];
+    /// let out = run_operation(input, |s| s.count_by_value(), 1)?;
     /// let mut batch = out[0].clone();
     /// batch.sort();
-    /// assert_eq!(batch, vec![("a", 2), ("b", 1)]);
+    /// assert_eq!(batch, vec![("a".to_owned(), 2), ("b".to_owned(), 1)]);
     /// # Ok::<(), ember_dstream::StreamingError>(())
     /// ```
     pub fn count_by_value(&self) -> DStream<(T, u64)>

@@ -428,15 +428,19 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     /// ```
     /// use ember_dstream::{Duration, testing::run_operation};
     /// let out = run_operation(
-    ///     vec![vec![("a", 1), ("b", 1)], vec![("a", 1)], vec![]],
+    ///     vec![
+    ///         vec![("a".to_owned(), 1), ("b".to_owned(), 1)],
+    ///         vec![("a".to_owned(), 1)],
+    ///         vec![],
+    ///     ],
     ///     |s| s.reduce_by_key_and_window(|x, y| x + y, Duration::from_secs(2), Duration::from_secs(1)),
     ///     3,
     /// )?;
     /// let sorted: Vec<Vec<_>> = out.into_iter().map(|mut b| { b.sort(); b }).collect();
     /// assert_eq!(sorted, vec![
-    ///     vec![("a", 1), ("b", 1)],
-    ///     vec![("a", 2), ("b", 1)],
-    ///     vec![("a", 1)],
+    ///     vec![("a".to_owned(), 1), ("b".to_owned(), 1)],
+    ///     vec![("a".to_owned(), 2), ("b".to_owned(), 1)],
+    ///     vec![("a".to_owned(), 1)],
     /// ]);
     /// # Ok::<(), ember_dstream::StreamingError>(())
     /// ```
@@ -465,7 +469,11 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     /// ```
     /// use ember_dstream::{Duration, testing::run_operation};
     /// let out = run_operation(
-    ///     vec![vec![("a", 1), ("b", 1)], vec![("a", 2)], vec![]],
+    ///     vec![
+    ///         vec![("a".to_owned(), 1), ("b".to_owned(), 1)],
+    ///         vec![("a".to_owned(), 2)],
+    ///         vec![],
+    ///     ],
     ///     |s| s.group_by_key_and_window(Duration::from_secs(2), Duration::from_secs(1)),
     ///     3,
     /// )?;
@@ -475,9 +483,9 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     ///     b
     /// }).collect();
     /// assert_eq!(sorted, vec![
-    ///     vec![("a", vec![1]), ("b", vec![1])],
-    ///     vec![("a", vec![1, 2]), ("b", vec![1])],
-    ///     vec![("a", vec![2])],
+    ///     vec![("a".to_owned(), vec![1]), ("b".to_owned(), vec![1])],
+    ///     vec![("a".to_owned(), vec![1, 2]), ("b".to_owned(), vec![1])],
+    ///     vec![("a".to_owned(), vec![2])],
     /// ]);
     /// # Ok::<(), ember_dstream::StreamingError>(())
     /// ```

@@ -73,6 +73,17 @@ impl RddContext {
         ))
     }
 
+    /// One process of a cluster, configured by `conf` (its master gives
+    /// this process's worker threads): see [`with_exchange`](Self::with_exchange).
+    pub fn new_in_cluster(conf: RddConf, exchange: Arc<dyn Exchange>) -> Result<Self, JobError> {
+        let executor = LocalExecutor::new(conf.threads()?)?;
+        Ok(Self::with_exchange(
+            Box::new(executor),
+            conf.task_attempts(),
+            exchange,
+        ))
+    }
+
     /// A context whose tasks run on `executor` (another backend than the
     /// local rayon pool), with `task_attempts` attempts per task.
     pub fn with_executor(executor: Box<dyn Executor>, task_attempts: u32) -> Self {

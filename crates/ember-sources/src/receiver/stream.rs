@@ -280,6 +280,14 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
         self.store
             .open(log_dir.as_deref(), recovered)
             .map_err(StreamingError::from)?;
+        let ctx = env.rdd_context();
+        let runs_on = env.stream_id() % ctx.processes();
+        if runs_on != ctx.process() {
+            // Cluster mode: receiver i runs on process i % n; here its
+            // batches are empty.
+            tracing::info!(stream = env.stream_id(), runs_on, "the receiver runs on another process");
+            return Ok(());
+        }
         self.start_receiver(env).map_err(StreamingError::from)
     }
 
@@ -390,13 +398,17 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
     }
 }
 
-/// A batch's RDD: one partition per block (one empty partition without).
+/// A batch's RDD: one partition per block (one empty partition without);
+/// in cluster mode the blocks stay on this process, dealt over its
+/// worker threads' share of the partitions.
 fn batch_rdd<T: Data>(blocks: Vec<Block<T>>, env: &InputEnv) -> Rdd<T> {
     let mut partitions: Vec<Vec<T>> = blocks.into_iter().map(|b| b.records).collect();
     if partitions.is_empty() {
         partitions.push(Vec::new());
     }
-    env.rdd_context().from_partitions(partitions)
+    let ctx = env.rdd_context();
+    let slices = ctx.default_parallelism() / ctx.processes();
+    ctx.from_process_partitions(partitions, slices)
 }
 
 /// Feeds completed batches to the PID estimator and applies its rate.
