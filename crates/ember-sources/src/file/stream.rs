@@ -632,6 +632,12 @@ impl InputSource<String> for FileSource {
     }
 
     fn start(&self, env: &InputEnv) -> Result<(), StreamingError> {
+        if env.rdd_context().processes() > 1 {
+            return Err(StreamingError::ClusterUnsupported {
+                what: "the file stream",
+                hint: "feed the cluster from queue_stream or receivers (socket, custom), or run the file stream in local mode",
+            });
+        }
         self.start_window(env).map(|_| ())
     }
 
