@@ -16,6 +16,10 @@
 //! ```
 
 pub use ember_checkpoint as checkpoint;
+/// Cluster mode on timely dataflow (cargo feature `cluster`, on by
+/// default): the same program on many processes.
+#[cfg(feature = "cluster")]
+pub use ember_cluster as cluster;
 pub use ember_dstream as dstream;
 pub use ember_dstream::testing;
 pub use ember_dstream::{Duration, Time};

@@ -127,6 +127,10 @@ pub(crate) struct ContextInner {
     /// The Streaming UI, when `spark.ui.enabled`.
     #[cfg(feature = "ui")]
     ui: Mutex<Option<crate::ui::ContextUi>>,
+    /// Cluster mode from `ember.cluster.*`: the connection, shut down when
+    /// the context stops.
+    #[cfg(feature = "cluster")]
+    cluster: Option<Arc<ember_cluster::Cluster>>,
 }
 
 impl Drop for ContextInner {
@@ -252,6 +256,18 @@ impl StreamingContext {
             });
         }
         crate::logging::install_default(&conf)?;
+        #[cfg(feature = "cluster")]
+        let (exchange, cluster, conf) = match exchange {
+            Some(exchange) => (Some(exchange), None, conf),
+            None => match crate::cluster::connect(&conf)? {
+                Some((cluster, threads)) => (
+                    Some(Arc::clone(&cluster) as Arc<dyn Exchange>),
+                    Some(cluster),
+                    conf.master(format!("local[{threads}]")),
+                ),
+                None => (None, None, conf),
+            },
+        };
         conf.concurrent_jobs()?;
         conf.max_queued_batches()?;
         let stop_timeout = conf.graceful_stop_timeout(batch_interval)?;
@@ -300,6 +316,8 @@ impl StreamingContext {
                 stopped_by_signal: Mutex::new(None),
                 #[cfg(feature = "ui")]
                 ui: Mutex::new(ui),
+                #[cfg(feature = "cluster")]
+                cluster,
             }),
         })
     }
@@ -915,6 +933,13 @@ impl StreamingContext {
         self.inner.listeners.stop(timeout);
         #[cfg(feature = "ui")]
         self.with_ui(crate::ui::ContextUi::stop);
+        // Every process stops after the same batch: wait for the others.
+        #[cfg(feature = "cluster")]
+        if let Some(cluster) = &self.inner.cluster
+            && let Err(e) = cluster.shutdown()
+        {
+            tracing::warn!(error = %e, "leaving the cluster");
+        }
         // The last checkpoint is written (the runtime's checkpointer waited
         // for its writer): another context may take the directory now.
         drop(

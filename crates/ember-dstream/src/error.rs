@@ -195,6 +195,10 @@ pub enum StreamingError {
         /// The panic message.
         message: String,
     },
+    /// Joining the cluster the `ember.cluster.*` keys describe failed.
+    #[cfg(feature = "cluster")]
+    #[error("cluster mode: {0}")]
+    Cluster(#[source] std::sync::Arc<ember_cluster::ClusterError>),
     /// Cluster mode does not offer this (yet).
     #[error("{what} is not available in cluster mode yet: {hint}")]
     ClusterUnsupported {

@@ -27,6 +27,8 @@
 mod checkpoint;
 mod checkpoint_writer;
 mod clock;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod conf;
 mod context;
 mod dstream;

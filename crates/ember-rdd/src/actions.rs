@@ -168,7 +168,8 @@ impl<T: Data> Rdd<T> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let counts = ctx.parallelize(vec!["a", "b", "a"], 2).count_by_value()?;
+    /// let words = ["a", "b", "a"].map(String::from).to_vec();
+    /// let counts = ctx.parallelize(words, 2).count_by_value()?;
     /// assert_eq!((counts["a"], counts["b"]), (2, 1));
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```

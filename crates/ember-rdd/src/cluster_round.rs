@@ -5,6 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::Metrics;
 use crate::{Exchange, JobError};
 
 /// What one process sends another in a round.
@@ -30,12 +31,13 @@ fn encode<P: Serialize>(frame: &Frame<P>) -> Result<Vec<u8>, JobError> {
 /// other process's.
 pub(crate) fn exchange_shares<P: Serialize + DeserializeOwned>(
     exchange: &dyn Exchange,
+    metrics: &Metrics,
     shares: Result<Vec<P>, JobError>,
 ) -> Result<Vec<P>, JobError> {
     let me = exchange.process();
     let shares = match shares {
         Ok(shares) => shares,
-        Err(error) => return fail_round(exchange, error),
+        Err(error) => return fail_round(exchange, metrics, error),
     };
     let mut own = None;
     let mut outgoing = Vec::with_capacity(shares.len());
@@ -47,7 +49,7 @@ pub(crate) fn exchange_shares<P: Serialize + DeserializeOwned>(
             outgoing.push(encode(&Frame::Done(share))?);
         }
     }
-    let incoming = exchange.all_to_all(outgoing)?;
+    let incoming = send(exchange, metrics, outgoing)?;
     receive(me, own, incoming)
 }
 
@@ -55,26 +57,45 @@ pub(crate) fn exchange_shares<P: Serialize + DeserializeOwned>(
 /// every process's value, by process.
 pub(crate) fn all_gather<P: Serialize + DeserializeOwned>(
     exchange: &dyn Exchange,
+    metrics: &Metrics,
     local: Result<P, JobError>,
 ) -> Result<Vec<P>, JobError> {
     let me = exchange.process();
     let local = match local {
         Ok(local) => local,
-        Err(error) => return fail_round(exchange, error),
+        Err(error) => return fail_round(exchange, metrics, error),
     };
     let bytes = encode(&Frame::Done(&local))?;
     let outgoing = (0..exchange.processes())
         .map(|q| if q == me { Vec::new() } else { bytes.clone() })
         .collect();
-    let incoming = exchange.all_to_all(outgoing)?;
+    let incoming = send(exchange, metrics, outgoing)?;
     receive(me, Some(local), incoming)
 }
 
 /// Takes part in a round with this process's `error` and returns it.
-fn fail_round<P>(exchange: &dyn Exchange, error: JobError) -> Result<P, JobError> {
+fn fail_round<P>(exchange: &dyn Exchange, metrics: &Metrics, error: JobError) -> Result<P, JobError> {
     let failed = encode(&Frame::<()>::Failed(error.to_string()))?;
-    exchange.all_to_all(vec![failed; exchange.processes()])?;
+    send(exchange, metrics, vec![failed; exchange.processes()])?;
     Err(error)
+}
+
+/// Runs the round, counting it and the bytes bound for other processes.
+fn send(
+    exchange: &dyn Exchange,
+    metrics: &Metrics,
+    outgoing: Vec<Vec<u8>>,
+) -> Result<Vec<Vec<u8>>, JobError> {
+    let me = exchange.process();
+    let bytes: usize = outgoing
+        .iter()
+        .enumerate()
+        .filter(|(q, _)| *q != me)
+        .map(|(_, m)| m.len())
+        .sum();
+    Metrics::add(&metrics.exchange_rounds, 1);
+    Metrics::add(&metrics.exchange_bytes_sent, bytes as u64);
+    Ok(exchange.all_to_all(outgoing)?)
 }
 
 /// Decodes what every other process sent, with `own` (this process's

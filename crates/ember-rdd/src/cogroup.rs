@@ -111,13 +111,13 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
     /// let a = ctx.parallelize(vec![(1, 'a'), (2, 'b')], 2);
-    /// let b = ctx.parallelize(vec![(1, "x"), (1, "y"), (3, "z")], 2);
+    /// let b = ctx.parallelize(vec![(1, "x".to_owned()), (1, "y".to_owned()), (3, "z".to_owned())], 2);
     /// let mut groups = a.cogroup(&b).collect()?;
     /// groups.sort();
     /// assert_eq!(groups, vec![
-    ///     (1, (vec!['a'], vec!["x", "y"])),
+    ///     (1, (vec!['a'], vec!["x".to_owned(), "y".to_owned()])),
     ///     (2, (vec!['b'], vec![])),
-    ///     (3, (vec![], vec!["z"])),
+    ///     (3, (vec![], vec!["z".to_owned()])),
     /// ]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```

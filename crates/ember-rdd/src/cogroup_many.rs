@@ -62,12 +62,13 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let a = ctx.parallelize(vec![("x", 1), ("y", 2)], 2);
-    /// let b = ctx.parallelize(vec![("x", 3)], 1);
-    /// let c = ctx.parallelize(vec![("y", 4), ("x", 5)], 2);
+    /// let (x, y) = ("x".to_owned(), "y".to_owned());
+    /// let a = ctx.parallelize(vec![(x.clone(), 1), (y.clone(), 2)], 2);
+    /// let b = ctx.parallelize(vec![(x.clone(), 3)], 1);
+    /// let c = ctx.parallelize(vec![(y.clone(), 4), (x.clone(), 5)], 2);
     /// let mut groups = a.group_with(&[b, c]).collect()?;
     /// groups.sort();
-    /// assert_eq!(groups, vec![("x", vec![vec![1], vec![3], vec![5]]), ("y", vec![vec![2], vec![], vec![4]])]);
+    /// assert_eq!(groups, vec![(x, vec![vec![1], vec![3], vec![5]]), (y, vec![vec![2], vec![], vec![4]])]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn group_with(&self, others: &[Rdd<(K, V)>]) -> Rdd<(K, Vec<Vec<V>>)> {

@@ -222,7 +222,7 @@ impl RddContext {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let rdd = ctx.from_partitions(vec![vec!["a"], vec![], vec!["b", "c"]]);
+    /// let rdd = ctx.from_partitions(vec![vec!["a".to_owned()], vec![], vec!["b".to_owned(), "c".to_owned()]]);
     /// assert_eq!(rdd.num_partitions(), 3);
     /// assert_eq!(rdd.collect()?, vec!["a", "b", "c"]);
     /// # Ok::<(), ember_rdd::JobError>(())

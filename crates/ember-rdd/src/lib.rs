@@ -12,9 +12,9 @@
 //! use ember_rdd::RddContext;
 //!
 //! let ctx = RddContext::local(2)?;
-//! let lines = ctx.parallelize(vec!["a rose is", "a rose"], 2);
+//! let lines = ctx.parallelize(vec!["a rose is".to_owned(), "a rose".to_owned()], 2);
 //! let mut counts = lines
-//!     .flat_map(|l: &str| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+//!     .flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
 //!     .map(|w| (w, 1u64))
 //!     .reduce_by_key(|a, b| a + b)
 //!     .collect()?;

@@ -1,5 +1,6 @@
 //! Counters of the work a context has done: jobs, stages, task attempts,
-//! failures and shuffle records.
+//! failures, shuffle records and, in cluster mode, exchange rounds and the
+//! bytes sent to other processes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -10,6 +11,8 @@ pub(crate) struct Metrics {
     pub(crate) task_attempts: AtomicU64,
     pub(crate) task_failures: AtomicU64,
     pub(crate) shuffle_records_written: AtomicU64,
+    pub(crate) exchange_rounds: AtomicU64,
+    pub(crate) exchange_bytes_sent: AtomicU64,
 }
 
 impl Metrics {
@@ -25,6 +28,8 @@ impl Metrics {
             task_attempts: get(&self.task_attempts),
             task_failures: get(&self.task_failures),
             shuffle_records_written: get(&self.shuffle_records_written),
+            exchange_rounds: get(&self.exchange_rounds),
+            exchange_bytes_sent: get(&self.exchange_bytes_sent),
         }
     }
 }
@@ -42,4 +47,9 @@ pub struct MetricsSnapshot {
     pub task_failures: u64,
     /// Records written by shuffle map tasks, after map-side combine.
     pub shuffle_records_written: u64,
+    /// Cluster mode: all-to-all rounds with the other processes (one per
+    /// shuffle map stage and one per action).
+    pub exchange_rounds: u64,
+    /// Cluster mode: bytes this process sent to the other processes.
+    pub exchange_bytes_sent: u64,
 }

@@ -218,9 +218,10 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let sums = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2).reduce_by_key(|x, y| x + y);
+    /// let pairs = vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3)];
+    /// let sums = ctx.parallelize(pairs, 2).reduce_by_key(|x, y| x + y);
     /// let big = sums.map_partitions_preserving_partitioning(|it| it.filter(|(_, n)| *n > 2).map(|(k, n)| (k, n * 10)));
-    /// assert_eq!(big.collect()?, vec![("a", 40)]);
+    /// assert_eq!(big.collect()?, vec![("a".to_owned(), 40)]);
     /// assert!(big.partitioner().is_some());
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```

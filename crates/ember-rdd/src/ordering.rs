@@ -69,7 +69,7 @@ impl<T: Data> Rdd<T> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let words = ctx.parallelize(vec!["ccc", "a", "dddd", "bb"], 2);
+    /// let words = ctx.parallelize(["ccc", "a", "dddd", "bb"].map(String::from).to_vec(), 2);
     /// assert_eq!(words.take_ordered_by_key(2, |w| w.len())?, vec!["a", "bb"]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
@@ -115,7 +115,7 @@ impl<T: Data> Rdd<T> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let words = ctx.parallelize(vec!["ccc", "a", "dddd", "bb"], 2);
+    /// let words = ctx.parallelize(["ccc", "a", "dddd", "bb"].map(String::from).to_vec(), 2);
     /// assert_eq!(words.top_by_key(2, |w| w.len())?, vec!["dddd", "ccc"]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
@@ -146,8 +146,8 @@ impl<T: Data> Rdd<T> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let words = ctx.parallelize(vec!["bb", "a", "cc"], 2);
-    /// assert_eq!(words.max_by_key(|w| w.len())?, Some("cc"));
+    /// let words = ctx.parallelize(["bb", "a", "cc"].map(String::from).to_vec(), 2);
+    /// assert_eq!(words.max_by_key(|w| w.len())?, Some("cc".to_owned()));
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn max_by_key<K: Ord>(&self, f: impl Fn(&T) -> K + Sync) -> Result<Option<T>, JobError> {
@@ -162,8 +162,8 @@ impl<T: Data> Rdd<T> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let words = ctx.parallelize(vec!["bb", "a", "c"], 2);
-    /// assert_eq!(words.min_by_key(|w| w.len())?, Some("a"));
+    /// let words = ctx.parallelize(["bb", "a", "c"].map(String::from).to_vec(), 2);
+    /// assert_eq!(words.min_by_key(|w| w.len())?, Some("a".to_owned()));
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn min_by_key<K: Ord>(&self, f: impl Fn(&T) -> K + Sync) -> Result<Option<T>, JobError> {

@@ -38,12 +38,12 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2);
+    /// let pairs = ctx.parallelize(vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3)], 2);
     /// let mut sums_and_counts = pairs
     ///     .combine_by_key(|v| (v, 1), |(s, n), v| (s + v, n + 1), |(s1, n1), (s2, n2)| (s1 + s2, n1 + n2), None)
     ///     .collect()?;
     /// sums_and_counts.sort();
-    /// assert_eq!(sums_and_counts, vec![("a", (4, 2)), ("b", (2, 1))]);
+    /// assert_eq!(sums_and_counts, vec![("a".to_owned(), (4, 2)), ("b".to_owned(), (2, 1))]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn combine_by_key<C: Data>(
@@ -68,13 +68,13 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     /// use std::sync::Arc;
     /// use ember_rdd::{HashPartitioner, Partitioner};
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let by_3: Arc<dyn Partitioner<&str>> = Arc::new(HashPartitioner::new(3));
-    /// let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2).partition_by(Arc::clone(&by_3));
+    /// let by_3: Arc<dyn Partitioner<String>> = Arc::new(HashPartitioner::new(3));
+    /// let pairs = ctx.parallelize(vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3)], 2).partition_by(Arc::clone(&by_3));
     /// let lists = pairs.combine_by_key_with_partitioner(|v| vec![v], |mut l, v| { l.push(v); l }, |mut a, b| { a.extend(b); a }, by_3);
     /// assert!(!lists.to_debug_string().contains("+-(3)"), "one shuffle only: {}", lists.to_debug_string());
     /// let mut lists = lists.collect()?;
     /// lists.sort();
-    /// assert_eq!(lists, vec![("a", vec![1, 3]), ("b", vec![2])]);
+    /// assert_eq!(lists, vec![("a".to_owned(), vec![1, 3]), ("b".to_owned(), vec![2])]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn combine_by_key_with_partitioner<C: Data>(
@@ -126,11 +126,11 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let mut counts = ctx.parallelize(vec![("a", 1), ("b", 1), ("a", 1)], 2)
+    /// let mut counts = ctx.parallelize(vec![("a".to_owned(), 1), ("b".to_owned(), 1), ("a".to_owned(), 1)], 2)
     ///     .reduce_by_key(|x, y| x + y)
     ///     .collect()?;
     /// counts.sort();
-    /// assert_eq!(counts, vec![("a", 2), ("b", 1)]);
+    /// assert_eq!(counts, vec![("a".to_owned(), 2), ("b".to_owned(), 1)]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + Send + Sync + 'static) -> Rdd<(K, V)> {
@@ -169,9 +169,10 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let mut sums = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2).fold_by_key(0, |x, y| x + y).collect()?;
+    /// let pairs = ctx.parallelize(vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3)], 2);
+    /// let mut sums = pairs.fold_by_key(0, |x, y| x + y).collect()?;
     /// sums.sort();
-    /// assert_eq!(sums, vec![("a", 4), ("b", 2)]);
+    /// assert_eq!(sums, vec![("a".to_owned(), 4), ("b".to_owned(), 2)]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn fold_by_key(
@@ -186,9 +187,10 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let sums = ctx.parallelize(vec![("a", 1), ("a", 2)], 2).fold_by_key_with_partitions(0, |x, y| x + y, 3);
+    /// let pairs = ctx.parallelize(vec![("a".to_owned(), 1), ("a".to_owned(), 2)], 2);
+    /// let sums = pairs.fold_by_key_with_partitions(0, |x, y| x + y, 3);
     /// assert_eq!(sums.num_partitions(), 3);
-    /// assert_eq!(sums.collect()?, vec![("a", 3)]);
+    /// assert_eq!(sums.collect()?, vec![("a".to_owned(), 3)]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn fold_by_key_with_partitions(
@@ -224,10 +226,10 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2);
+    /// let pairs = ctx.parallelize(vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3)], 2);
     /// let mut lists = pairs.aggregate_by_key(Vec::new(), |mut l, v| { l.push(v); l }, |mut a, b| { a.extend(b); a }).collect()?;
     /// lists.sort();
-    /// assert_eq!(lists, vec![("a", vec![1, 3]), ("b", vec![2])]);
+    /// assert_eq!(lists, vec![("a".to_owned(), vec![1, 3]), ("b".to_owned(), vec![2])]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn aggregate_by_key<U: Data>(
@@ -243,10 +245,10 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let pairs = ctx.parallelize(vec![("a", 1), ("a", 2)], 2);
+    /// let pairs = ctx.parallelize(vec![("a".to_owned(), 1), ("a".to_owned(), 2)], 2);
     /// let counts = pairs.aggregate_by_key_with_partitions(0u64, |n, _| n + 1, |a, b| a + b, 1);
     /// assert_eq!(counts.num_partitions(), 1);
-    /// assert_eq!(counts.collect()?, vec![("a", 2)]);
+    /// assert_eq!(counts.collect()?, vec![("a".to_owned(), 2)]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn aggregate_by_key_with_partitions<U: Data>(

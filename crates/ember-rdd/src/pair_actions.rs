@@ -33,7 +33,7 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let sums = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2).reduce_by_key_locally(|x, y| x + y)?;
+    /// let sums = ctx.parallelize(vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3)], 2).reduce_by_key_locally(|x, y| x + y)?;
     /// assert_eq!((sums["a"], sums["b"], sums.len()), (4, 2, 2));
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
@@ -60,10 +60,10 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2);
-    /// assert_eq!(pairs.lookup(&"a")?, vec![1, 3]);
-    /// assert_eq!(pairs.group_by_key().lookup(&"a")?, vec![vec![1, 3]]);
-    /// assert_eq!(pairs.lookup(&"z")?, Vec::<i32>::new());
+    /// let pairs = ctx.parallelize(vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3)], 2);
+    /// assert_eq!(pairs.lookup(&"a".to_owned())?, vec![1, 3]);
+    /// assert_eq!(pairs.group_by_key().lookup(&"a".to_owned())?, vec![vec![1, 3]]);
+    /// assert_eq!(pairs.lookup(&"z".to_owned())?, Vec::<i32>::new());
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn lookup(&self, key: &K) -> Result<Vec<V>, JobError> {

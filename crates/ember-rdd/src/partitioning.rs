@@ -40,7 +40,7 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
     /// ```
     /// use ember_rdd::{HashPartitioner, Partitioner};
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2);
+    /// let pairs = ctx.parallelize(vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3)], 2);
     /// assert!(pairs.partitioner().is_none());
     /// let sums = pairs.reduce_by_key(|x, y| x + y).map_values(|v| v * 10);
     /// let placed_by = sums.partitioner().expect("kept by map_values");

@@ -244,8 +244,8 @@ impl<T: Data> Rdd<T> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let counts = ctx.parallelize(vec!["a b", "b"], 2)
-    ///     .flat_map(|l: &str| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+    /// let counts = ctx.parallelize(vec!["a b".to_owned(), "b".to_owned()], 2)
+    ///     .flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
     ///     .map(|w| (w, 1))
     ///     .reduce_by_key(|a, b| a + b);
     /// assert_eq!(counts.to_debug_string(), "\

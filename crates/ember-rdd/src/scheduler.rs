@@ -29,7 +29,13 @@ pub(crate) fn run_job<T: Data, R: TaskResult>(
     rdd.context().check_job_thread()?;
     let (owned, results) = run_owned(rdd, partitions, func);
     match rdd.context().exchange() {
-        Some(exchange) => gather(exchange.as_ref(), partitions.len(), owned, results),
+        Some(exchange) => gather(
+            exchange.as_ref(),
+            &rdd.context().inner.metrics,
+            partitions.len(),
+            owned,
+            results,
+        ),
         None => results,
     }
 }
@@ -114,13 +120,14 @@ fn run_owned<T: Data, R: Send>(
 /// job's partitions (`owned` lists the indices this process computed).
 fn gather<R: TaskResult>(
     exchange: &dyn crate::Exchange,
+    metrics: &Metrics,
     len: usize,
     owned: Vec<usize>,
     results: Result<Vec<R>, JobError>,
 ) -> Result<Vec<R>, JobError> {
     let local = results.map(|results| owned.into_iter().zip(results).collect::<Vec<_>>());
     let mut slots: Vec<Option<R>> = (0..len).map(|_| None).collect();
-    for share in all_gather(exchange, local)? {
+    for share in all_gather(exchange, metrics, local)? {
         for (index, result) in share {
             if let Some(slot) = slots.get_mut(index) {
                 *slot = Some(result);

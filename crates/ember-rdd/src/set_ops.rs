@@ -165,11 +165,12 @@ impl<T: Data> Rdd<T> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let groups = ctx.parallelize(vec!["a", "bb", "cc"], 2).group_by_with_partitions(|w| w.len(), 1);
+    /// let words = ["a", "bb", "cc"].map(String::from).to_vec();
+    /// let groups = ctx.parallelize(words, 2).group_by_with_partitions(|w| w.len(), 1);
     /// assert_eq!(groups.num_partitions(), 1);
     /// let mut groups = groups.collect()?;
     /// groups.sort();
-    /// assert_eq!(groups, vec![(1, vec!["a"]), (2, vec!["bb", "cc"])]);
+    /// assert_eq!(groups, vec![(1, vec!["a".to_owned()]), (2, vec!["bb".to_owned(), "cc".to_owned()])]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn group_by_with_partitions<K: Data + Hash + Eq>(
@@ -188,11 +189,11 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let a = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3), ("c", 4)], 2);
-    /// let b = ctx.parallelize(vec![("b", 'x'), ("d", 'y')], 1);
+    /// let a = ctx.parallelize(vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("a".to_owned(), 3), ("c".to_owned(), 4)], 2);
+    /// let b = ctx.parallelize(vec![("b".to_owned(), 'x'), ("d".to_owned(), 'y')], 1);
     /// let mut rest = a.subtract_by_key(&b).collect()?;
     /// rest.sort();
-    /// assert_eq!(rest, vec![("a", 1), ("a", 3), ("c", 4)]);
+    /// assert_eq!(rest, vec![("a".to_owned(), 1), ("a".to_owned(), 3), ("c".to_owned(), 4)]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn subtract_by_key<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, V)> {

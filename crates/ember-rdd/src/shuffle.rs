@@ -179,7 +179,8 @@ impl<K: Data, V: Data, W: Data> ShuffleDependency for ShuffleDep<K, V, W> {
     ) -> Result<(), JobError> {
         let (kept, shares) = self.split_outputs(exchange);
         let maps = self.parent.num_partitions();
-        let received = match exchange_shares(exchange, local.map(|()| shares)) {
+        let metrics = &self.parent.context().inner.metrics;
+        let received = match exchange_shares(exchange, metrics, local.map(|()| shares)) {
             Ok(received) => received,
             Err(error) => {
                 // The whole map stage runs again, on every process.

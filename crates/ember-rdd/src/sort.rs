@@ -155,9 +155,9 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let pairs = ctx.parallelize(vec![("B", 1), ("a", 2), ("C", 3)], 2);
+    /// let pairs = ctx.parallelize(vec![("B".to_owned(), 1), ("a".to_owned(), 2), ("C".to_owned(), 3)], 2);
     /// let sorted = pairs.sort_by_key_with(true, 2, |k| k.to_lowercase());
-    /// assert_eq!(sorted.collect()?, vec![("a", 2), ("B", 1), ("C", 3)]);
+    /// assert_eq!(sorted.collect()?, vec![("a".to_owned(), 2), ("B".to_owned(), 1), ("C".to_owned(), 3)]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn sort_by_key_with<S: Data + Ord>(
@@ -175,7 +175,8 @@ impl<T: Data> Rdd<T> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let words = ctx.parallelize(vec!["ccc", "a", "bb"], 1).sort_by_with_partitions(|w| w.len(), false, 2);
+    /// let words = ["ccc", "a", "bb"].map(String::from).to_vec();
+    /// let words = ctx.parallelize(words, 1).sort_by_with_partitions(|w| w.len(), false, 2);
     /// assert_eq!(words.num_partitions(), 2);
     /// assert_eq!(words.collect()?, vec!["ccc", "bb", "a"]);
     /// # Ok::<(), ember_rdd::JobError>(())
@@ -195,7 +196,8 @@ impl<T: Data> Rdd<T> {
     ///
     /// ```
     /// let ctx = ember_rdd::RddContext::local(2)?;
-    /// let words = ctx.parallelize(vec!["ccc", "a", "bb"], 2).sort_by(|w| w.len(), true);
+    /// let words = ["ccc", "a", "bb"].map(String::from).to_vec();
+    /// let words = ctx.parallelize(words, 2).sort_by(|w| w.len(), true);
     /// assert_eq!(words.collect()?, vec!["a", "bb", "ccc"]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```

@@ -1,0 +1,125 @@
+//! Cluster mode against local mode (issue #12): the same pipelines over the
+//! same seeded random batches (see `suite.rs`) must give the same batches
+//! on a cluster of real processes on 127.0.0.1, connected by timely, as on
+//! the local engine: 1 process × 2 threads, 2 × 1 and 3 × 1.
+//!
+//! The binary is its own harness (`harness = false`): run as the test, it
+//! computes the local results and starts each cluster with
+//! [`LocalCluster`], which runs this same binary with timely's `-n -p -w
+//! -h` options; run with `-p`, it is one process of such a cluster, and
+//! process 0 writes what its outputs saw to the file given by `--out`.
+//!
+//! `EMBER_CLUSTER_SEED=<n>` runs one seed (a failure prints the seed that
+//! reproduces it); by default a few fixed seeds run.
+
+mod suite;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use ember::cluster::{Cluster, ClusterConf, LocalCluster};
+use ember::prelude::*;
+
+/// The seeds a default run checks.
+const SEEDS: [u64; 2] = [7, 20_261_206];
+
+/// The layouts checked: (processes, threads per process).
+const LAYOUTS: [(usize, usize); 3] = [(1, 2), (2, 1), (3, 1)];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = if args.iter().any(|a| a == "-p") {
+        run_process(args)
+    } else {
+        run_checks()
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cluster test failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Error = Box<dyn std::error::Error>;
+
+/// One process of a cluster the checks started.
+fn run_process(args: Vec<String>) -> Result<(), Error> {
+    let (cluster, rest) = ClusterConf::from_args(args)?;
+    let (mut seed, mut out) = (None, None);
+    let mut it = rest.into_iter();
+    while let Some(flag) = it.next() {
+        match (flag.as_str(), it.next()) {
+            ("--seed", Some(v)) => seed = Some(v.parse::<u64>()?),
+            ("--out", Some(v)) => out = Some(v),
+            _ => return Err(format!("unexpected argument {flag}").into()),
+        }
+    }
+    let (seed, out) = (seed.ok_or("--seed missing")?, out.ok_or("--out missing")?);
+    // Joined here, not from the configuration, so that one process also
+    // runs through the exchange.
+    let joined = Arc::new(Cluster::connect(&cluster)?);
+    let conf = StreamingConf::new()
+        .master(format!("local[{}]", cluster.threads))
+        .app_name("ClusterEquivalence")
+        .set("spark.ui.enabled", "false");
+    let ssc = StreamingContext::with_exchange(
+        conf,
+        suite::batch_interval(),
+        Arc::clone(&joined) as Arc<dyn ember::rdd::Exchange>,
+    )?;
+    let lines = suite::run(ssc, seed)?;
+    if cluster.process == 0 {
+        std::fs::write(&out, lines.join("\n"))?;
+    }
+    joined.shutdown()?;
+    Ok(())
+}
+
+/// The local results, then every layout's, compared line by line.
+fn run_checks() -> Result<(), Error> {
+    let seeds: Vec<u64> = match std::env::var("EMBER_CLUSTER_SEED") {
+        Ok(seed) => vec![seed.parse()?],
+        Err(_) => SEEDS.to_vec(),
+    };
+    let dir = tempfile::tempdir()?;
+    for seed in seeds {
+        let conf = StreamingConf::new()
+            .master("local[2]")
+            .app_name("ClusterEquivalence")
+            .set("spark.ui.enabled", "false");
+        let expected = suite::run(StreamingContext::new(conf, suite::batch_interval())?, seed)?;
+        for (processes, threads) in LAYOUTS {
+            let out = dir.path().join(format!("{seed}-{processes}x{threads}.txt"));
+            let started = std::time::Instant::now();
+            LocalCluster::new(processes, threads)?
+                .args([
+                    "--seed".to_owned(),
+                    seed.to_string(),
+                    "--out".to_owned(),
+                    out.display().to_string(),
+                ])
+                .spawn()?
+                .wait()?;
+            let got = std::fs::read_to_string(&out)?;
+            let got: Vec<&str> = got.lines().collect();
+            if let Some(i) = (0..expected.len().max(got.len()))
+                .find(|&i| expected.get(i).map(String::as_str) != got.get(i).copied())
+            {
+                return Err(format!(
+                    "seed {seed}, {processes} process(es) x {threads} thread(s): line {i} differs\n  local:   {:?}\n  cluster: {:?}\n(rerun with EMBER_CLUSTER_SEED={seed})",
+                    expected.get(i),
+                    got.get(i)
+                )
+                .into());
+            }
+            println!(
+                "seed {seed}: {processes} x {threads} matches local mode ({} output batches, {:.1} s)",
+                expected.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}
