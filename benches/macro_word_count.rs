@@ -85,7 +85,7 @@ struct Engine<T> {
 }
 
 impl<T: Send + 'static> Engine<T> {
-    fn new<U: Clone + Send + Sync + 'static>(
+    fn new<U: ember::rdd::Data>(
         pipeline: fn(DStream<String>) -> DStream<U>,
         summary: fn(Vec<U>) -> T,
     ) -> Self {

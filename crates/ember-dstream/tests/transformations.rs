@@ -43,12 +43,14 @@ fn sorted_cogroups<K: Ord, V: Ord, W: Ord>(batches: CoGroups<K, V, W>) -> CoGrou
         .collect()
 }
 
+/// An owned string: stream elements must be owned (serializable).
 fn s(x: &str) -> String {
     x.to_owned()
 }
 
-fn pairs(v: &[(&'static str, i32)]) -> Vec<(&'static str, i32)> {
-    v.to_vec()
+/// `v` with owned keys.
+fn pairs(v: &[(&str, i32)]) -> Vec<(String, i32)> {
+    v.iter().map(|&(k, n)| (s(k), n)).collect()
 }
 
 // ---------------------------------------------------------------- exact cases
@@ -204,16 +206,20 @@ fn reduce_gives_nothing_on_empty_batches() -> R {
 #[test]
 fn count_by_value_counts_per_batch() -> R {
     let out = run_operation(
-        vec![vec!["a", "b", "a", "c", "a"], vec![], vec!["b"]],
+        vec![
+            vec![s("a"), s("b"), s("a"), s("c"), s("a")],
+            vec![],
+            vec![s("b")],
+        ],
         |s| s.count_by_value(),
         4,
     )?;
     assert_eq!(
         sorted_batches(out),
         vec![
-            vec![("a", 3), ("b", 1), ("c", 1)],
+            vec![(s("a"), 3), (s("b"), 1), (s("c"), 1)],
             vec![],
-            vec![("b", 1)],
+            vec![(s("b"), 1)],
             vec![]
         ]
     );
@@ -231,9 +237,9 @@ fn reduce_by_key_merges_within_each_batch_only() -> R {
     assert_eq!(
         sorted_batches(out),
         vec![
-            vec![("a", 4), ("b", 2)],
+            vec![(s("a"), 4), (s("b"), 2)],
             vec![],
-            vec![("a", 10), ("c", 2)],
+            vec![(s("a"), 10), (s("c"), 2)],
             vec![]
         ]
     );
@@ -251,9 +257,9 @@ fn group_by_key_collects_values() -> R {
     assert_eq!(
         sorted_groups(out),
         vec![
-            vec![("a", vec![1, 3]), ("b", vec![2])],
+            vec![(s("a"), vec![1, 3]), (s("b"), vec![2])],
             vec![],
-            vec![("b", vec![5])],
+            vec![(s("b"), vec![5])],
             vec![]
         ]
     );
@@ -271,9 +277,9 @@ fn map_values_and_flat_map_values_keep_keys_and_order() -> R {
     assert_eq!(
         mapped,
         vec![
-            vec![("a", 10), ("b", 20), ("a", 30)],
+            vec![(s("a"), 10), (s("b"), 20), (s("a"), 30)],
             vec![],
-            vec![("c", 0)],
+            vec![(s("c"), 0)],
             vec![]
         ]
     );
@@ -282,7 +288,14 @@ fn map_values_and_flat_map_values_keep_keys_and_order() -> R {
     assert_eq!(
         flat,
         vec![
-            vec![("a", 1), ("b", 2), ("b", 2), ("a", 3), ("a", 3), ("a", 3)],
+            vec![
+                (s("a"), 1),
+                (s("b"), 2),
+                (s("b"), 2),
+                (s("a"), 3),
+                (s("a"), 3),
+                (s("a"), 3)
+            ],
             vec![],
             vec![],
             vec![]
@@ -300,7 +313,7 @@ fn map_values_and_flat_map_values_keep_the_partitioner() -> R {
         input,
         |s| {
             let reduced = s.reduce_by_key(|x, y| x + y);
-            let placed = |d: ember_dstream::DStream<(&'static str, i32)>| {
+            let placed = |d: ember_dstream::DStream<(String, i32)>| {
                 d.transform(|rdd, _| {
                     let placed = rdd.partitioner().is_some();
                     rdd.context().parallelize(vec![placed], 1)
@@ -321,9 +334,9 @@ fn map_values_and_flat_map_values_keep_the_partitioner() -> R {
 type SumCount = (i32, u32);
 
 fn sum_count(
-    s: ember_dstream::DStream<(&'static str, i32)>,
+    s: ember_dstream::DStream<(String, i32)>,
     num_partitions: Option<usize>,
-) -> ember_dstream::DStream<(&'static str, SumCount)> {
+) -> ember_dstream::DStream<(String, SumCount)> {
     s.combine_by_key(
         |v| (v, 1),
         |(sum, n), v| (sum + v, n + 1),
@@ -343,9 +356,9 @@ fn combine_by_key_combines_within_each_batch_only() -> R {
     assert_eq!(
         sorted_batches(out),
         vec![
-            vec![("a", (4, 2)), ("b", (2, 1))],
+            vec![(s("a"), (4, 2)), (s("b"), (2, 1))],
             vec![],
-            vec![("a", (10, 1)), ("c", (4, 3))],
+            vec![(s("a"), (10, 1)), (s("c"), (4, 3))],
             vec![]
         ]
     );
@@ -364,7 +377,7 @@ fn combine_by_key_combines_within_each_batch_only() -> R {
 fn combine_by_key_with_partitioner_reuses_a_placement_by_it() -> R {
     use ember_rdd::{HashPartitioner, Partitioner};
     use std::sync::Arc;
-    let by_3: Arc<dyn Partitioner<&'static str>> = Arc::new(HashPartitioner::new(3));
+    let by_3: Arc<dyn Partitioner<String>> = Arc::new(HashPartitioner::new(3));
     let input = vec![pairs(&[("a", 1), ("b", 2), ("a", 3)]), pairs(&[("b", 1)])];
     let out = run_operation(
         input,
@@ -401,8 +414,8 @@ fn combine_by_key_with_partitioner_reuses_a_placement_by_it() -> R {
     assert_eq!(
         sorted_batches(out),
         vec![
-            vec![(1, ("a", vec![1, 3])), (1, ("b", vec![2]))],
-            vec![(1, ("b", vec![1]))]
+            vec![(1, (s("a"), vec![1, 3])), (1, (s("b"), vec![2]))],
+            vec![(1, (s("b"), vec![1]))]
         ]
     );
     Ok(())
@@ -411,7 +424,7 @@ fn combine_by_key_with_partitioner_reuses_a_placement_by_it() -> R {
 type Batches<T> = Vec<Vec<T>>;
 
 /// The two sides of the join tests.
-type JoinInputs = (Batches<(&'static str, i32)>, Batches<(&'static str, char)>);
+type JoinInputs = (Batches<(String, i32)>, Batches<(String, char)>);
 
 fn join_inputs() -> JoinInputs {
     (
@@ -420,7 +433,11 @@ fn join_inputs() -> JoinInputs {
             pairs(&[("x", 1)]),
             vec![],
         ],
-        vec![vec![("a", 'p'), ("c", 'q')], vec![], vec![("y", 'r')]],
+        vec![
+            vec![(s("a"), 'p'), (s("c"), 'q')],
+            vec![],
+            vec![(s("y"), 'r')],
+        ],
     )
 }
 
@@ -431,7 +448,7 @@ fn join_pairs_matching_keys() -> R {
     assert_eq!(
         sorted_batches(out),
         vec![
-            vec![("a", (1, 'p')), ("a", (3, 'p'))],
+            vec![(s("a"), (1, 'p')), (s("a"), (3, 'p'))],
             vec![],
             vec![],
             vec![]
@@ -448,11 +465,11 @@ fn left_outer_join_keeps_left_keys() -> R {
         sorted_batches(out),
         vec![
             vec![
-                ("a", (1, Some('p'))),
-                ("a", (3, Some('p'))),
-                ("b", (2, None))
+                (s("a"), (1, Some('p'))),
+                (s("a"), (3, Some('p'))),
+                (s("b"), (2, None))
             ],
-            vec![("x", (1, None))],
+            vec![(s("x"), (1, None))],
             vec![],
             vec![]
         ]
@@ -468,12 +485,12 @@ fn right_outer_join_keeps_right_keys() -> R {
         sorted_batches(out),
         vec![
             vec![
-                ("a", (Some(1), 'p')),
-                ("a", (Some(3), 'p')),
-                ("c", (None, 'q'))
+                (s("a"), (Some(1), 'p')),
+                (s("a"), (Some(3), 'p')),
+                (s("c"), (None, 'q'))
             ],
             vec![],
-            vec![("y", (None, 'r'))],
+            vec![(s("y"), (None, 'r'))],
             vec![]
         ]
     );
@@ -488,13 +505,13 @@ fn full_outer_join_keeps_every_key() -> R {
         sorted_batches(out),
         vec![
             vec![
-                ("a", (Some(1), Some('p'))),
-                ("a", (Some(3), Some('p'))),
-                ("b", (Some(2), None)),
-                ("c", (None, Some('q'))),
+                (s("a"), (Some(1), Some('p'))),
+                (s("a"), (Some(3), Some('p'))),
+                (s("b"), (Some(2), None)),
+                (s("c"), (None, Some('q'))),
             ],
-            vec![("x", (Some(1), None))],
-            vec![("y", (None, Some('r')))],
+            vec![(s("x"), (Some(1), None))],
+            vec![(s("y"), (None, Some('r')))],
             vec![]
         ]
     );
@@ -509,12 +526,12 @@ fn cogroup_groups_both_sides() -> R {
         sorted_cogroups(out),
         vec![
             vec![
-                ("a", (vec![1, 3], vec!['p'])),
-                ("b", (vec![2], vec![])),
-                ("c", (vec![], vec!['q'])),
+                (s("a"), (vec![1, 3], vec!['p'])),
+                (s("b"), (vec![2], vec![])),
+                (s("c"), (vec![], vec!['q'])),
             ],
-            vec![("x", (vec![1], vec![]))],
-            vec![("y", (vec![], vec!['r']))],
+            vec![(s("x"), (vec![1], vec![]))],
+            vec![(s("y"), (vec![], vec!['r']))],
             vec![]
         ]
     );

@@ -12,6 +12,16 @@ fn ctx() -> RddContext {
     RddContext::local(2).unwrap()
 }
 
+/// An owned string: RDD elements must be owned (serializable).
+fn s(text: &str) -> String {
+    text.to_owned()
+}
+
+/// Owned copies of `words`.
+fn strs(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| s(w)).collect()
+}
+
 /// 1..=10 in three partitions: [1,2,3] [4,5,6] [7,8,9,10].
 fn ten(ctx: &RddContext) -> Rdd<i64> {
     ctx.parallelize((1..=10).collect(), 3)
@@ -165,7 +175,10 @@ fn take_scans_as_few_partitions_as_it_can() {
 fn first() {
     let ctx = ctx();
     assert_eq!(ten(&ctx).first().unwrap(), Some(1));
-    assert_eq!(ctx.parallelize(vec!["x"], 5).first().unwrap(), Some("x"));
+    assert_eq!(
+        ctx.parallelize(strs(&["x"]), 5).first().unwrap(),
+        Some(s("x"))
+    );
     for rdd in empties(&ctx) {
         assert_eq!(rdd.first().unwrap(), None);
     }
@@ -221,10 +234,13 @@ fn foreach_partition_visits_every_partition_once() {
 fn count_by_value() {
     let ctx = ctx();
     let counts = ctx
-        .parallelize(vec!["a", "b", "a", "c", "a", "b"], 4)
+        .parallelize(strs(&["a", "b", "a", "c", "a", "b"]), 4)
         .count_by_value()
         .unwrap();
-    assert_eq!(counts, HashMap::from([("a", 3), ("b", 2), ("c", 1)]));
+    assert_eq!(
+        counts,
+        HashMap::from([(s("a"), 3), (s("b"), 2), (s("c"), 1)])
+    );
     let skewed: Vec<u8> = (0..1000).map(|i| if i % 50 == 0 { 1 } else { 0 }).collect();
     let counts = ctx.parallelize(skewed, 3).count_by_value().unwrap();
     assert_eq!(counts, HashMap::from([(0, 980), (1, 20)]));
@@ -253,10 +269,19 @@ fn count_by_key() {
 #[test]
 fn collect_as_map_keeps_the_last_value_of_each_key() {
     let ctx = ctx();
-    let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3), ("c", 4), ("b", 5)], 3);
+    let pairs = ctx.parallelize(
+        vec![
+            (s("a"), 1),
+            (s("b"), 2),
+            (s("a"), 3),
+            (s("c"), 4),
+            (s("b"), 5),
+        ],
+        3,
+    );
     assert_eq!(
         pairs.collect_as_map().unwrap(),
-        HashMap::from([("a", 3), ("b", 5), ("c", 4)])
+        HashMap::from([(s("a"), 3), (s("b"), 5), (s("c"), 4)])
     );
     assert!(ctx.empty::<(u8, u8)>().collect_as_map().unwrap().is_empty());
 }
@@ -265,7 +290,7 @@ fn collect_as_map_keeps_the_last_value_of_each_key() {
 fn actions_on_a_shuffled_rdd() {
     let ctx = ctx();
     let counts = ctx
-        .parallelize(vec!["a", "b", "a", "c", "a"], 2)
+        .parallelize(strs(&["a", "b", "a", "c", "a"]), 2)
         .map(|w| (w, 1u32))
         .reduce_by_key(|a, b| a + b);
     assert_eq!(counts.count().unwrap(), 3);
@@ -273,7 +298,7 @@ fn actions_on_a_shuffled_rdd() {
     assert_eq!(counts.values().fold(0, |a, b| a + b).unwrap(), 5);
     assert_eq!(
         counts.collect_as_map().unwrap(),
-        HashMap::from([("a", 3), ("b", 1), ("c", 1)])
+        HashMap::from([(s("a"), 3), (s("b"), 1), (s("c"), 1)])
     );
     assert_eq!(counts.take(10).unwrap().len(), 3);
     assert_eq!(

@@ -16,11 +16,16 @@ use common::{
     cogroup_model, config, group_model, normalize_cogroups, normalize_groups, other_pairs, pairs,
     partitions, sorted,
 };
-use ember_rdd::{Dependency, HashPartitioner, Partitioner, Rdd, RddContext};
+use ember_rdd::{Data, Dependency, HashPartitioner, Partitioner, Rdd, RddContext};
 use proptest::prelude::*;
 
 fn ctx() -> RddContext {
     RddContext::local(2).unwrap()
+}
+
+/// An owned string: RDD elements must be owned (serializable).
+fn s(text: &str) -> String {
+    text.to_owned()
 }
 
 fn hash<K: std::hash::Hash>(n: usize) -> Arc<dyn Partitioner<K>> {
@@ -28,22 +33,13 @@ fn hash<K: std::hash::Hash>(n: usize) -> Arc<dyn Partitioner<K>> {
 }
 
 /// Whether `rdd` is placed by a hash partitioner over `n` partitions.
-fn hashed_into<
-    K: Clone + Send + Sync + std::hash::Hash + 'static,
-    V: Clone + Send + Sync + 'static,
->(
-    rdd: &Rdd<(K, V)>,
-    n: usize,
-) -> bool {
+fn hashed_into<K: Data + std::hash::Hash, V: Data>(rdd: &Rdd<(K, V)>, n: usize) -> bool {
     rdd.partitioner()
         .is_some_and(|p| p.equivalent(&HashPartitioner::new(n)))
 }
 
 /// Every record of every partition is where `partitioner` puts its key.
-fn placed_by<K: Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'static>(
-    rdd: &Rdd<(K, V)>,
-    partitioner: &dyn Partitioner<K>,
-) -> bool {
+fn placed_by<K: Data, V: Data>(rdd: &Rdd<(K, V)>, partitioner: &dyn Partitioner<K>) -> bool {
     rdd.glom()
         .collect()
         .unwrap()
@@ -147,10 +143,10 @@ fn cogroup_with_a_co_partitioned_parent_shuffles_only_the_other() {
 fn join_of_two_co_partitioned_parents_is_one_stage_over_two_shuffles() {
     let ctx = ctx();
     let left = ctx
-        .parallelize(vec![("a", 1), ("b", 2)], 2) // 0
+        .parallelize(vec![(s("a"), 1), (s("b"), 2)], 2) // 0
         .reduce_by_key(|x, y| x + y); // 1
     let right = ctx
-        .parallelize(vec![("a", 'p'), ("a", 'q'), ("c", 'r')], 2) // 2
+        .parallelize(vec![(s("a"), 'p'), (s("a"), 'q'), (s("c"), 'r')], 2) // 2
         .partition_by(hash(2)); // 3
     let joined = left.join(&right); // 4 cogroup, 5 flat_map_values
     assert_eq!(
@@ -166,7 +162,7 @@ fn join_of_two_co_partitioned_parents_is_one_stage_over_two_shuffles() {
     let before = ctx.metrics();
     assert_eq!(
         sorted(joined.collect().unwrap()),
-        vec![("a", (1, 'p')), ("a", (1, 'q'))]
+        vec![(s("a"), (1, 'p')), (s("a"), (1, 'q'))]
     );
     let after = ctx.metrics();
     assert_eq!(
@@ -326,7 +322,7 @@ fn placement() -> impl Strategy<Value = Placement> {
     ]
 }
 
-fn place<V: Clone + Send + Sync + 'static>(
+fn place<V: Data>(
     ctx: &RddContext,
     data: &[(u8, V)],
     input_partitions: usize,

@@ -18,6 +18,16 @@ fn ctx() -> RddContext {
     RddContext::local(2).unwrap()
 }
 
+/// An owned string: RDD elements must be owned (serializable).
+fn s(text: &str) -> String {
+    text.to_owned()
+}
+
+/// Owned copies of `words`.
+fn strs(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| s(w)).collect()
+}
+
 fn counter() -> Arc<AtomicUsize> {
     Arc::new(AtomicUsize::new(0))
 }
@@ -155,7 +165,7 @@ fn a_flaky_task_needs_enough_attempts() {
 #[test]
 fn panics_in_a_shuffle_map_stage_and_in_a_reduce_stage() {
     let ctx = ctx();
-    let words = ctx.parallelize(vec!["a", "b", "boom", "a", "c", "b"], 3);
+    let words = ctx.parallelize(strs(&["a", "b", "boom", "a", "c", "b"]), 3);
 
     // Map stage (stage 0): the map before the shuffle panics on "boom",
     // which is in map partition 1.
@@ -182,7 +192,7 @@ fn panics_in_a_shuffle_map_stage_and_in_a_reduce_stage() {
     );
     let (stage, partition, attempts, message) = task_failed(merged.collect().unwrap_err());
     assert_eq!(stage, 2);
-    assert_eq!(partition, HashPartitioner::new(2).partition(&"a"));
+    assert_eq!(partition, HashPartitioner::new(2).partition(&s("a")));
     assert_eq!(attempts, 4);
     assert!(message.contains("merge overflowed"), "{message}");
 
@@ -193,7 +203,10 @@ fn panics_in_a_shuffle_map_stage_and_in_a_reduce_stage() {
         .collect()
         .unwrap();
     good.sort();
-    assert_eq!(good, vec![("a", 2), ("b", 2), ("boom", 1), ("c", 1)]);
+    assert_eq!(
+        good,
+        vec![(s("a"), 2), (s("b"), 2), (s("boom"), 1), (s("c"), 1)]
+    );
 }
 
 #[test]
@@ -222,7 +235,7 @@ fn a_transient_panic_in_a_shuffle_map_task_is_retried() {
     let attempts = counter();
     let a = Arc::clone(&attempts);
     let counts = ctx
-        .parallelize(vec!["x", "y", "x", "z"], 2)
+        .parallelize(strs(&["x", "y", "x", "z"]), 2)
         .map_partitions_with_index(move |index, it| {
             if index == 0 && a.fetch_add(1, Ordering::SeqCst) == 0 {
                 panic!("lost executor");
@@ -232,7 +245,7 @@ fn a_transient_panic_in_a_shuffle_map_task_is_retried() {
         .reduce_by_key(|a, b| a + b);
     let mut out = counts.collect().unwrap();
     out.sort();
-    assert_eq!(out, vec![("x", 2), ("y", 1), ("z", 1)]);
+    assert_eq!(out, vec![(s("x"), 2), (s("y"), 1), (s("z"), 1)]);
     assert_eq!(ctx.metrics().task_failures, 1);
 }
 

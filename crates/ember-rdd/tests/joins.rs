@@ -11,12 +11,26 @@ fn ctx() -> RddContext {
     RddContext::local(2).unwrap()
 }
 
+/// An owned string: RDD elements must be owned (serializable).
+fn s(text: &str) -> String {
+    text.to_owned()
+}
+
 fn left(ctx: &RddContext) -> Rdd<(u32, char)> {
     ctx.parallelize(vec![(1, 'a'), (2, 'b'), (1, 'c'), (4, 'd')], 2)
 }
 
-fn right(ctx: &RddContext) -> Rdd<(u32, &'static str)> {
-    ctx.parallelize(vec![(1, "x"), (3, "y"), (1, "z"), (2, "w"), (5, "v")], 3)
+fn right(ctx: &RddContext) -> Rdd<(u32, String)> {
+    ctx.parallelize(
+        vec![
+            (1, s("x")),
+            (3, s("y")),
+            (1, s("z")),
+            (2, s("w")),
+            (5, s("v")),
+        ],
+        3,
+    )
 }
 
 #[test]
@@ -27,11 +41,11 @@ fn cogroup_groups_both_sides_per_key() {
     assert_eq!(
         normalize_cogroups(groups.collect().unwrap()),
         vec![
-            (1, (vec!['a', 'c'], vec!["x", "z"])),
-            (2, (vec!['b'], vec!["w"])),
-            (3, (vec![], vec!["y"])),
+            (1, (vec!['a', 'c'], vec![s("x"), s("z")])),
+            (2, (vec!['b'], vec![s("w")])),
+            (3, (vec![], vec![s("y")])),
             (4, (vec!['d'], vec![])),
-            (5, (vec![], vec!["v"])),
+            (5, (vec![], vec![s("v")])),
         ]
     );
 }
@@ -59,11 +73,11 @@ fn join_pairs_every_left_value_with_every_right_value() {
     assert_eq!(
         sorted(joined.collect().unwrap()),
         vec![
-            (1, ('a', "x")),
-            (1, ('a', "z")),
-            (1, ('c', "x")),
-            (1, ('c', "z")),
-            (2, ('b', "w")),
+            (1, ('a', s("x"))),
+            (1, ('a', s("z"))),
+            (1, ('c', s("x"))),
+            (1, ('c', s("z"))),
+            (2, ('b', s("w"))),
         ]
     );
 }
@@ -75,11 +89,11 @@ fn left_outer_join_keeps_every_left_value() {
     assert_eq!(
         sorted(joined.collect().unwrap()),
         vec![
-            (1, ('a', Some("x"))),
-            (1, ('a', Some("z"))),
-            (1, ('c', Some("x"))),
-            (1, ('c', Some("z"))),
-            (2, ('b', Some("w"))),
+            (1, ('a', Some(s("x")))),
+            (1, ('a', Some(s("z")))),
+            (1, ('c', Some(s("x")))),
+            (1, ('c', Some(s("z")))),
+            (2, ('b', Some(s("w")))),
             (4, ('d', None)),
         ]
     );
@@ -92,13 +106,13 @@ fn right_outer_join_keeps_every_right_value() {
     assert_eq!(
         sorted(joined.collect().unwrap()),
         vec![
-            (1, (Some('a'), "x")),
-            (1, (Some('a'), "z")),
-            (1, (Some('c'), "x")),
-            (1, (Some('c'), "z")),
-            (2, (Some('b'), "w")),
-            (3, (None, "y")),
-            (5, (None, "v")),
+            (1, (Some('a'), s("x"))),
+            (1, (Some('a'), s("z"))),
+            (1, (Some('c'), s("x"))),
+            (1, (Some('c'), s("z"))),
+            (2, (Some('b'), s("w"))),
+            (3, (None, s("y"))),
+            (5, (None, s("v"))),
         ]
     );
 }
@@ -110,14 +124,14 @@ fn full_outer_join_keeps_every_key_of_either_side() {
     assert_eq!(
         sorted(joined.collect().unwrap()),
         vec![
-            (1, (Some('a'), Some("x"))),
-            (1, (Some('a'), Some("z"))),
-            (1, (Some('c'), Some("x"))),
-            (1, (Some('c'), Some("z"))),
-            (2, (Some('b'), Some("w"))),
-            (3, (None, Some("y"))),
+            (1, (Some('a'), Some(s("x")))),
+            (1, (Some('a'), Some(s("z")))),
+            (1, (Some('c'), Some(s("x")))),
+            (1, (Some('c'), Some(s("z")))),
+            (2, (Some('b'), Some(s("w")))),
+            (3, (None, Some(s("y")))),
             (4, (Some('d'), None)),
-            (5, (None, Some("v"))),
+            (5, (None, Some(s("v")))),
         ]
     );
 }
@@ -125,7 +139,7 @@ fn full_outer_join_keeps_every_key_of_either_side() {
 #[test]
 fn joins_against_an_empty_side() {
     let ctx = ctx();
-    for empty in [ctx.empty::<(u32, &str)>(), ctx.parallelize(vec![], 4)] {
+    for empty in [ctx.empty::<(u32, String)>(), ctx.parallelize(vec![], 4)] {
         let l = left(&ctx);
         assert_eq!(l.join(&empty).count().unwrap(), 0);
         assert_eq!(

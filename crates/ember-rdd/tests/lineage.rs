@@ -15,8 +15,8 @@ fn ctx() -> RddContext {
 fn word_count_debug_string() {
     let ctx = ctx();
     let counts = ctx
-        .parallelize(vec!["a b", "b c"], 2)
-        .flat_map(|l: &str| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .parallelize(vec!["a b".to_owned(), "b c".to_owned()], 2)
+        .flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
         .map(|w| (w, 1u32))
         .reduce_by_key(|a, b| a + b);
     assert_eq!(
@@ -69,7 +69,7 @@ fn wide_partition_counts_shift_the_bars() {
 fn join_debug_string_has_two_shuffle_parents() {
     let ctx = ctx();
     let left = ctx.parallelize(vec![(1, 'a'), (2, 'b')], 2);
-    let right = ctx.parallelize(vec![(1, "x")], 3);
+    let right = ctx.parallelize(vec![(1, "x".to_owned())], 3);
     let joined = left.join(&right);
     assert_eq!(
         joined.to_debug_string(),
@@ -108,10 +108,10 @@ fn join_of_deeper_lineages_debug_string() {
 fn union_of_shuffles_debug_string() {
     let ctx = ctx();
     let a = ctx
-        .parallelize(vec![("a", 1)], 2)
+        .parallelize(vec![("a".to_owned(), 1)], 2)
         .reduce_by_key(|x, y| x + y); // 0, 1
     let b = ctx
-        .parallelize(vec![("b", 2)], 2)
+        .parallelize(vec![("b".to_owned(), 2)], 2)
         .reduce_by_key(|x, y| x + y); // 2, 3
     let both = a.union(&b); // 4
     assert_eq!(

@@ -10,6 +10,16 @@ fn ctx() -> RddContext {
     RddContext::local(2).unwrap()
 }
 
+/// An owned string: RDD elements must be owned (serializable).
+fn s(text: &str) -> String {
+    text.to_owned()
+}
+
+/// Owned copies of `words`.
+fn strs(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| s(w)).collect()
+}
+
 /// 1..=10 in three partitions: [1,2,3] [4,5,6] [7,8,9,10].
 fn ten(ctx: &RddContext) -> Rdd<i32> {
     ctx.parallelize((1..=10).collect(), 3)
@@ -24,7 +34,7 @@ fn map_keeps_partitions_and_order() {
         rdd.glom().collect().unwrap(),
         vec![vec![10, 20, 30], vec![40, 50, 60], vec![70, 80, 90, 100]]
     );
-    let strings = ctx.parallelize(vec!["a", "bb"], 1).map(|s| s.len());
+    let strings = ctx.parallelize(strs(&["a", "bb"]), 1).map(|s| s.len());
     assert_eq!(strings.collect().unwrap(), vec![1, 2]);
 }
 
@@ -39,8 +49,8 @@ fn flat_map_expands_and_drops_in_order() {
         vec![vec![1], vec![2, 2, 3, 3, 3]]
     );
     let words = ctx
-        .parallelize(vec!["to be", "", "or not"], 2)
-        .flat_map(|l: &str| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>());
+        .parallelize(strs(&["to be", "", "or not"]), 2)
+        .flat_map(|l: String| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>());
     assert_eq!(words.collect().unwrap(), vec!["to", "be", "or", "not"]);
 }
 
@@ -181,25 +191,32 @@ fn coalesce_never_grows_and_keeps_at_least_one_partition() {
 fn key_by_pairs_each_element_with_its_key() {
     let ctx = ctx();
     let rdd = ctx
-        .parallelize(vec!["apple", "fig", "kiwi"], 2)
+        .parallelize(strs(&["apple", "fig", "kiwi"]), 2)
         .key_by(|w| w.len());
     assert_eq!(
         rdd.glom().collect().unwrap(),
-        vec![vec![(5, "apple")], vec![(3, "fig"), (4, "kiwi")]]
+        vec![vec![(5, s("apple"))], vec![(3, s("fig")), (4, s("kiwi"))]]
     );
 }
 
 #[test]
 fn map_values_flat_map_values_keys_values() {
     let ctx = ctx();
-    let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2);
+    let pairs = ctx.parallelize(vec![(s("a"), 1), (s("b"), 2), (s("a"), 3)], 2);
     assert_eq!(
         pairs.map_values(|v| v * 100).collect().unwrap(),
-        vec![("a", 100), ("b", 200), ("a", 300)]
+        vec![(s("a"), 100), (s("b"), 200), (s("a"), 300)]
     );
     assert_eq!(
         pairs.flat_map_values(|v| 0..v).collect().unwrap(),
-        vec![("a", 0), ("b", 0), ("b", 1), ("a", 0), ("a", 1), ("a", 2)]
+        vec![
+            (s("a"), 0),
+            (s("b"), 0),
+            (s("b"), 1),
+            (s("a"), 0),
+            (s("a"), 1),
+            (s("a"), 2)
+        ]
     );
     // A value that expands to nothing drops its key.
     assert_eq!(
@@ -207,7 +224,7 @@ fn map_values_flat_map_values_keys_values() {
             .flat_map_values(|v| if v == 2 { vec![] } else { vec![v] })
             .collect()
             .unwrap(),
-        vec![("a", 1), ("a", 3)]
+        vec![(s("a"), 1), (s("a"), 3)]
     );
     assert_eq!(pairs.keys().collect().unwrap(), vec!["a", "b", "a"]);
     assert_eq!(pairs.values().collect().unwrap(), vec![1, 2, 3]);

@@ -15,16 +15,26 @@ fn ctx() -> RddContext {
     RddContext::local(2).unwrap()
 }
 
-fn words(ctx: &RddContext) -> Rdd<(&'static str, u32)> {
+/// `pairs` with owned keys: RDD elements must be owned (serializable).
+fn owned<V>(pairs: Vec<(&str, V)>) -> Vec<(String, V)> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// Owned copies of `words`.
+fn strs(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+fn words(ctx: &RddContext) -> Rdd<(String, u32)> {
     ctx.parallelize(
-        vec![
+        owned(vec![
             ("spark", 1),
             ("rust", 1),
             ("spark", 1),
             ("ember", 1),
             ("rust", 1),
             ("spark", 1),
-        ],
+        ]),
         3,
     )
 }
@@ -51,7 +61,7 @@ fn reduce_by_key_sums_per_key() {
     assert_eq!(counts.num_partitions(), 3, "defaults to the parent's count");
     assert_eq!(
         sorted(counts.collect().unwrap()),
-        vec![("ember", 1), ("rust", 2), ("spark", 3)]
+        owned(vec![("ember", 1), ("rust", 2), ("spark", 3)])
     );
     assert!(matches!(
         &counts.dependencies()[..],
@@ -72,7 +82,10 @@ fn reduce_by_key_places_each_key_by_its_hash() {
         }
     }
     let all: Vec<_> = parts.into_iter().flatten().collect();
-    assert_eq!(sorted(all), vec![("ember", 1), ("rust", 2), ("spark", 3)]);
+    assert_eq!(
+        sorted(all),
+        owned(vec![("ember", 1), ("rust", 2), ("spark", 3)])
+    );
 }
 
 #[test]
@@ -127,7 +140,13 @@ fn reduce_by_key_with_key_skew() {
 fn combine_by_key_builds_per_key_combiners() {
     let ctx = ctx();
     let scores = ctx.parallelize(
-        vec![("a", 3.0), ("b", 4.0), ("a", 5.0), ("c", 1.0), ("a", 1.0)],
+        owned(vec![
+            ("a", 3.0),
+            ("b", 4.0),
+            ("a", 5.0),
+            ("c", 1.0),
+            ("a", 1.0),
+        ]),
         2,
     );
     let combined = scores.combine_by_key(
@@ -137,12 +156,12 @@ fn combine_by_key_builds_per_key_combiners() {
         Some(3),
     );
     assert_eq!(combined.num_partitions(), 3);
-    let mut averages: Vec<(&str, f64)> = combined
+    let mut averages: Vec<(String, f64)> = combined
         .map_values(|(sum, n)| sum / f64::from(n))
         .collect()
         .unwrap();
-    averages.sort_by(|x, y| x.0.cmp(y.0));
-    assert_eq!(averages, vec![("a", 3.0), ("b", 4.0), ("c", 1.0)]);
+    averages.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(averages, owned(vec![("a", 3.0), ("b", 4.0), ("c", 1.0)]));
     let default = scores.combine_by_key(
         |v| vec![v],
         |mut c, v| {
@@ -162,16 +181,19 @@ fn combine_by_key_builds_per_key_combiners() {
 #[test]
 fn fold_by_key_starts_from_zero_once_per_key_and_map_partition() {
     let ctx = ctx();
-    let pairs = ctx.from_partitions(vec![vec![("a", 1), ("a", 2)], vec![("a", 3), ("b", 4)]]);
+    let pairs = ctx.from_partitions(vec![
+        owned(vec![("a", 1), ("a", 2)]),
+        owned(vec![("a", 3), ("b", 4)]),
+    ]);
     // As in Spark: a = (10 + 1 + 2) + (10 + 3), b = 10 + 4.
     assert_eq!(
         sorted(pairs.fold_by_key(10, |x, y| x + y).collect().unwrap()),
-        vec![("a", 26), ("b", 14)]
+        owned(vec![("a", 26), ("b", 14)])
     );
     // With a neutral zero it is a plain per-key fold.
     assert_eq!(
         sorted(pairs.fold_by_key(0, |x, y| x + y).collect().unwrap()),
-        vec![("a", 6), ("b", 4)]
+        owned(vec![("a", 6), ("b", 4)])
     );
     assert_eq!(pairs.fold_by_key(0, |x, y| x + y).num_partitions(), 2);
 }
@@ -180,15 +202,15 @@ fn fold_by_key_starts_from_zero_once_per_key_and_map_partition() {
 fn aggregate_by_key_seqs_per_partition_and_combines_across() {
     let ctx = ctx();
     let pairs = ctx.from_partitions(vec![
-        vec![("a", 1), ("a", 5)],
-        vec![("a", 3), ("b", 4)],
-        vec![("b", 2)],
+        owned(vec![("a", 1), ("a", 5)]),
+        owned(vec![("a", 3), ("b", 4)]),
+        owned(vec![("b", 2)]),
     ]);
     // Spark's classic: max per partition, summed across partitions.
     let max_sums = pairs.aggregate_by_key(0, |acc, v| acc.max(v), |x, y| x + y);
     assert_eq!(
         sorted(max_sums.collect().unwrap()),
-        vec![("a", 5 + 3), ("b", 4 + 2)]
+        owned(vec![("a", 5 + 3), ("b", 4 + 2)])
     );
     let lists = pairs.aggregate_by_key(
         Vec::new(),
@@ -203,7 +225,7 @@ fn aggregate_by_key_seqs_per_partition_and_combines_across() {
     );
     assert_eq!(
         normalize_groups(lists.collect().unwrap()),
-        vec![("a", vec![1, 3, 5]), ("b", vec![2, 4])]
+        owned(vec![("a", vec![1, 3, 5]), ("b", vec![2, 4])])
     );
 }
 
@@ -219,19 +241,19 @@ fn group_by_key_collects_every_value() {
     assert_eq!(
         normalize_groups(groups.collect().unwrap()),
         vec![
-            (4, vec!["rust", "rust"]),
-            (5, vec!["ember", "spark", "spark", "spark"])
+            (4, strs(&["rust", "rust"])),
+            (5, strs(&["ember", "spark", "spark", "spark"]))
         ]
     );
     let four = words(&ctx).group_by_key_with_partitions(4);
     assert_eq!(four.num_partitions(), 4);
     assert_eq!(
         normalize_groups(four.collect().unwrap()),
-        vec![
+        owned(vec![
             ("ember", vec![1]),
             ("rust", vec![1, 1]),
             ("spark", vec![1, 1, 1])
-        ]
+        ])
     );
 }
 

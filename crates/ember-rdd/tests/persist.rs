@@ -302,13 +302,20 @@ fn local_checkpoint_of_a_partly_cached_rdd_computes_the_rest_once() {
 fn local_checkpoint_of_a_shuffled_rdd() {
     let ctx = ctx();
     let sums = ctx
-        .parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2)
+        .parallelize(
+            vec![
+                ("a".to_owned(), 1),
+                ("b".to_owned(), 2),
+                ("a".to_owned(), 3),
+            ],
+            2,
+        )
         .reduce_by_key(|a, b| a + b);
     sums.local_checkpoint().unwrap();
     assert!(sums.dependencies().is_empty());
     let mut out = sums.collect().unwrap();
     out.sort();
-    assert_eq!(out, vec![("a", 4), ("b", 2)]);
+    assert_eq!(out, vec![("a".to_owned(), 4), ("b".to_owned(), 2)]);
 }
 
 /// Serves fixed partitions, as a reader of checkpoint files would.

@@ -12,6 +12,16 @@ fn ctx() -> RddContext {
     RddContext::local(2).unwrap()
 }
 
+/// An owned string: RDD elements must be owned (serializable).
+fn s(text: &str) -> String {
+    text.to_owned()
+}
+
+/// Owned copies of `words`.
+fn strs(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| s(w)).collect()
+}
+
 fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v.sort();
     v
@@ -114,16 +124,16 @@ fn set_operations_follow_spark_examples() {
     let a = ctx.parallelize(vec![1, 10, 2, 3, 4, 5], 2);
     let b = ctx.parallelize(vec![1, 6, 2, 3, 7, 8], 3);
     assert_eq!(sorted(a.intersection(&b).collect().unwrap()), vec![1, 2, 3]);
-    let x = ctx.parallelize(vec![("a", 1), ("b", 4), ("b", 5), ("a", 3)], 2);
-    let y = ctx.parallelize(vec![("a", 3), ("c", 0)], 1);
+    let x = ctx.parallelize(vec![(s("a"), 1), (s("b"), 4), (s("b"), 5), (s("a"), 3)], 2);
+    let y = ctx.parallelize(vec![(s("a"), 3), (s("c"), 0)], 1);
     assert_eq!(
         sorted(x.subtract(&y).collect().unwrap()),
-        vec![("a", 1), ("b", 4), ("b", 5)]
+        vec![(s("a"), 1), (s("b"), 4), (s("b"), 5)]
     );
-    let x = ctx.parallelize(vec![("a", 1), ("b", 4), ("b", 5), ("a", 2)], 2);
+    let x = ctx.parallelize(vec![(s("a"), 1), (s("b"), 4), (s("b"), 5), (s("a"), 2)], 2);
     assert_eq!(
         sorted(x.subtract_by_key(&y).collect().unwrap()),
-        vec![("b", 4), ("b", 5)]
+        vec![(s("b"), 4), (s("b"), 5)]
     );
     let pairs = ctx
         .parallelize(vec![1, 2], 2)
@@ -157,21 +167,21 @@ fn set_operations_follow_spark_examples() {
 #[test]
 fn group_with_follows_spark_example() {
     let ctx = ctx();
-    let w = ctx.parallelize(vec![("a", 5), ("b", 6)], 2);
-    let x = ctx.parallelize(vec![("a", 1), ("b", 4)], 2);
-    let y = ctx.parallelize(vec![("a", 2)], 1);
-    let z = ctx.parallelize(vec![("b", 42)], 1);
+    let w = ctx.parallelize(vec![(s("a"), 5), (s("b"), 6)], 2);
+    let x = ctx.parallelize(vec![(s("a"), 1), (s("b"), 4)], 2);
+    let y = ctx.parallelize(vec![(s("a"), 2)], 1);
+    let z = ctx.parallelize(vec![(s("b"), 42)], 1);
     let groups = w.group_with(&[x, y, z]);
     assert_eq!(
         sorted(groups.collect().unwrap()),
         vec![
-            ("a", vec![vec![5], vec![1], vec![2], vec![]]),
-            ("b", vec![vec![6], vec![4], vec![], vec![42]]),
+            (s("a"), vec![vec![5], vec![1], vec![2], vec![]]),
+            (s("b"), vec![vec![6], vec![4], vec![], vec![42]]),
         ]
     );
     assert_eq!(
         sorted(w.group_with(&[]).collect().unwrap()),
-        vec![("a", vec![vec![5]]), ("b", vec![vec![6]])]
+        vec![(s("a"), vec![vec![5]]), (s("b"), vec![vec![6]])]
     );
 }
 
@@ -203,19 +213,25 @@ fn zips_follow_spark_examples_and_errors() {
     let expected: Vec<(i32, i32)> = (0..5).zip(1000..1005).collect();
     assert_eq!(x.zip(&y).unwrap().collect().unwrap(), expected);
     let letters = ctx
-        .parallelize(vec!["a", "b", "c", "d"], 3)
+        .parallelize(strs(&["a", "b", "c", "d"]), 3)
         .zip_with_index()
         .unwrap();
     assert_eq!(
         letters.collect().unwrap(),
-        vec![("a", 0), ("b", 1), ("c", 2), ("d", 3)]
+        vec![(s("a"), 0), (s("b"), 1), (s("c"), 2), (s("d"), 3)]
     );
     let ids = ctx
-        .parallelize(vec!["a", "b", "c", "d", "e"], 3)
+        .parallelize(strs(&["a", "b", "c", "d", "e"]), 3)
         .zip_with_unique_id();
     assert_eq!(
         ids.collect().unwrap(),
-        vec![("a", 0), ("b", 1), ("c", 4), ("d", 2), ("e", 5)]
+        vec![
+            (s("a"), 0),
+            (s("b"), 1),
+            (s("c"), 4),
+            (s("d"), 2),
+            (s("e"), 5)
+        ]
     );
     let error = x.zip(&ctx.parallelize(vec![1], 3)).err().unwrap();
     assert_eq!(
@@ -335,12 +351,12 @@ fn tree_aggregate_adds_the_levels_spark_adds() {
 fn local_actions_follow_spark_examples() {
     let ctx = ctx();
     let counts = ctx
-        .parallelize(vec![("a", 1), ("b", 1), ("a", 1)], 2)
+        .parallelize(vec![(s("a"), 1), (s("b"), 1), (s("a"), 1)], 2)
         .reduce_by_key_locally(|a, b| a + b)
         .unwrap();
     assert_eq!(
         sorted(counts.into_iter().collect()),
-        vec![("a", 2), ("b", 1)]
+        vec![(s("a"), 2), (s("b"), 1)]
     );
     let pairs: Vec<(i32, i32)> = (0..1000).map(|i| (i, i)).collect();
     let rdd = ctx.parallelize(pairs, 10);
@@ -349,8 +365,10 @@ fn local_actions_follow_spark_examples() {
         rdd.sort_by_key(true).lookup(&1024).unwrap(),
         Vec::<i32>::new()
     );
-    let grouped = ctx.parallelize(vec![(("a", "b"), "c")], 1).group_by_key();
-    assert_eq!(grouped.lookup(&("a", "b")).unwrap(), vec![vec!["c"]]);
+    let grouped = ctx
+        .parallelize(vec![((s("a"), s("b")), s("c"))], 1)
+        .group_by_key();
+    assert_eq!(grouped.lookup(&(s("a"), s("b"))).unwrap(), vec![vec!["c"]]);
     assert_eq!(
         ctx.empty::<(u8, u8)>().lookup(&1).unwrap(),
         Vec::<u8>::new()
@@ -416,15 +434,15 @@ fn to_local_iterator_runs_a_job_per_partition_and_stops_at_an_error() {
 fn sort_by_key_with_follows_spark_example() {
     let ctx = ctx();
     let words = vec![
-        ("Mary", 1),
-        ("had", 2),
-        ("a", 3),
-        ("little", 4),
-        ("lamb", 5),
-        ("whose", 6),
-        ("fleece", 7),
-        ("was", 8),
-        ("white", 9),
+        (s("Mary"), 1),
+        (s("had"), 2),
+        (s("a"), 3),
+        (s("little"), 4),
+        (s("lamb"), 5),
+        (s("whose"), 6),
+        (s("fleece"), 7),
+        (s("was"), 8),
+        (s("white"), 9),
     ];
     let sorted_rdd = ctx
         .parallelize(words, 2)
@@ -433,15 +451,15 @@ fn sort_by_key_with_follows_spark_example() {
     assert_eq!(
         sorted_rdd.collect().unwrap(),
         vec![
-            ("a", 3),
-            ("fleece", 7),
-            ("had", 2),
-            ("lamb", 5),
-            ("little", 4),
-            ("Mary", 1),
-            ("was", 8),
-            ("white", 9),
-            ("whose", 6)
+            (s("a"), 3),
+            (s("fleece"), 7),
+            (s("had"), 2),
+            (s("lamb"), 5),
+            (s("little"), 4),
+            (s("Mary"), 1),
+            (s("was"), 8),
+            (s("white"), 9),
+            (s("whose"), 6)
         ]
     );
     assert_eq!(
@@ -456,7 +474,7 @@ fn sort_by_key_with_follows_spark_example() {
 #[test]
 fn partition_count_forms_place_records_by_a_hash_partitioner() {
     let ctx = ctx();
-    let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3), ("c", 4)], 2);
+    let pairs = ctx.parallelize(vec![(s("a"), 1), (s("b"), 2), (s("a"), 3), (s("c"), 4)], 2);
     let folded = pairs.fold_by_key_with_partitions(0, |a, b| a + b, 5);
     assert!(
         folded
@@ -466,7 +484,7 @@ fn partition_count_forms_place_records_by_a_hash_partitioner() {
     );
     assert_eq!(
         sorted(folded.collect().unwrap()),
-        vec![("a", 4), ("b", 2), ("c", 4)]
+        vec![(s("a"), 4), (s("b"), 2), (s("c"), 4)]
     );
     let aggregated = pairs.aggregate_by_key_with_partitions(
         Vec::new(),
@@ -483,7 +501,7 @@ fn partition_count_forms_place_records_by_a_hash_partitioner() {
     assert_eq!(aggregated.num_partitions(), 1);
     assert_eq!(
         sorted(aggregated.collect().unwrap()),
-        vec![("a", vec![1, 3]), ("b", vec![2]), ("c", vec![4])]
+        vec![(s("a"), vec![1, 3]), (s("b"), vec![2]), (s("c"), vec![4])]
     );
     let distinct = ctx
         .parallelize(vec![1, 1, 2], 3)
@@ -576,7 +594,7 @@ fn a_function_panicking_while_merging_on_the_callers_thread_is_an_error() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let ctx = ctx();
     // Each key once per partition: merge runs only when the caller merges.
-    let pairs = ctx.from_partitions(vec![vec![("a", 1)], vec![("a", 2)]]);
+    let pairs = ctx.from_partitions(vec![vec![(s("a"), 1)], vec![(s("a"), 2)]]);
     let merged = pairs.reduce_by_key_locally(|_, _| panic!("merge failed"));
     match merged {
         Err(JobError::CallbackPanicked { operation, message }) => {

@@ -8,6 +8,11 @@ fn ctx() -> RddContext {
     RddContext::local(2).unwrap()
 }
 
+/// Owned copies of `words`: RDD elements must be owned (serializable).
+fn strs(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
 /// Checks that the partitions are each sorted and ordered among themselves.
 fn assert_range_partitioned<K: Ord + std::fmt::Debug, V>(parts: &[Vec<(K, V)>], ascending: bool) {
     let keys: Vec<&K> = parts.iter().flatten().map(|(k, _)| k).collect();
@@ -151,7 +156,7 @@ fn sort_by_key_on_edge_inputs() {
 #[test]
 fn sort_by_computes_the_key_of_each_element() {
     let ctx = ctx();
-    let words = ctx.parallelize(vec!["ccc", "a", "bb", "dddd", "ee"], 2);
+    let words = ctx.parallelize(strs(&["ccc", "a", "bb", "dddd", "ee"]), 2);
     assert_eq!(
         words.sort_by(|w| w.len(), true).collect().unwrap(),
         vec!["a", "bb", "ee", "ccc", "dddd"]

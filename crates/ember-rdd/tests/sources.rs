@@ -8,6 +8,11 @@ fn ctx() -> RddContext {
     RddContext::local(2).unwrap()
 }
 
+/// Owned copies of `words`: RDD elements must be owned (serializable).
+fn strs(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
 #[test]
 fn local_contexts_have_the_requested_parallelism() {
     assert_eq!(RddContext::local(1).unwrap().default_parallelism(), 1);
@@ -81,7 +86,7 @@ fn parallelize_of_nothing_has_empty_partitions() {
 #[test]
 fn from_partitions_keeps_the_given_partitions() {
     let ctx = ctx();
-    let rdd = ctx.from_partitions(vec![vec!["a"], vec![], vec!["b", "c"], vec![]]);
+    let rdd = ctx.from_partitions(vec![strs(&["a"]), vec![], strs(&["b", "c"]), vec![]]);
     assert_eq!(rdd.num_partitions(), 4);
     assert_eq!(
         rdd.glom().collect().unwrap(),

@@ -307,7 +307,7 @@ fn save_as_text_file_names_many_parts_and_empty_ones() {
     ctx.empty::<i32>().save_as_text_file(&none).unwrap();
     assert_eq!(listing(&none), vec!["_SUCCESS"]);
     let nested = out.path().join("a").join("b").join("c");
-    ctx.parallelize(vec!["x"], 1)
+    ctx.parallelize(vec!["x".to_owned()], 1)
         .save_as_text_file(&nested)
         .unwrap();
     assert_eq!(

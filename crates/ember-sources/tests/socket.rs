@@ -14,6 +14,7 @@ use ember_dstream::{
     DStream, Duration, ReceiverInfo, StopOptions, StreamingConf, StreamingContext, StreamingError,
     StreamingListener,
 };
+use ember_rdd::Data;
 use ember_sources::prelude::*;
 
 #[path = "common/batches.rs"]
@@ -48,7 +49,7 @@ fn serve_once(listener: TcpListener, data: Vec<u8>, hold: StdDuration) -> thread
 /// records arrived (10 s at most), then stops the context and the server.
 /// Returns the collected batches and what `open` returned beside the
 /// stream.
-fn serve_and_collect<T: Clone + Send + Sync + 'static, H>(
+fn serve_and_collect<T: Data, H>(
     data: Vec<u8>,
     hold: StdDuration,
     n: usize,

@@ -9,13 +9,14 @@ use std::thread;
 use std::time::{Duration as StdDuration, Instant};
 
 use ember_dstream::DStream;
+use ember_rdd::Data;
 
 /// Every batch a stream produced: (batch time in ms, number of partitions,
 /// records in partition order), in the order the batches ran.
 pub(crate) type Batches<T> = Arc<Mutex<Vec<(u64, usize, Vec<T>)>>>;
 
 /// Registers an output on `stream` that collects each of its batches.
-pub(crate) fn collect<T: Clone + Send + Sync + 'static>(stream: &DStream<T>) -> Batches<T> {
+pub(crate) fn collect<T: Data>(stream: &DStream<T>) -> Batches<T> {
     let batches: Batches<T> = Arc::default();
     let sink = Arc::clone(&batches);
     stream
