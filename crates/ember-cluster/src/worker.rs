@@ -1,0 +1,316 @@
+//! The thread that owns this process's timely worker: it turns each
+//! requested round into records at one timestamp of a timely input, routes
+//! them through an exchange channel to the receiving process, and answers
+//! the round once the frontier has passed its timestamp (timely's progress
+//! tracking says every process's message for it has arrived).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ember_rdd::ExchangeError;
+use timely::WorkerConfig;
+use timely::communication::Allocator;
+use timely::communication::allocator::zero_copy::initialize::CommsGuard;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::InputHandle;
+use timely::dataflow::channels::pact::Exchange as ExchangePact;
+use timely::dataflow::operators::Input;
+use timely::dataflow::operators::generic::operator::Operator;
+use timely::worker::Worker;
+
+use crate::envelope::{Envelope, Payload};
+use crate::panic_filter::{TEARDOWN_THREAD, payload_text};
+use crate::peer_stream::LostPeer;
+
+/// How long the worker parks at most when idle, to notice shutdown.
+const IDLE_PARK: Duration = Duration::from_millis(100);
+
+/// The timely input the rounds' messages enter at their round's time.
+type RoundInput = InputHandle<u64, CapacityContainerBuilder<Vec<Envelope>>>;
+
+/// Rounds whose time the frontier has passed, oldest first, with the
+/// message from each process (`None`: none arrived).
+type Completed = Rc<RefCell<VecDeque<(u64, Vec<Option<Vec<u8>>>)>>>;
+
+/// How long a stopped worker waits for timely's network threads to end.
+const TEARDOWN_WAIT: Duration = Duration::from_secs(2);
+
+/// What a round's caller gets back.
+pub(crate) type RoundReply = Result<Vec<Vec<u8>>, ExchangeError>;
+
+/// A request to the worker thread.
+pub(crate) enum Command {
+    /// Run the next round with these messages (indexed by receiver).
+    Round {
+        /// `outgoing[q]` goes to process `q`.
+        outgoing: Vec<Vec<u8>>,
+        /// Where the answer goes.
+        reply: Sender<RoundReply>,
+    },
+    /// Close the input and stop once every process has, or at `deadline`.
+    Shutdown {
+        /// When to stop waiting for the other processes.
+        deadline: Instant,
+    },
+}
+
+/// How the worker ended.
+#[derive(Debug)]
+pub(crate) enum Ended {
+    /// Every process closed its input: the dataflow completed.
+    Clean,
+    /// The other processes did not finish by the deadline.
+    TimedOut,
+    /// The cluster failed (a peer was lost).
+    Failed(ExchangeError),
+}
+
+/// Everything the worker thread needs, built on the caller's thread.
+pub(crate) struct WorkerSetup {
+    /// timely's network threads, joined at the end.
+    pub(crate) comms: Option<CommsGuard>,
+    /// This process's index.
+    pub(crate) process: usize,
+    /// The process count.
+    pub(crate) processes: usize,
+    /// The first broken connection, to name the lost peer.
+    pub(crate) lost: Arc<LostPeer>,
+    /// Where a failure is kept for callers that come after it.
+    pub(crate) failure: Arc<Mutex<Option<ExchangeError>>>,
+}
+
+/// The worker thread's body: serves `commands` until shutdown or failure.
+/// `allocator` is timely's, built on this thread (it is not `Send`).
+pub(crate) fn run(allocator: Allocator, setup: WorkerSetup, commands: Receiver<Command>) -> Ended {
+    let WorkerSetup {
+        comms,
+        process,
+        processes,
+        lost,
+        failure,
+    } = setup;
+    let config = WorkerConfig::default().idle_spin(Duration::from_micros(50));
+    let mut worker = Worker::new(config, allocator, Some(Instant::now()));
+    let done: Completed = Rc::default();
+    let sink_done = Rc::clone(&done);
+    let input = worker.dataflow::<u64, _, _>(move |scope| {
+        let (input, stream) = scope.new_input::<Vec<Envelope>>();
+        let mut arrived: BTreeMap<u64, Vec<Option<Vec<u8>>>> = BTreeMap::new();
+        stream.sink(
+            ExchangePact::new(|e: &Envelope| e.to as u64),
+            "ember-all-to-all",
+            move |(input, frontier)| {
+                input.for_each(|time, data| {
+                    let slots = arrived
+                        .entry(time.least().copied().unwrap_or_default())
+                        .or_insert_with(|| vec![None; processes]);
+                    for envelope in data.drain(..) {
+                        if let Some(slot) = slots.get_mut(envelope.from) {
+                            *slot = Some(envelope.payload.0);
+                        }
+                    }
+                });
+                // A round is complete once the frontier has passed its time.
+                while let Some(entry) = arrived.first_entry() {
+                    if frontier.less_equal(entry.key()) {
+                        break;
+                    }
+                    let (round, slots) = entry.remove_entry();
+                    sink_done.borrow_mut().push_back((round, slots));
+                }
+            },
+        );
+        input
+    });
+    let mut state = Serving {
+        input: Some(input),
+        next_round: 0,
+        waiting: VecDeque::new(),
+        deadline: None,
+        process,
+    };
+    let ended = loop {
+        if let Some(ended) = state.take_commands(&commands) {
+            break ended;
+        }
+        if state.input.is_none() && !worker.has_dataflows() {
+            break Ended::Clean;
+        }
+        if state.deadline.is_some_and(|d| Instant::now() >= d) {
+            break Ended::TimedOut;
+        }
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| worker.step_or_park(Some(IDLE_PARK))))
+        {
+            let error = match lost.first() {
+                Some((peer, message)) => ExchangeError::PeerLost {
+                    process: Some(peer),
+                    message,
+                },
+                None => ExchangeError::PeerLost {
+                    process: None,
+                    message: payload_text(panic.as_ref()),
+                },
+            };
+            break Ended::Failed(error);
+        }
+        if let Err(error) = state.deliver(&done, &lost) {
+            break Ended::Failed(error);
+        }
+    };
+    let error = match &ended {
+        Ended::Failed(e) => e.clone(),
+        Ended::Clean | Ended::TimedOut => ExchangeError::Closed,
+    };
+    *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
+    for (_, reply) in state.waiting.drain(..) {
+        let _ = reply.send(Err(error.clone()));
+    }
+    teardown(worker, state.input.take(), comms, &ended);
+    ended
+}
+
+/// The worker's bookkeeping between steps.
+struct Serving {
+    /// The rounds' input; `None` once shutdown began.
+    input: Option<RoundInput>,
+    /// The timestamp of the next round.
+    next_round: u64,
+    /// Rounds sent and not yet complete, oldest first.
+    waiting: VecDeque<(u64, Sender<RoundReply>)>,
+    /// When to give up waiting for the other processes to finish.
+    deadline: Option<Instant>,
+    /// This process.
+    process: usize,
+}
+
+impl Serving {
+    /// Takes every pending command; `Some` ends the worker.
+    fn take_commands(&mut self, commands: &Receiver<Command>) -> Option<Ended> {
+        loop {
+            match commands.try_recv() {
+                Ok(Command::Round { outgoing, reply }) => {
+                    let Some(input) = self.input.as_mut() else {
+                        let _ = reply.send(Err(ExchangeError::Closed));
+                        continue;
+                    };
+                    for (to, bytes) in outgoing.into_iter().enumerate() {
+                        input.send(Envelope {
+                            to,
+                            from: self.process,
+                            payload: Payload(bytes),
+                        });
+                    }
+                    let round = self.next_round;
+                    self.next_round += 1;
+                    input.advance_to(self.next_round);
+                    self.waiting.push_back((round, reply));
+                }
+                Ok(Command::Shutdown { deadline }) => {
+                    self.input = None;
+                    self.deadline = Some(deadline);
+                }
+                Err(TryRecvError::Empty) => return None,
+                // The cluster handle is gone without a shutdown.
+                Err(TryRecvError::Disconnected) => {
+                    if self.deadline.is_none() {
+                        self.input = None;
+                        self.deadline = Some(Instant::now() + IDLE_PARK * 10);
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Answers the rounds the sink completed.
+    fn deliver(&mut self, done: &Completed, lost: &LostPeer) -> Result<(), ExchangeError> {
+        while let Some((round, slots)) = done.borrow_mut().pop_front() {
+            let Some((expected, reply)) = self.waiting.pop_front() else {
+                if self.input.is_none() {
+                    // Shutting down: the others' rounds complete here too,
+                    // without this process's message; nobody waits for them.
+                    continue;
+                }
+                return Err(ExchangeError::PeerLost {
+                    process: None,
+                    message: format!("round {round} arrived before this process started it"),
+                });
+            };
+            if round != expected {
+                return Err(ExchangeError::PeerLost {
+                    process: None,
+                    message: format!("round {round} completed while waiting for {expected}"),
+                });
+            }
+            let mut messages = Vec::with_capacity(slots.len());
+            for (from, slot) in slots.into_iter().enumerate() {
+                match slot {
+                    Some(bytes) => messages.push(bytes),
+                    // A process stopped without this round: name the broken
+                    // connection if one broke (the loss that started it).
+                    None => {
+                        let (process, message) = lost.first().unwrap_or_else(|| {
+                            (
+                                from,
+                                format!("no message from process {from} in round {round}"),
+                            )
+                        });
+                        return Err(ExchangeError::PeerLost {
+                            process: Some(process),
+                            message,
+                        });
+                    }
+                }
+            }
+            let _ = reply.send(Ok(messages));
+        }
+        Ok(())
+    }
+}
+
+/// Drops the worker, then the input, and joins timely's network threads.
+/// The worker goes first: closing the input of a failed worker would tell
+/// the others this process finished its rounds. After a failure all may
+/// panic (poisoned queues, panicked network threads), so they are dropped
+/// under `catch_unwind`, and the join goes to a thread of its own: a live
+/// peer's connection closes only when that peer stops.
+fn teardown(worker: Worker, input: Option<RoundInput>, comms: Option<CommsGuard>, ended: &Ended) {
+    let mut worker = worker;
+    if let Ended::TimedOut = ended {
+        // Another process did not finish: stop scheduling the dataflow.
+        for id in worker.installed_dataflows() {
+            worker.drop_dataflow(id);
+        }
+    }
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(worker)));
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(input)));
+    let Some(comms) = comms else { return };
+    match ended {
+        Ended::Clean => {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(comms)));
+        }
+        Ended::TimedOut | Ended::Failed(_) => {
+            // Send threads end at once (writing timely's final header, so
+            // peers see a clean close, not a loss); receive threads end
+            // when their peer stops: wait a little, then leave them.
+            let (joined, wait) = std::sync::mpsc::channel();
+            let spawned = std::thread::Builder::new()
+                .name(TEARDOWN_THREAD.to_owned())
+                .spawn(move || {
+                    let _ = catch_unwind(AssertUnwindSafe(move || drop(comms)));
+                    let _ = joined.send(());
+                });
+            match spawned {
+                Ok(_) => {
+                    let _ = wait.recv_timeout(TEARDOWN_WAIT);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot join timely's network threads"),
+            }
+        }
+    }
+}
