@@ -30,7 +30,8 @@ use ember::datagen::WordGenerator;
 use ember::prelude::*;
 
 /// The usage line (besides timely's `-w -n -p -h`).
-const USAGE: &str = "usage: cluster_word_count [--processes N] [-w THREADS] [--batches N] [--batch-ms MS]";
+const USAGE: &str =
+    "usage: cluster_word_count [--processes N] [-w THREADS] [--batches N] [--batch-ms MS]";
 
 /// Batches when `--batches` is not given.
 const DEFAULT_BATCHES: u64 = 5;
@@ -100,7 +101,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if rdd.context().is_driver() {
             let total: u64 = all.iter().map(|(_, n)| n).sum();
             let w0 = all.iter().find(|(w, _)| w == "w0").map_or(0, |(_, n)| *n);
-            println!("batch {index}: {} distinct, {total} words, w0={w0}", all.len());
+            println!(
+                "batch {index}: {} distinct, {total} words, w0={w0}",
+                all.len()
+            );
         }
         let mut done = on_batch.done.lock().unwrap_or_else(PoisonError::into_inner);
         *done = index + 1;

@@ -11,7 +11,14 @@
 //!
 //! `EMBER_CLUSTER_SEED=<n>` runs one seed (a failure prints the seed that
 //! reproduces it); by default a few fixed seeds run.
+//!
+//! Two more checks: socket receivers in a 2-process cluster (receiver `i`
+//! on process `i % 2`) feed a stateful word count whose final state must
+//! equal the model's counts exactly; and a process SIGKILLed while a
+//! 3-process cluster runs makes the other two fail promptly with an error
+//! naming it (no hang).
 
+mod receivers;
 mod suite;
 
 use std::process::ExitCode;
@@ -42,43 +49,87 @@ fn main() -> ExitCode {
     }
 }
 
-type Error = Box<dyn std::error::Error>;
+pub(crate) type Error = Box<dyn std::error::Error>;
 
-/// One process of a cluster the checks started.
+/// What a process of a cluster the checks started is asked to do.
+struct Task {
+    mode: String,
+    seed: u64,
+    out: String,
+    ports: Vec<u16>,
+    expected_words: u64,
+}
+
+/// One process of a cluster the checks started: runs its task; process 0
+/// writes the result to `--out`, and a process that fails writes its error
+/// to `<out>.<process>.err`.
 fn run_process(args: Vec<String>) -> Result<(), Error> {
     let (cluster, rest) = ClusterConf::from_args(args)?;
-    let (mut seed, mut out) = (None, None);
+    let mut task = Task {
+        mode: String::new(),
+        seed: 0,
+        out: String::new(),
+        ports: Vec::new(),
+        expected_words: 0,
+    };
     let mut it = rest.into_iter();
     while let Some(flag) = it.next() {
-        match (flag.as_str(), it.next()) {
-            ("--seed", Some(v)) => seed = Some(v.parse::<u64>()?),
-            ("--out", Some(v)) => out = Some(v),
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--mode" => task.mode = value,
+            "--seed" => task.seed = value.parse()?,
+            "--out" => task.out = value,
+            "--port" => task.ports.push(value.parse()?),
+            "--expected-words" => task.expected_words = value.parse()?,
             _ => return Err(format!("unexpected argument {flag}").into()),
         }
     }
-    let (seed, out) = (seed.ok_or("--seed missing")?, out.ok_or("--out missing")?);
+    let result = run_task(&cluster, &task);
+    if let Err(e) = &result {
+        std::fs::write(
+            format!("{}.{}.err", task.out, cluster.process),
+            e.to_string(),
+        )?;
+    }
+    result
+}
+
+fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
     // Joined here, not from the configuration, so that one process also
     // runs through the exchange.
-    let joined = Arc::new(Cluster::connect(&cluster)?);
+    let joined = Arc::new(Cluster::connect(cluster)?);
     let conf = StreamingConf::new()
         .master(format!("local[{}]", cluster.threads))
-        .app_name("ClusterEquivalence")
+        .app_name("ClusterTest")
         .set("spark.ui.enabled", "false");
     let ssc = StreamingContext::with_exchange(
         conf,
         suite::batch_interval(),
         Arc::clone(&joined) as Arc<dyn ember::rdd::Exchange>,
     )?;
-    let lines = suite::run(ssc, seed)?;
+    let lines = match task.mode.as_str() {
+        "equivalence" => suite::run(ssc, task.seed)?,
+        "receivers" => receivers::run(ssc, &task.ports, task.expected_words)?,
+        "endless" => receivers::endless(ssc)?,
+        other => return Err(format!("unknown mode {other}").into()),
+    };
     if cluster.process == 0 {
-        std::fs::write(&out, lines.join("\n"))?;
+        std::fs::write(&task.out, lines.join("\n"))?;
     }
     joined.shutdown()?;
     Ok(())
 }
 
-/// The local results, then every layout's, compared line by line.
+/// Every check.
 fn run_checks() -> Result<(), Error> {
+    check_equivalence()?;
+    receivers::check_receivers()?;
+    receivers::check_peer_death()?;
+    Ok(())
+}
+
+/// The local results, then every layout's, compared line by line.
+fn check_equivalence() -> Result<(), Error> {
     let seeds: Vec<u64> = match std::env::var("EMBER_CLUSTER_SEED") {
         Ok(seed) => vec![seed.parse()?],
         Err(_) => SEEDS.to_vec(),
@@ -95,6 +146,8 @@ fn run_checks() -> Result<(), Error> {
             let started = std::time::Instant::now();
             LocalCluster::new(processes, threads)?
                 .args([
+                    "--mode".to_owned(),
+                    "equivalence".to_owned(),
                     "--seed".to_owned(),
                     seed.to_string(),
                     "--out".to_owned(),

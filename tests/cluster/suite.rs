@@ -175,10 +175,15 @@ pub(crate) fn run(ssc: StreamingContext, seed: u64) -> Result<Vec<String>, Strea
             }),
         );
         record.output(out("count"), &pairs.count());
-        record.output(out("reduce"), &pairs.map(|(_, v): (String, i64)| v).reduce(sum));
+        record.output(
+            out("reduce"),
+            &pairs.map(|(_, v): (String, i64)| v).reduce(sum),
+        );
         record.output(
             out("filter_map_values"),
-            &pairs.filter(|(_, v): &(String, i64)| *v > 0).map_values(|v| v * 2),
+            &pairs
+                .filter(|(_, v): &(String, i64)| *v > 0)
+                .map_values(|v| v * 2),
         );
         record.output(out("repartition"), &pairs.repartition(n));
         record.output(
@@ -201,7 +206,10 @@ pub(crate) fn run(ssc: StreamingContext, seed: u64) -> Result<Vec<String>, Strea
                 (k, (a, b))
             }),
         );
-        record.output(out("union_reduce"), &pairs.union(&others)?.reduce_by_key(sum));
+        record.output(
+            out("union_reduce"),
+            &pairs.union(&others)?.reduce_by_key(sum),
+        );
         record.output(
             out("reduce_by_key_and_window"),
             &pairs.reduce_by_key_and_window(sum, batch * 3, batch)?,
@@ -210,7 +218,10 @@ pub(crate) fn run(ssc: StreamingContext, seed: u64) -> Result<Vec<String>, Strea
             out("reduce_by_key_and_window_inv"),
             &pairs.reduce_by_key_and_window_inv(sum, |a, b| a - b, batch * 3, batch, None)?,
         );
-        record.output(out("count_by_window"), &pairs.count_by_window(batch * 2, batch)?);
+        record.output(
+            out("count_by_window"),
+            &pairs.count_by_window(batch * 2, batch)?,
+        );
         record.output(
             out("update_state_by_key"),
             &pairs.update_state_by_key(|values: &[i64], state: Option<i64>| {
@@ -228,7 +239,10 @@ pub(crate) fn run(ssc: StreamingContext, seed: u64) -> Result<Vec<String>, Strea
     let waited = record.wait(&ssc);
     ssc.stop(StopOptions::default())?;
     waited?;
-    let results = record.results.lock().unwrap_or_else(PoisonError::into_inner);
+    let results = record
+        .results
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     Ok(results
         .iter()
         .map(|((name, batch), result)| format!("{name} batch {batch}: {result}"))

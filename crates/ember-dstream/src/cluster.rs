@@ -52,7 +52,9 @@ impl StreamingConf {
 
 /// The cluster `conf` describes, joined, with its worker threads per
 /// process; `None` for one process (local mode).
-pub(crate) fn connect(conf: &StreamingConf) -> Result<Option<(Arc<Cluster>, usize)>, StreamingError> {
+pub(crate) fn connect(
+    conf: &StreamingConf,
+) -> Result<Option<(Arc<Cluster>, usize)>, StreamingError> {
     let mut cluster = ClusterConf::from_settings(|key| conf.get(key).map(str::to_owned))
         .map_err(|e| StreamingError::Cluster(Arc::new(e.into())))?;
     if cluster.processes <= 1 {

@@ -604,8 +604,16 @@ impl StreamingContext {
             return Err(StreamingError::NoOutputOperations);
         }
         let inputs = self.inner.graph.input_lifecycles();
-        let receivers: usize = inputs.iter().map(|input| input.receivers()).sum();
-        let workers = self.inner.env.rdd.default_parallelism();
+        // In cluster mode, receiver i runs on process i % n: count this
+        // process's receivers against its own worker threads.
+        let rdd = &self.inner.env.rdd;
+        let (processes, process) = (rdd.processes(), rdd.process());
+        let receivers: usize = inputs
+            .iter()
+            .filter(|input| input.stream_id() % processes == process)
+            .map(|input| input.receivers())
+            .sum();
+        let workers = rdd.default_parallelism() / processes;
         if receivers > 0 && receivers >= workers {
             return Err(StreamingError::NotEnoughWorkers {
                 receivers,

@@ -186,8 +186,7 @@ pub(crate) trait InputLifecycle: Send + Sync {
     fn start(&self) -> Result<(), StreamingError>;
     fn stop(&self);
     fn has_unallocated_data(&self) -> bool;
-    /// Read by the UI (feature `ui`).
-    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    /// Read by the UI and by the receiver placement of cluster mode.
     fn stream_id(&self) -> usize;
     /// Read by the UI (feature `ui`).
     #[cfg_attr(not(feature = "ui"), allow(dead_code))]

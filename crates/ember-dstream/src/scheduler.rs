@@ -307,7 +307,9 @@ impl Runtime {
         let executors = match &cluster {
             Some(_) => {
                 if inner.conf.concurrent_jobs()? > 1 {
-                    tracing::warn!("cluster mode runs one batch at a time: spark.streaming.concurrentJobs is taken as 1");
+                    tracing::warn!(
+                        "cluster mode runs one batch at a time: spark.streaming.concurrentJobs is taken as 1"
+                    );
                 }
                 1
             }

@@ -74,7 +74,11 @@ pub(crate) fn all_gather<P: Serialize + DeserializeOwned>(
 }
 
 /// Takes part in a round with this process's `error` and returns it.
-fn fail_round<P>(exchange: &dyn Exchange, metrics: &Metrics, error: JobError) -> Result<P, JobError> {
+fn fail_round<P>(
+    exchange: &dyn Exchange,
+    metrics: &Metrics,
+    error: JobError,
+) -> Result<P, JobError> {
     let failed = encode(&Frame::<()>::Failed(error.to_string()))?;
     send(exchange, metrics, vec![failed; exchange.processes()])?;
     Err(error)
@@ -119,7 +123,10 @@ fn receive<P: DeserializeOwned>(
         match frame {
             Frame::Done(share) => shares.push(Some(share)),
             Frame::Failed(message) => {
-                remote_failure.get_or_insert(JobError::RemoteFailed { process: q, message });
+                remote_failure.get_or_insert(JobError::RemoteFailed {
+                    process: q,
+                    message,
+                });
                 shares.push(None);
             }
         }

@@ -178,7 +178,10 @@ impl RddContext {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match bound {
             Some(thread) if thread != std::thread::current().id() => Err(JobError::JobOffThread {
-                thread: std::thread::current().name().unwrap_or("unnamed").to_owned(),
+                thread: std::thread::current()
+                    .name()
+                    .unwrap_or("unnamed")
+                    .to_owned(),
             }),
             _ => Ok(()),
         }
@@ -250,7 +253,11 @@ impl RddContext {
     /// assert_eq!(rdd.glom().collect()?, vec![vec![1], vec![2, 3]]);
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
-    pub fn from_process_partitions<T: Data>(&self, partitions: Vec<Vec<T>>, slices: usize) -> Rdd<T> {
+    pub fn from_process_partitions<T: Data>(
+        &self,
+        partitions: Vec<Vec<T>>,
+        slices: usize,
+    ) -> Rdd<T> {
         let processes = self.processes();
         if processes == 1 {
             return self.from_partitions(partitions);

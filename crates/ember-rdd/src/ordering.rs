@@ -87,10 +87,12 @@ impl<T: Data> Rdd<T> {
                 .map(|(_, x)| x)
                 .collect::<Vec<T>>()
         })?;
-        Ok(smallest(partials.into_iter().flatten().map(|x| (f(&x), x)), n)
-            .into_iter()
-            .map(|(_, x)| x)
-            .collect())
+        Ok(
+            smallest(partials.into_iter().flatten().map(|x| (f(&x), x)), n)
+                .into_iter()
+                .map(|(_, x)| x)
+                .collect(),
+        )
     }
 
     /// The `n` smallest elements, ascending (Spark's `takeOrdered`); all of

@@ -377,9 +377,8 @@ impl<T: Data> Rdd<T> {
             .map(|p| info.owner(p, processes))
             .collect();
         let all: Vec<usize> = (0..self.num_partitions()).collect();
-        let computed = crate::scheduler::run_job_in_place(self, &all, |_, iter| {
-            Ok(iter.collect::<Vec<T>>())
-        })?;
+        let computed =
+            crate::scheduler::run_job_in_place(self, &all, |_, iter| Ok(iter.collect::<Vec<T>>()))?;
         let mut partitions: Vec<Option<Vec<Arc<Vec<T>>>>> = vec![None; owners.len()];
         for (partition, data) in computed {
             partitions[partition] = Some(vec![Arc::new(data)]);

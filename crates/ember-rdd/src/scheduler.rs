@@ -49,7 +49,11 @@ pub(crate) fn run_job_in_place<T: Data, R: Send>(
 ) -> Result<Vec<(usize, R)>, JobError> {
     rdd.context().check_job_thread()?;
     let (owned, results) = run_owned(rdd, partitions, func);
-    Ok(owned.into_iter().map(|i| partitions[i]).zip(results?).collect())
+    Ok(owned
+        .into_iter()
+        .map(|i| partitions[i])
+        .zip(results?)
+        .collect())
 }
 
 /// Runs the shuffle map stages `rdd` needs and the result stage over the

@@ -21,9 +21,11 @@ pub(crate) type Buckets<K, W> = Vec<Vec<(K, W)>>;
 pub(crate) type ReduceSide<K, W, C> = dyn Fn(BoxIter<(K, W)>) -> BoxIter<(K, C)> + Send + Sync;
 
 type MapOutput<K, W> = Arc<Vec<Vec<(K, W)>>>;
-/// What one process sends another after a map stage: for each of its map
-/// partitions, the buckets of the receiver's reduce partitions.
-type Share<K, W> = Vec<(usize, Vec<(usize, Vec<(K, W)>)>)>;
+/// Some reduce partitions' buckets of one map output: `(reduce, bucket)`.
+type Placed<K, W> = Vec<(usize, Vec<(K, W)>)>;
+/// What one process sends another after a map stage (or keeps): for each
+/// of its map partitions, the buckets of the receiver's reduce partitions.
+type Share<K, W> = Vec<(usize, Placed<K, W>)>;
 
 /// The map side of one shuffle: the parent, how its records are bucketed,
 /// and the map outputs once computed. A `ShuffledRDD` reads one of these, a
@@ -102,20 +104,17 @@ impl<K: Data, V: Data, W: Data> ShuffleDep<K, V, W> {
     /// Cluster mode: this process's map outputs split into what it keeps
     /// (its own reduce partitions' buckets, by map partition) and a share
     /// for every other process.
-    fn split_outputs(
-        &self,
-        exchange: &dyn Exchange,
-    ) -> (Vec<(usize, Vec<(usize, Vec<(K, W)>)>)>, Vec<Share<K, W>>) {
+    fn split_outputs(&self, exchange: &dyn Exchange) -> (Share<K, W>, Vec<Share<K, W>>) {
         let me = exchange.process();
         let processes = exchange.processes();
-        let outputs = std::mem::take(&mut *self.outputs.lock().unwrap_or_else(PoisonError::into_inner));
+        let outputs =
+            std::mem::take(&mut *self.outputs.lock().unwrap_or_else(PoisonError::into_inner));
         let mut kept = Vec::new();
         let mut shares: Vec<Share<K, W>> = (0..processes).map(|_| Vec::new()).collect();
         for (map, output) in outputs.into_iter().enumerate() {
             let Some(output) = output else { continue };
             let buckets = Arc::try_unwrap(output).unwrap_or_else(|shared| (*shared).clone());
-            let mut per_process: Vec<Vec<(usize, Vec<(K, W)>)>> =
-                (0..processes).map(|_| Vec::new()).collect();
+            let mut per_process: Vec<Placed<K, W>> = (0..processes).map(|_| Vec::new()).collect();
             for (reduce, bucket) in buckets.into_iter().enumerate() {
                 if !bucket.is_empty() {
                     per_process[partition_owner(reduce, processes)].push((reduce, bucket));

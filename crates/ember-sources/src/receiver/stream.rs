@@ -285,7 +285,11 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
         if runs_on != ctx.process() {
             // Cluster mode: receiver i runs on process i % n; here its
             // batches are empty.
-            tracing::info!(stream = env.stream_id(), runs_on, "the receiver runs on another process");
+            tracing::info!(
+                stream = env.stream_id(),
+                runs_on,
+                "the receiver runs on another process"
+            );
             return Ok(());
         }
         self.start_receiver(env).map_err(StreamingError::from)

@@ -1,0 +1,235 @@
+//! Receivers in a cluster, and a process killed while a cluster runs.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration as StdDuration, Instant};
+
+use ember::cluster::LocalCluster;
+use ember::prelude::*;
+
+use crate::Error;
+
+/// Lines each socket server sends.
+const LINES: u64 = 3_000;
+
+/// A server on 127.0.0.1 that sends `lines` to its first client and keeps
+/// every connection open until dropped (a reconnecting receiver gets
+/// nothing twice).
+struct Server {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(lines: Vec<String>) -> Result<Server, Error> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut open: Vec<TcpStream> = Vec::new();
+            let mut lines = Some(lines);
+            while !stopping.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((mut client, _)) => {
+                        if let Some(lines) = lines.take() {
+                            let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+                            let _ = client.set_nonblocking(false);
+                            let _ = client.write_all(text.as_bytes());
+                        }
+                        open.push(client);
+                    }
+                    Err(_) => std::thread::sleep(StdDuration::from_millis(20)),
+                }
+            }
+        });
+        Ok(Server {
+            port,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A cluster process's part: two socket streams (receivers 0 and 1, on
+/// processes 0 and 1), their union's running word counts; returns the
+/// final state once it holds `expected` words.
+pub(crate) fn run(
+    ssc: StreamingContext,
+    ports: &[u16],
+    expected: u64,
+) -> Result<Vec<String>, Error> {
+    let streams: Vec<DStream<String>> = ports
+        .iter()
+        .map(|&port| ssc.socket_text_stream("127.0.0.1", port))
+        .collect();
+    let lines = ssc.union(&streams)?;
+    let state = lines
+        .flat_map(|line: String| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .map(|w| (w, 1u64))
+        .update_state_by_key(|values: &[u64], state: Option<u64>| {
+            Some(state.unwrap_or(0) + values.iter().sum::<u64>())
+        });
+    let done: Arc<(Mutex<Option<Vec<String>>>, Condvar)> = Arc::default();
+    let seen = Arc::clone(&done);
+    state.foreach_rdd(move |rdd, _| -> Result<(), JobError> {
+        let mut counts = rdd.collect()?;
+        let total: u64 = counts.iter().map(|(_, n)| n).sum();
+        if total >= expected {
+            counts.sort();
+            let lines = counts.iter().map(|(w, n)| format!("{w} {n}")).collect();
+            let mut slot = seen.0.lock().unwrap_or_else(PoisonError::into_inner);
+            slot.get_or_insert(lines);
+            seen.1.notify_all();
+        }
+        Ok(())
+    })?;
+    ssc.start()?;
+    let deadline = Instant::now() + StdDuration::from_secs(60);
+    let mut slot = done.0.lock().unwrap_or_else(PoisonError::into_inner);
+    while slot.is_none() && Instant::now() < deadline {
+        slot = done
+            .1
+            .wait_timeout(slot, StdDuration::from_millis(100))
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    let result = slot.take();
+    drop(slot);
+    ssc.stop(StopOptions::default())?;
+    result.ok_or_else(|| "the receivers' records did not all arrive within 60 s".into())
+}
+
+/// A cluster process's part that never ends by itself: a word count over
+/// a queue stream whose default batch repeats.
+pub(crate) fn endless(ssc: StreamingContext) -> Result<Vec<String>, Error> {
+    let default: Vec<String> = (0..200)
+        .map(|i| format!("w{} w{}", i % 7, i % 11))
+        .collect();
+    let counts = ssc
+        .queue_stream_with_default(InputQueue::new(), true, Some(default))
+        .flat_map(|line: String| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .map(|w| (w, 1u64))
+        .reduce_by_key(|a, b| a + b);
+    counts.foreach_rdd(|rdd, _| -> Result<(), JobError> {
+        rdd.count()?;
+        Ok(())
+    })?;
+    ssc.start()?;
+    ssc.await_termination()?;
+    Ok(Vec::new())
+}
+
+/// Two socket servers, a 2 x 2 cluster whose receivers read them: the final
+/// state equals the model's word counts exactly.
+pub(crate) fn check_receivers() -> Result<(), Error> {
+    let server_lines = |server: u64| -> Vec<String> {
+        (0..LINES)
+            .map(|i| format!("s{server} w{} w{}", i % 13, (i * 7 + server) % 17))
+            .collect()
+    };
+    let mut model: BTreeMap<String, u64> = BTreeMap::new();
+    let mut words = 0u64;
+    for server in 0..2 {
+        for line in server_lines(server) {
+            for word in line.split(' ') {
+                *model.entry(word.to_owned()).or_default() += 1;
+                words += 1;
+            }
+        }
+    }
+    let servers = [
+        Server::start(server_lines(0))?,
+        Server::start(server_lines(1))?,
+    ];
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("receivers.txt");
+    let started = Instant::now();
+    LocalCluster::new(2, 2)?
+        .args(
+            [
+                "--mode".to_owned(),
+                "receivers".to_owned(),
+                "--out".to_owned(),
+                out.display().to_string(),
+                "--expected-words".to_owned(),
+                words.to_string(),
+            ]
+            .into_iter()
+            .chain(
+                servers
+                    .iter()
+                    .flat_map(|s| ["--port".to_owned(), s.port.to_string()]),
+            ),
+        )
+        .spawn()?
+        .wait()?;
+    let got = std::fs::read_to_string(&out)?;
+    let expected: Vec<String> = model.iter().map(|(w, n)| format!("{w} {n}")).collect();
+    let got: Vec<&str> = got.lines().collect();
+    if got != expected {
+        return Err(format!(
+            "receivers in a 2 x 2 cluster: the final state differs from the model\n  model:   {expected:?}\n  cluster: {got:?}"
+        )
+        .into());
+    }
+    println!(
+        "receivers: 2 x 2 cluster, {words} words from 2 socket receivers, final state equals the model ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A 3 x 1 cluster running without end; process 1 is killed: the other two
+/// must fail within 30 s, each with an error naming process 1.
+pub(crate) fn check_peer_death() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("endless");
+    let mut cluster = LocalCluster::new(3, 1)?
+        .args([
+            "--mode".to_owned(),
+            "endless".to_owned(),
+            "--out".to_owned(),
+            out.display().to_string(),
+        ])
+        .spawn()?;
+    std::thread::sleep(StdDuration::from_secs(4));
+    let killed = Instant::now();
+    cluster.kill(1)?;
+    let statuses = cluster.wait_all_within(StdDuration::from_secs(30))?;
+    let ended = killed.elapsed();
+    for process in [0, 2] {
+        if statuses[process].success() {
+            return Err(
+                format!("process {process} exited successfully after process 1 died").into(),
+            );
+        }
+        let error =
+            std::fs::read_to_string(format!("{}.{process}.err", out.display())).unwrap_or_default();
+        if !error.contains("process 1") {
+            return Err(
+                format!("process {process}'s error does not name process 1: {error:?}").into(),
+            );
+        }
+    }
+    println!(
+        "peer death: process 1 killed, processes 0 and 2 failed naming it within {:.1} s",
+        ended.as_secs_f64()
+    );
+    Ok(())
+}
