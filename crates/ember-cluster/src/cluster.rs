@@ -41,8 +41,10 @@ pub struct Cluster {
     process: usize,
     processes: usize,
     connect_timeout: Duration,
-    /// Serializes rounds; holds the command channel.
-    rounds: Mutex<Sender<Command>>,
+    /// Requests to the worker thread.
+    commands: Sender<Command>,
+    /// Serializes rounds (a shutdown need not wait for one in flight).
+    rounds: Mutex<()>,
     /// The worker thread, to wake it.
     worker: thread::Thread,
     /// timely's guard of the worker thread, and how the worker ended,
@@ -119,7 +121,8 @@ impl Cluster {
             process: conf.process,
             processes: conf.processes,
             connect_timeout: conf.connect_timeout,
-            rounds: Mutex::new(commands),
+            commands,
+            rounds: Mutex::new(()),
             worker,
             ending: Mutex::new(Some((guards, end_rx))),
             failure,
@@ -146,7 +149,7 @@ impl Cluster {
         };
         let deadline = Instant::now() + wait;
         // A worker that already stopped has dropped its receiver.
-        let _ = lock(&self.rounds).send(Command::Shutdown { deadline });
+        let _ = self.commands.send(Command::Shutdown { deadline });
         self.worker.unpark();
         let grace = wait + Duration::from_secs(3);
         match ended.recv_timeout(grace) {
@@ -194,14 +197,18 @@ impl Exchange for Cluster {
                 got: outgoing.len(),
             });
         }
-        let commands = lock(&self.rounds);
+        let round = lock(&self.rounds);
         let (reply, answer) = mpsc::channel();
-        if commands.send(Command::Round { outgoing, reply }).is_err() {
+        if self
+            .commands
+            .send(Command::Round { outgoing, reply })
+            .is_err()
+        {
             return Err(self.stopped());
         }
         self.worker.unpark();
         let result = answer.recv().unwrap_or_else(|_| Err(self.stopped()));
-        drop(commands);
+        drop(round);
         result
     }
 }

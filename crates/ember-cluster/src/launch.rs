@@ -354,10 +354,12 @@ pub enum Role {
     },
 }
 
-/// The `main` helper: with `--processes N` (N > 1) and no `--process`,
-/// starts N copies of this program on 127.0.0.1 ([`LocalCluster`]), waits
-/// for them and returns [`Role::Launched`]; otherwise returns this
-/// process's [`Role::Process`]. `args` exclude the program name.
+/// The `main` helper: with `--processes N` (N > 1) and neither `--process`
+/// nor `--hostfile`, starts N copies of this program on 127.0.0.1
+/// ([`LocalCluster`]), waits for them and returns [`Role::Launched`];
+/// otherwise returns this process's [`Role::Process`] (a hostfile without
+/// `--process` is process 0, timely's default). `args` exclude the program
+/// name.
 ///
 /// ```no_run
 /// use ember_cluster::{Cluster, Role, launch_or_join};
@@ -376,7 +378,7 @@ pub enum Role {
 pub fn launch_or_join(args: impl IntoIterator<Item = String>) -> Result<Role, LaunchError> {
     let parsed = ParsedArgs::parse(args)?;
     let conf = parsed.conf()?;
-    if conf.processes > 1 && parsed.process.is_none() {
+    if conf.processes > 1 && parsed.process.is_none() && parsed.hostfile.is_none() {
         let mut cluster = LocalCluster::new(conf.processes, conf.threads)?.args(parsed.free);
         if let Some(t) = parsed.connect_timeout {
             cluster = cluster.connect_timeout(t);
@@ -388,4 +390,38 @@ pub fn launch_or_join(args: impl IntoIterator<Item = String>) -> Result<Role, La
         conf,
         args: parsed.free,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn without_processes_or_with_process_or_hostfile_the_program_plays_its_part() {
+        for (given, process, rest) in [
+            (args(&["--batches", "5"]), 0, args(&["--batches", "5"])),
+            (args(&["-n", "2", "-p", "1", "x"]), 1, args(&["x"])),
+            (args(&["-n", "2", "-h", "hosts.txt"]), 0, Vec::new()),
+        ] {
+            match launch_or_join(given.clone()).unwrap() {
+                Role::Process { conf, args } => {
+                    assert_eq!((conf.process, args), (process, rest), "{given:?}");
+                }
+                Role::Launched => panic!("{given:?} launched"),
+            }
+        }
+    }
+
+    #[test]
+    fn bad_cluster_options_are_errors_before_anything_starts() {
+        let e = launch_or_join(args(&["--processes", "two"])).unwrap_err();
+        assert!(
+            matches!(e, LaunchError::Conf(ConfError::InvalidValue { .. })),
+            "{e}"
+        );
+    }
 }

@@ -21,6 +21,18 @@
 //!   for development and tests; [`launch_or_join`] is the one-line `main`
 //!   helper behind `cargo run --example … -- --processes 2`.
 //!
+//! On several machines, every machine runs the same program with the same
+//! hostfile (one `host:port` line per process, in process order) and its
+//! own index:
+//!
+//! ```text
+//! host0$ my_program -n 2 -p 0 -w 8 -h hosts.txt --connect-timeout 60s
+//! host1$ my_program -n 2 -p 1 -w 8 -h hosts.txt --connect-timeout 60s
+//! ```
+//!
+//! On one machine, `my_program --processes 2` starts both (see
+//! [`launch_or_join`]).
+//!
 //! One timely worker runs per process, on a thread of its own: inside a
 //! process the RDD executor's rayon pool (`-w` threads) does the work, and
 //! the timely worker only carries the rounds between processes.

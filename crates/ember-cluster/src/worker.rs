@@ -135,28 +135,35 @@ pub(crate) fn run(allocator: Allocator, setup: WorkerSetup, commands: Receiver<C
         process,
     };
     let ended = loop {
-        if let Some(ended) = state.take_commands(&commands) {
-            break ended;
-        }
-        if state.input.is_none() && !worker.has_dataflows() {
-            break Ended::Clean;
-        }
-        if state.deadline.is_some_and(|d| Instant::now() >= d) {
-            break Ended::TimedOut;
-        }
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| worker.step_or_park(Some(IDLE_PARK))))
-        {
-            let error = match lost.first() {
-                Some((peer, message)) => ExchangeError::PeerLost {
-                    process: Some(peer),
-                    message,
-                },
-                None => ExchangeError::PeerLost {
-                    process: None,
-                    message: payload_text(panic.as_ref()),
-                },
-            };
-            break Ended::Failed(error);
+        // Sending a round's messages and stepping the worker both write to
+        // timely's queues, which panic once a peer's connection broke.
+        let stepped = catch_unwind(AssertUnwindSafe(|| {
+            state.take_commands(&commands);
+            if state.input.is_none() && !worker.has_dataflows() {
+                return Some(Ended::Clean);
+            }
+            if state.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Some(Ended::TimedOut);
+            }
+            worker.step_or_park(Some(IDLE_PARK));
+            None
+        }));
+        match stepped {
+            Ok(Some(ended)) => break ended,
+            Ok(None) => {}
+            Err(panic) => {
+                let error = match lost.first() {
+                    Some((peer, message)) => ExchangeError::PeerLost {
+                        process: Some(peer),
+                        message,
+                    },
+                    None => ExchangeError::PeerLost {
+                        process: None,
+                        message: payload_text(panic.as_ref()),
+                    },
+                };
+                break Ended::Failed(error);
+            }
         }
         if let Err(error) = state.deliver(&done, &lost) {
             break Ended::Failed(error);
@@ -189,8 +196,8 @@ struct Serving {
 }
 
 impl Serving {
-    /// Takes every pending command; `Some` ends the worker.
-    fn take_commands(&mut self, commands: &Receiver<Command>) -> Option<Ended> {
+    /// Takes every pending command.
+    fn take_commands(&mut self, commands: &Receiver<Command>) {
         loop {
             match commands.try_recv() {
                 Ok(Command::Round { outgoing, reply }) => {
@@ -214,14 +221,14 @@ impl Serving {
                     self.input = None;
                     self.deadline = Some(deadline);
                 }
-                Err(TryRecvError::Empty) => return None,
+                Err(TryRecvError::Empty) => return,
                 // The cluster handle is gone without a shutdown.
                 Err(TryRecvError::Disconnected) => {
                     if self.deadline.is_none() {
                         self.input = None;
                         self.deadline = Some(Instant::now() + IDLE_PARK * 10);
                     }
-                    return None;
+                    return;
                 }
             }
         }
