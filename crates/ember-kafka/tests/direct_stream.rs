@@ -17,9 +17,7 @@ use ember_kafka::{
 
 #[test]
 fn word_count_over_four_partitions_is_exact() {
-    let mut broker = broker();
-    broker.create_topic("words", 4).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_owned();
+    let (_broker, bootstrap) = broker_with("words", 4);
     let mut all_lines = Vec::new();
     for p in 0..4 {
         let l = lines(&format!("p{p}"), 50 + p as usize * 10);
@@ -69,9 +67,7 @@ fn word_count_over_four_partitions_is_exact() {
 
 #[test]
 fn assign_reads_only_its_partitions_and_subscribe_reads_all() {
-    let mut broker = broker();
-    broker.create_topic("t", 3).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_owned();
+    let (_broker, bootstrap) = broker_with("t", 3);
     let per: Vec<Vec<String>> = (0..3).map(|p| lines(&format!("p{p}"), 5)).collect();
     for (p, l) in per.iter().enumerate() {
         produce(&bootstrap, "t", p as i32, l);
@@ -101,9 +97,7 @@ fn assign_reads_only_its_partitions_and_subscribe_reads_all() {
 
 #[test]
 fn a_topic_matching_the_pattern_created_while_running_is_read_from_its_start() {
-    let mut broker = broker();
-    broker.create_topic("events-a", 2).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_owned();
+    let (mut broker, bootstrap) = broker_with("events-a", 2);
     let first = lines("a", 4);
     produce(&bootstrap, "events-a", 1, &first);
     let (ssc, clock) = manual_context(StreamingConf::new());
@@ -139,12 +133,11 @@ fn a_topic_matching_the_pattern_created_while_running_is_read_from_its_start() {
 
 #[test]
 fn partitions_of_a_subscribed_topic_that_appear_while_running_are_read_from_their_start() {
-    // The mock broker cannot add partitions to a topic (no
-    // CreatePartitions), so the subscribed topic goes from no partition to
-    // two while the stream runs: the same discovery, at each batch.
-    let mut broker = broker();
-    broker.create_topic("early", 1).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_owned();
+    // The mock broker cannot add partitions to a topic (librdkafka 2.12.1's
+    // mock serves no CreatePartitions, see `mock_broker`), so a subscribed
+    // topic goes from no partition to two while the stream runs: the same
+    // discovery, at each batch.
+    let (mut broker, bootstrap) = broker_with("early", 1);
     let (ssc, clock) = manual_context(StreamingConf::new());
     let stream = subscribe(&ssc, ["early", "late"], &bootstrap, "latest");
     let ranges = record_ranges(&stream);
@@ -175,9 +168,7 @@ fn partitions_of_a_subscribed_topic_that_appear_while_running_are_read_from_thei
 
 #[test]
 fn max_rate_per_partition_gives_exact_batch_sizes() {
-    let mut broker = broker();
-    broker.create_topic("r", 2).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_owned();
+    let (_broker, bootstrap) = broker_with("r", 2);
     let (l0, l1) = (lines("p0", 25), lines("p1", 7));
     produce(&bootstrap, "r", 0, &l0);
     produce(&bootstrap, "r", 1, &l1);
@@ -222,9 +213,7 @@ fn max_rate_per_partition_gives_exact_batch_sizes() {
 
 #[test]
 fn auto_offset_reset_earliest_reads_old_records_and_latest_only_new_ones() {
-    let mut broker = broker();
-    broker.create_topic("o", 1).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_owned();
+    let (_broker, bootstrap) = broker_with("o", 1);
     let old = lines("old", 5);
     produce(&bootstrap, "o", 0, &old);
     let (ssc, clock) = manual_context(StreamingConf::new());
@@ -266,9 +255,7 @@ fn input_error(stream: usize, ms: Option<u64>, message: &str) -> InputErrorInfo 
 
 #[test]
 fn an_offset_out_of_range_fails_the_batch_or_resets_with_an_event() {
-    let mut broker = broker();
-    broker.create_topic("g", 1).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_owned();
+    let (_broker, bootstrap) = broker_with("g", 1);
     let values = lines("v", 6);
     produce(&bootstrap, "g", 0, &values);
     let start_past_the_end = || {
@@ -322,9 +309,7 @@ fn an_offset_out_of_range_fails_the_batch_or_resets_with_an_event() {
 
 #[test]
 fn the_broker_going_down_and_up_mid_stream_loses_and_doubles_nothing() {
-    let mut broker = broker();
-    broker.create_topic("d", 2).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_owned();
+    let (mut broker, bootstrap) = broker_with("d", 2);
     let (ssc, clock) = manual_context(StreamingConf::new());
     let events = Events::on(&ssc);
     let stream = subscribe(&ssc, ["d"], &bootstrap, "earliest");
@@ -392,9 +377,7 @@ fn the_broker_going_down_and_up_mid_stream_loses_and_doubles_nothing() {
 
 #[test]
 fn offset_ranges_describe_each_batch_and_commits_reach_the_group() {
-    let mut broker = broker();
-    broker.create_topic("c", 2).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_owned();
+    let (_broker, bootstrap) = broker_with("c", 2);
     produce(&bootstrap, "c", 0, &lines("x", 3));
     produce(&bootstrap, "c", 1, &lines("y", 4));
     let (ssc, clock) = manual_context(StreamingConf::new());
@@ -573,9 +556,7 @@ fn backpressure_model(
 
 #[test]
 fn backpressure_limits_each_batch_by_lag_within_the_max_and_min_rates() {
-    let mut broker = broker();
-    broker.create_topic("b", 3).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_owned();
+    let (_broker, bootstrap) = broker_with("b", 3);
     let per: Vec<Vec<String>> = [150, 62, 12]
         .iter()
         .enumerate()

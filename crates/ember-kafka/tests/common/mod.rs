@@ -28,6 +28,15 @@ pub fn broker() -> MockBrokerProcess {
         .expect("the mock broker process starts")
 }
 
+/// A mock broker process with `topic` of `partitions` partitions, and its
+/// `bootstrap.servers`.
+pub fn broker_with(topic: &str, partitions: i32) -> (MockBrokerProcess, String) {
+    let mut broker = broker();
+    broker.create_topic(topic, partitions).expect("topic");
+    let bootstrap = broker.bootstrap_servers().to_owned();
+    (broker, bootstrap)
+}
+
 /// Kafka parameters for `bootstrap` with `auto.offset.reset` = `reset`.
 pub fn params(bootstrap: &str, reset: &str) -> KafkaParams {
     KafkaParams::from([
