@@ -183,6 +183,18 @@ pub enum StreamingError {
         /// What went wrong (the error or the panic message).
         message: String,
     },
+    /// An input stream's own error: a Kafka broker that cannot be reached
+    /// when the stream starts, an offset that fell out of retention.
+    #[error("input stream {name}{}: {source}", stream_id.map(|id| format!(" (id {id})")).unwrap_or_default())]
+    Input {
+        /// The input stream's id, when known.
+        stream_id: Option<usize>,
+        /// The input stream's name.
+        name: &'static str,
+        /// The source's error.
+        #[source]
+        source: std::sync::Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// A user callback outside an output operation (an input source hook,
     /// a listener, a state's serialization for a checkpoint) panicked; the
     /// context was stopped.

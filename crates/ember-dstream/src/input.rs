@@ -14,7 +14,7 @@ use crate::checkpoint_writer::Snapshot;
 use crate::clock::Clock;
 use crate::context::StreamEnv;
 use crate::dstream::{StreamCompute, StreamInfo};
-use crate::listener::ListenerBus;
+use crate::listener::{InputErrorInfo, ListenerBus};
 use crate::{DStream, Duration, StreamingConf, StreamingContext, StreamingError, Time};
 
 /// A source of batches: started with the context, asked for each batch's
@@ -115,6 +115,8 @@ pub struct InputEnv {
     clock: Arc<dyn Clock>,
     listeners: ListenerBus,
     stream_id: usize,
+    /// The source's name, for listener events.
+    name: &'static str,
     checkpoint_dir: Arc<Mutex<Option<PathBuf>>>,
     /// The input stream's remember duration in ms (set when the context
     /// starts).
@@ -170,12 +172,37 @@ impl InputEnv {
         self.env.report_input(time, self.stream_id, records);
     }
     /// Reports an error met while building the batch at `time` (a file
-    /// that cannot be read, say): listeners see it in
-    /// `BatchInfo::input_errors`, and the [`StatsReportListener`](crate::StatsReportListener)
-    /// prints it with the batch's statistics.
+    /// that cannot be read, a broker that does not answer): listeners get
+    /// it at once as [`on_input_error`](crate::StreamingListener::on_input_error)
+    /// and with the batch in `BatchInfo::input_errors`, and the
+    /// [`StatsReportListener`](crate::StatsReportListener) prints it with
+    /// the batch's statistics.
     pub fn report_error(&self, time: Time, message: impl Into<String>) {
-        self.env
-            .report_input_error(time, self.stream_id, message.into());
+        let message = message.into();
+        self.post_error(Some(time), message.clone());
+        self.env.report_input_error(time, self.stream_id, message);
+    }
+    /// Posts an error met outside any batch (while starting, say) to the
+    /// listeners as [`on_input_error`](crate::StreamingListener::on_input_error).
+    pub fn report_start_error(&self, message: impl Into<String>) {
+        self.post_error(None, message.into());
+    }
+    fn post_error(&self, batch_time: Option<Time>, message: String) {
+        let info = InputErrorInfo {
+            stream_id: self.stream_id,
+            name: self.name.to_owned(),
+            batch_time,
+            message,
+        };
+        self.listeners.post(|l| l.on_input_error(&info));
+    }
+    /// The error `source` of this input stream, as the engine's error.
+    pub fn error(&self, source: impl std::error::Error + Send + Sync + 'static) -> StreamingError {
+        StreamingError::Input {
+            stream_id: Some(self.stream_id),
+            name: self.name,
+            source: Arc::new(source),
+        }
     }
 }
 
@@ -274,9 +301,11 @@ impl StreamingContext {
     /// stopped by [`stop`](Self::stop).
     pub fn input_stream<T: Data>(&self, source: impl InputSource<T>) -> DStream<T> {
         let stream_id = self.inner.env.new_stream_id();
+        let name = source.name();
         let input = Arc::new(Input {
             source: Box::new(source),
             env: InputEnv {
+                name,
                 env: Arc::clone(&self.inner.env),
                 conf: self.inner.conf.clone(),
                 clock: Arc::clone(&self.inner.clock),

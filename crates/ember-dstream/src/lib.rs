@@ -60,7 +60,9 @@ pub use context::{ContextState, RecoveryOptions, StopOptions, StreamingContext};
 pub use dstream::{DStream, StreamResult};
 pub use error::StreamingError;
 pub use input::{InputEnv, InputSource};
-pub use listener::{BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener};
+pub use listener::{
+    BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingListener,
+};
 pub use listener_bus::ListenerBus;
 pub use output::{OutputResult, format_batch};
 pub use queue::InputQueue;

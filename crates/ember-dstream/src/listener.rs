@@ -1,5 +1,6 @@
 //! Listening to a running context: the [`StreamingListener`] trait and the
-//! [`BatchInfo`], [`OutputOperationInfo`] and [`ReceiverInfo`] it receives
+//! [`BatchInfo`], [`OutputOperationInfo`], [`ReceiverInfo`] and
+//! [`InputErrorInfo`] it receives
 //! (the bus that delivers them is in `listener_bus.rs`).
 
 use std::collections::BTreeMap;
@@ -102,6 +103,21 @@ pub struct ReceiverInfo {
     pub last_error: Option<String>,
 }
 
+/// An error an input stream met (Spark has no such event; it is
+/// `StreamingListenerReceiverError` for inputs without a receiver, such as
+/// the Kafka direct stream or the file stream). The stream may go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputErrorInfo {
+    /// The input stream's id.
+    pub stream_id: usize,
+    /// The input stream's name.
+    pub name: String,
+    /// The batch being generated, or `None` outside any batch (at start).
+    pub batch_time: Option<Time>,
+    /// What went wrong.
+    pub message: String,
+}
+
 /// Receives a context's events. Every method has an empty default, so an
 /// implementation overrides only what it needs. Events are delivered in
 /// order on one `ember-listener-bus` thread, asynchronously (as Spark's
@@ -144,4 +160,6 @@ pub trait StreamingListener: Send + Sync {
     fn on_receiver_error(&self, _receiver: &ReceiverInfo) {}
     /// A receiver stopped.
     fn on_receiver_stopped(&self, _receiver: &ReceiverInfo) {}
+    /// An input stream met an error (see [`InputErrorInfo`]).
+    fn on_input_error(&self, _error: &InputErrorInfo) {}
 }

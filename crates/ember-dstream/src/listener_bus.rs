@@ -11,7 +11,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Instant;
 
-use crate::listener::{BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener};
+use crate::listener::{
+    BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingListener,
+};
 use crate::{StreamingError, Time};
 
 /// Spark's default `spark.scheduler.listenerbus.eventqueue.capacity`.
@@ -31,6 +33,7 @@ enum Event {
     ReceiverStarted(ReceiverInfo),
     ReceiverError(ReceiverInfo),
     ReceiverStopped(ReceiverInfo),
+    InputError(InputErrorInfo),
 }
 
 impl Event {
@@ -46,6 +49,7 @@ impl Event {
             Event::ReceiverStarted(_) => "on_receiver_started",
             Event::ReceiverError(_) => "on_receiver_error",
             Event::ReceiverStopped(_) => "on_receiver_stopped",
+            Event::InputError(_) => "on_input_error",
         }
     }
 
@@ -60,6 +64,7 @@ impl Event {
             Event::ReceiverStarted(r) => listener.on_receiver_started(r),
             Event::ReceiverError(r) => listener.on_receiver_error(r),
             Event::ReceiverStopped(r) => listener.on_receiver_stopped(r),
+            Event::InputError(e) => listener.on_input_error(e),
         }
     }
 }
@@ -105,6 +110,9 @@ impl StreamingListener for Capture {
     }
     fn on_receiver_stopped(&self, receiver: &ReceiverInfo) {
         self.push(Event::ReceiverStopped(receiver.clone()));
+    }
+    fn on_input_error(&self, error: &InputErrorInfo) {
+        self.push(Event::InputError(error.clone()));
     }
 }
 

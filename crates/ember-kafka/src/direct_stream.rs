@@ -6,11 +6,9 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
-use ember_dstream::{
-    DStream, InputEnv, InputSource, ReceiverInfo, StreamingContext, StreamingError, Time,
-};
+use ember_dstream::{DStream, InputEnv, InputSource, StreamingContext, StreamingError, Time};
 use ember_rdd::{Data, Rdd};
 use ember_sources::receiver::PidRateEstimator;
 
@@ -27,13 +25,11 @@ use crate::{
 };
 
 /// The source's name in logs and listener events.
-const NAME: &str = "kafka direct stream";
+pub(crate) const NAME: &str = "kafka direct stream";
 /// First pause between two attempts to reach the broker.
 const FIRST_BACKOFF: StdDuration = StdDuration::from_millis(50);
 /// Longest pause between two attempts.
 const MAX_BACKOFF: StdDuration = StdDuration::from_secs(1);
-/// How long `start` tries to reach the broker for the starting offsets.
-const START_PATIENCE: StdDuration = StdDuration::from_secs(30);
 
 /// Types with a standard Kafka deserializer: `String` (UTF-8) and
 /// `Vec<u8>` (the bytes).
@@ -245,24 +241,25 @@ impl Shared {
     }
 
     /// Tries `op` until it succeeds, a non-transient error, the stream's
-    /// stop, or `patience` elapsed, with exponential backoff; every failed
-    /// attempt is logged and posted to the listeners as an input error.
+    /// stop, or [`attempts_within`]`(patience)` attempts, with exponential
+    /// backoff; every failed attempt is logged and reported to the
+    /// listeners as an input error (of the batch at `time`, if any).
     fn with_retries<T>(
         &self,
         env: &InputEnv,
+        time: Option<Time>,
         patience: StdDuration,
         mut op: impl FnMut() -> Result<T, KafkaError>,
     ) -> Result<T, KafkaError> {
-        let started = Instant::now();
+        let attempts = attempts_within(patience);
         let mut backoff = FIRST_BACKOFF;
-        loop {
+        for attempt in 1.. {
             match op() {
                 Ok(v) => return Ok(v),
                 Err(e @ KafkaError::Client { .. }) => {
-                    tracing::warn!(error = %e, "kafka broker unreachable; retrying");
-                    post_error(env, &e);
-                    if self.stopped.load(Ordering::SeqCst) || started.elapsed() + backoff > patience
-                    {
+                    tracing::warn!(error = %e, attempt, attempts, "kafka broker unreachable");
+                    report(env, time, &e);
+                    if self.stopped.load(Ordering::SeqCst) || attempt >= attempts {
                         return Err(e);
                     }
                     std::thread::sleep(backoff);
@@ -271,6 +268,7 @@ impl Shared {
                 Err(e) => return Err(e),
             }
         }
+        unreachable!("the attempts are bounded")
     }
 
     /// Where partitions seen for the first time start: an offset given
@@ -311,7 +309,7 @@ impl Shared {
 
     /// The next batch's ranges: every partition from where it stands to its
     /// end offset now, capped by the rate limits.
-    fn plan(&self, env: &InputEnv) -> Result<Vec<OffsetRange>, KafkaError> {
+    fn plan(&self, env: &InputEnv, time: Time) -> Result<Vec<OffsetRange>, KafkaError> {
         let guard = self.driver();
         let driver = guard.as_ref().ok_or_else(|| KafkaError::InvalidSetting {
             key: "state".to_owned(),
@@ -345,7 +343,7 @@ impl Shared {
                     OffsetOutOfRange::Fail => return Err(e),
                     OffsetOutOfRange::ResetToEarliest => {
                         tracing::warn!(error = %e, "resetting to the earliest offset kept");
-                        post_error(env, &e);
+                        report(env, Some(time), &e);
                         *from = low;
                     }
                 }
@@ -387,15 +385,37 @@ impl Shared {
     }
 }
 
-/// Posts `e` to the listeners as an error of the stream's input.
-fn post_error(env: &InputEnv, e: &KafkaError) {
-    let info = ReceiverInfo {
-        stream_id: env.stream_id(),
-        name: NAME.to_owned(),
-        active: true,
-        last_error: Some(e.to_string()),
-    };
-    env.listeners().post(|l| l.on_receiver_error(&info));
+/// How many attempts fit in `patience`: the first at once, each next one
+/// after a backoff that starts at [`FIRST_BACKOFF`] and doubles up to
+/// [`MAX_BACKOFF`], as long as the backoffs sum to at most `patience` (a
+/// count, not a deadline, so that a slow answer does not cut the retries
+/// short).
+fn attempts_within(patience: StdDuration) -> u32 {
+    let (mut attempts, mut waited, mut backoff) = (1, StdDuration::ZERO, FIRST_BACKOFF);
+    while waited + backoff <= patience {
+        waited += backoff;
+        attempts += 1;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+    attempts
+}
+
+/// Reports `e` to the listeners as an error of the stream's input, met
+/// while generating the batch at `time` (or while starting).
+fn report(env: &InputEnv, time: Option<Time>, e: &KafkaError) {
+    match time {
+        Some(time) => env.report_error(time, e.to_string()),
+        None => env.report_start_error(e.to_string()),
+    }
+}
+
+/// `e` as the engine's error: an invalid setting is a configuration error,
+/// anything else an error of this input stream.
+fn input_error(env: &InputEnv, e: KafkaError) -> StreamingError {
+    match e {
+        e @ KafkaError::InvalidSetting { .. } => e.into(),
+        other => env.error(other),
+    }
 }
 
 /// The input source behind a direct stream.
@@ -425,13 +445,16 @@ impl<K: Data, V: Data> InputSource<ConsumerRecord<K, V>> for DirectKafkaSource<K
     fn start(&self, env: &InputEnv) -> Result<(), StreamingError> {
         let shared = &self.shared;
         shared.stopped.store(false, Ordering::SeqCst);
-        let driver = Driver::new(&shared.strategy.params, env.batch_duration().to_std())?;
+        let driver = Driver::new(&shared.strategy.params, env.batch_duration().to_std())
+            .map_err(|e| input_error(env, e))?;
         let restored = shared.batches().restored_at.is_some();
         if !restored {
-            let starts = shared.with_retries(env, START_PATIENCE, || {
-                let partitions = driver.partitions(&shared.strategy.selection)?;
-                shared.starting_offsets(&driver, &partitions, true)
-            })?;
+            let starts = shared
+                .with_retries(env, None, shared.options.start_timeout, || {
+                    let partitions = driver.partitions(&shared.strategy.selection)?;
+                    shared.starting_offsets(&driver, &partitions, true)
+                })
+                .map_err(|e| input_error(env, e))?;
             tracing::info!(offsets = ?starts, "kafka direct stream starts");
             shared.batches().next = starts;
         }
@@ -472,7 +495,7 @@ impl<K: Data, V: Data> InputSource<ConsumerRecord<K, V>> for DirectKafkaSource<K
                     let patience = env.batch_duration().to_std().max(FIRST_BACKOFF * 4);
                     match self
                         .shared
-                        .with_retries(env, patience, || self.shared.plan(env))
+                        .with_retries(env, Some(time), patience, || self.shared.plan(env, time))
                     {
                         Ok(ranges) => ranges,
                         Err(e @ KafkaError::Client { .. }) => {
@@ -480,7 +503,7 @@ impl<K: Data, V: Data> InputSource<ConsumerRecord<K, V>> for DirectKafkaSource<K
                                 "kafka unreachable: this batch reads nothing, the next ones catch up");
                             self.shared.empty_ranges()
                         }
-                        Err(e) => return Err(e.into()),
+                        Err(e) => return Err(input_error(env, e)),
                     }
                 };
                 let mut batches = self.shared.batches();
@@ -507,18 +530,20 @@ impl<K: Data, V: Data> InputSource<ConsumerRecord<K, V>> for DirectKafkaSource<K
     fn checkpoint_state(
         &self,
         _time: Time,
-        _env: &InputEnv,
+        env: &InputEnv,
     ) -> Result<Option<Vec<u8>>, StreamingError> {
-        Ok(Some(self.shared.batches().to_bytes()?))
+        let bytes = self.shared.batches().to_bytes();
+        bytes.map(Some).map_err(|e| input_error(env, e))
     }
 
     fn restore_state(
         &self,
         time: Time,
         bytes: &[u8],
-        _env: &InputEnv,
+        env: &InputEnv,
     ) -> Result<(), StreamingError> {
-        *self.shared.batches() = GeneratedBatches::from_bytes(time.milliseconds(), bytes)?;
+        *self.shared.batches() = GeneratedBatches::from_bytes(time.milliseconds(), bytes)
+            .map_err(|e| input_error(env, e))?;
         Ok(())
     }
 }

@@ -137,7 +137,11 @@ impl From<KafkaError> for StreamingError {
             KafkaError::InvalidSetting { key, value, reason } => {
                 StreamingError::InvalidConf { key, value, reason }
             }
-            other => StreamingError::Job(other.into_job_error(0, None)),
+            other => StreamingError::Input {
+                stream_id: None,
+                name: crate::direct_stream::NAME,
+                source: Arc::new(other),
+            },
         }
     }
 }

@@ -46,10 +46,16 @@
 //! An offset that fell out of retention is an error
 //! ([`KafkaError::OffsetOutOfRange`]), or a logged reset with
 //! [`OffsetOutOfRange::ResetToEarliest`]; never a silent skip. A broker that
-//! is down or slow: batch generation retries with backoff for up to one
-//! batch interval, posting each failure to the listeners
-//! (`on_receiver_error`); if it is still down the batch reads nothing and
-//! the next batch catches up from the same offsets, so no record is lost.
+//! is down or slow: batch generation retries with backoff (as many
+//! attempts as backoffs of 50 ms, doubling up to 1 s, fit in one batch
+//! interval, at least 200 ms), reporting each failure to the listeners
+//! (`on_input_error`, and in the batch's `BatchInfo::input_errors`); if it
+//! is still down the batch reads nothing and the next batch catches up
+//! from the same offsets, so no record is lost. At `start` the same
+//! retries last up to `ember.kafka.startTimeoutMs` (30 s), then `start`
+//! fails with `StreamingError::Input` (the [`KafkaError`] as its source);
+//! an offset out of range stops the context with
+//! `StreamingError::InputFailed` naming the batch and that error.
 //! Workers wait for a range's records up to
 //! `spark.streaming.kafka.consumer.poll.ms` without progress, while
 //! librdkafka reconnects; after the context stopped they give up after one
@@ -98,7 +104,7 @@ pub use error::KafkaError;
 pub use offset_range::{OffsetRange, TopicPartition};
 pub use options::{
     KafkaOptions, MAX_RATE_PER_PARTITION, MIN_RATE_PER_PARTITION, OFFSET_OUT_OF_RANGE,
-    OffsetOutOfRange, POLL_TIMEOUT_MS,
+    OffsetOutOfRange, POLL_TIMEOUT_MS, START_TIMEOUT_MS,
 };
 pub use record::{ConsumerRecord, RecordHeader, TimestampType};
 pub use strategy::{ConsumerStrategy, KafkaParams};

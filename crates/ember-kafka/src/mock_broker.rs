@@ -8,8 +8,13 @@
 //! by [`MockBrokerProcess`] through line commands on its standard input
 //! (see [`serve`]). [`TestProducer`] writes records to any broker.
 //!
-//! The mock cluster cannot add partitions to an existing topic (it has no
-//! CreatePartitions), and its data lives only as long as its process: a
+//! The mock cluster cannot add partitions to an existing topic: in
+//! librdkafka 2.12.1 (rdkafka-sys 4.10.0) its request handlers
+//! (`rd_kafka_mock_api_handlers`) serve no CreatePartitions (nor
+//! CreateTopics or DeleteTopics), and its C API has only
+//! `rd_kafka_mock_topic_create`, which answers `TOPIC_ALREADY_EXISTS` for
+//! an existing topic; nothing changes a topic's partition count. Its data
+//! also lives only as long as its process: a
 //! broker "restart" is [`MockBroker::set_down`] then
 //! [`MockBroker::set_up`], which drops every connection and refuses new
 //! ones in between. It also keeps only about 5 MB of log per partition and

@@ -16,6 +16,9 @@ pub const MIN_RATE_PER_PARTITION: &str = "spark.streaming.kafka.minRatePerPartit
 pub const POLL_TIMEOUT_MS: &str = "spark.streaming.kafka.consumer.poll.ms";
 /// The key of the out-of-range policy (`error` or `earliest`); ember only.
 pub const OFFSET_OUT_OF_RANGE: &str = "ember.kafka.offsetOutOfRange";
+/// The key of how long `start` retries reaching the brokers for the
+/// starting offsets (ms, default 30000); ember only.
+pub const START_TIMEOUT_MS: &str = "ember.kafka.startTimeoutMs";
 
 /// What a batch does when the offset it must start from is no longer kept
 /// by the broker (retention) or lies past its end (a recreated topic).
@@ -47,6 +50,10 @@ pub struct KafkaOptions {
     /// An offset out of range: fail, or reset to the earliest
     /// (`ember.kafka.offsetOutOfRange` = `error` | `earliest`).
     pub offset_out_of_range: Option<OffsetOutOfRange>,
+    /// How long the context's `start` retries reaching the brokers for the
+    /// starting offsets before it fails with `StreamingError::Input`
+    /// (`ember.kafka.startTimeoutMs`, default 30 s).
+    pub start_timeout: Option<StdDuration>,
 }
 
 /// The options with every field decided.
@@ -57,6 +64,7 @@ pub(crate) struct ResolvedOptions {
     pub(crate) poll_timeout: StdDuration,
     pub(crate) offset_out_of_range: OffsetOutOfRange,
     pub(crate) backpressure: bool,
+    pub(crate) start_timeout: StdDuration,
 }
 
 fn parse_u64(conf: &StreamingConf, key: &str) -> Result<Option<u64>, KafkaError> {
@@ -96,6 +104,10 @@ impl KafkaOptions {
             Some(d) => u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
             None => parse_u64(conf, POLL_TIMEOUT_MS)?.unwrap_or(120_000),
         };
+        let start_ms = match self.start_timeout {
+            Some(d) => u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+            None => parse_u64(conf, START_TIMEOUT_MS)?.unwrap_or(30_000),
+        };
         let out_of_range = match self.offset_out_of_range {
             Some(policy) => policy,
             None => match conf.get(OFFSET_OUT_OF_RANGE) {
@@ -120,6 +132,7 @@ impl KafkaOptions {
             poll_timeout: StdDuration::from_millis(poll_ms.max(1)),
             offset_out_of_range: out_of_range,
             backpressure,
+            start_timeout: StdDuration::from_millis(start_ms),
         })
     }
 }
@@ -137,6 +150,7 @@ mod tests {
         assert_eq!(resolved.max_rate_per_partition, Some(50));
         assert_eq!(resolved.min_rate_per_partition, 1);
         assert_eq!(resolved.poll_timeout, StdDuration::from_secs(120));
+        assert_eq!(resolved.start_timeout, StdDuration::from_secs(30));
         assert_eq!(
             resolved.offset_out_of_range,
             OffsetOutOfRange::ResetToEarliest

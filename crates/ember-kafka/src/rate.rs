@@ -114,6 +114,7 @@ mod tests {
             poll_timeout: std::time::Duration::from_secs(1),
             offset_out_of_range: OffsetOutOfRange::Fail,
             backpressure,
+            start_timeout: std::time::Duration::from_secs(30),
         }
     }
 

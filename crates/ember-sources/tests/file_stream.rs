@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration as StdDuration, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, unbounded};
 use ember_dstream::{
-    BatchInfo, Clock, Duration, ManualClock, StopOptions, StreamingConf, StreamingContext,
-    StreamingListener, Time,
+    BatchInfo, Clock, Duration, InputErrorInfo, ManualClock, StopOptions, StreamingConf,
+    StreamingContext, StreamingListener, Time,
 };
 use ember_rdd::JobError;
 use ember_sources::file::{
@@ -822,12 +822,22 @@ fn recovery_after_a_backlog_takes_every_file_exactly_once() {
     assert_eq!(got, expected, "each file exactly once, in its own batch");
 }
 
-/// Sends each completed batch's input errors.
-struct InputErrors(crossbeam_channel::Sender<(Time, Vec<(usize, String)>)>);
+/// Sends each completed batch's input errors and keeps the input error
+/// events.
+struct InputErrors(
+    crossbeam_channel::Sender<(Time, Vec<(usize, String)>)>,
+    Mutex<Vec<InputErrorInfo>>,
+);
 
 impl StreamingListener for InputErrors {
     fn on_batch_completed(&self, batch: &BatchInfo) {
         let _ = self.0.send((batch.batch_time, batch.input_errors.clone()));
+    }
+    fn on_input_error(&self, error: &InputErrorInfo) {
+        self.1
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(error.clone());
     }
 }
 
@@ -845,7 +855,8 @@ fn read_errors_are_reported_with_their_batch() {
         .foreach_rdd(|rdd, _| rdd.count().map(|_| ()))
         .unwrap();
     let (tx, rx) = unbounded();
-    ssc.add_listener(Arc::new(InputErrors(tx)));
+    let listener = Arc::new(InputErrors(tx, Mutex::new(Vec::new())));
+    ssc.add_listener(listener.clone());
     ssc.start().unwrap();
     let read = format!("cannot read {}: locked", locked.display());
     let gave_up = format!(
@@ -858,6 +869,19 @@ fn read_errors_are_reported_with_their_batch() {
         vec![(0, gave_up)],
         vec![],
     ];
+    // The same errors, each also posted at once as an input error event.
+    let events: Vec<InputErrorInfo> = expected
+        .iter()
+        .enumerate()
+        .flat_map(|(n, errors)| {
+            errors.iter().map(move |(id, message)| InputErrorInfo {
+                stream_id: *id,
+                name: "file_stream".to_owned(),
+                batch_time: Some(Time::from_millis((n as u64 + 1) * 1000)),
+                message: message.clone(),
+            })
+        })
+        .collect();
     for (n, errors) in expected.into_iter().enumerate() {
         clock.advance(Duration::from_secs(1));
         let (time, seen) = rx.recv_timeout(PATIENCE).unwrap();
@@ -865,4 +889,8 @@ fn read_errors_are_reported_with_their_batch() {
         assert_eq!(seen, errors, "batch {time}");
     }
     ssc.stop(StopOptions::default()).unwrap();
+    assert_eq!(
+        *listener.1.lock().unwrap_or_else(PoisonError::into_inner),
+        events
+    );
 }
