@@ -12,13 +12,14 @@
 //! `EMBER_CLUSTER_SEED=<n>` runs one seed (a failure prints the seed that
 //! reproduces it); by default a few fixed seeds run.
 //!
-//! Two more checks: socket receivers in a 2-process cluster (receiver `i`
-//! on process `i % 2`) feed a stateful word count whose final state must
-//! equal the model's counts exactly; and a process SIGKILLed while a
-//! 3-process cluster runs makes the other two fail promptly with an error
-//! naming it (no hang).
+//! Three more checks: socket receivers in a 2-process cluster (receiver
+//! `i` on process `i % 2`), then a file stream over a shared directory
+//! (each process takes the files hashing to it), feed a stateful word
+//! count whose final state must equal the model's counts exactly; and a
+//! process SIGKILLed while a 3-process cluster runs makes the other two
+//! fail promptly with an error naming it (no hang).
 
-mod receivers;
+mod inputs;
 mod suite;
 
 use std::process::ExitCode;
@@ -57,6 +58,7 @@ struct Task {
     seed: u64,
     out: String,
     ports: Vec<u16>,
+    dir: String,
     expected_words: u64,
 }
 
@@ -70,6 +72,7 @@ fn run_process(args: Vec<String>) -> Result<(), Error> {
         seed: 0,
         out: String::new(),
         ports: Vec::new(),
+        dir: String::new(),
         expected_words: 0,
     };
     let mut it = rest.into_iter();
@@ -81,6 +84,7 @@ fn run_process(args: Vec<String>) -> Result<(), Error> {
             "--out" => task.out = value,
             "--port" => task.ports.push(value.parse()?),
             "--expected-words" => task.expected_words = value.parse()?,
+            "--dir" => task.dir = value,
             _ => return Err(format!("unexpected argument {flag}").into()),
         }
     }
@@ -109,8 +113,9 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
     )?;
     let lines = match task.mode.as_str() {
         "equivalence" => suite::run(ssc, task.seed)?,
-        "receivers" => receivers::run(ssc, &task.ports, task.expected_words)?,
-        "endless" => receivers::endless(ssc)?,
+        "receivers" => inputs::receivers(ssc, &task.ports, task.expected_words)?,
+        "files" => inputs::files(ssc, &task.dir, task.expected_words)?,
+        "endless" => inputs::endless(ssc)?,
         other => return Err(format!("unknown mode {other}").into()),
     };
     if cluster.process == 0 {
@@ -123,8 +128,9 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
 /// Every check.
 fn run_checks() -> Result<(), Error> {
     check_equivalence()?;
-    receivers::check_receivers()?;
-    receivers::check_peer_death()?;
+    inputs::check_receivers()?;
+    inputs::check_file_stream()?;
+    inputs::check_peer_death()?;
     Ok(())
 }
 

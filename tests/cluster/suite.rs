@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
+use ember::dstream::{State, StateSpec};
 use ember::prelude::*;
 use ember::rdd::Data;
 
@@ -233,6 +234,33 @@ pub(crate) fn run(ssc: StreamingContext, seed: u64) -> Result<Vec<String>, Strea
             &pairs.transform(|rdd, _| rdd.map(|(k, _)| k).distinct()),
         );
         record.output(out("count_by_value"), &lines.count_by_value());
+        record.output(out("right_outer_join"), &pairs.right_outer_join(&others)?);
+        record.output(
+            out("transform_with"),
+            &pairs.transform_with(&others, |a, b, _| a.subtract_by_key(b))?,
+        );
+        record.output(
+            out("group_by_key_and_window"),
+            &pairs.group_by_key_and_window(batch * 2, batch)?.map(
+                |(k, mut vs): (String, Vec<i64>)| {
+                    vs.sort();
+                    (k, vs)
+                },
+            ),
+        );
+        record.output(
+            out("count_by_value_and_window"),
+            &lines.count_by_value_and_window(batch * 3, batch)?,
+        );
+        let running = pairs.map_with_state(StateSpec::function(
+            |key: &String, value: Option<i64>, state: &mut State<i64>| {
+                let total = state.get().copied().unwrap_or(0) + value.unwrap_or(0);
+                state.update(total);
+                (key.clone(), total)
+            },
+        ));
+        record.output(out("map_with_state"), &running);
+        record.output(out("map_with_state_snapshots"), &running.state_snapshots());
         record.output(out("stream!_word_count"), &fused_word_count(lines));
     }
     ssc.start()?;

@@ -28,10 +28,20 @@ pub(crate) struct FileSplit {
     pub(crate) range: Range<u64>,
 }
 
-/// A batch's RDD over its files' splits.
+/// A batch's RDD over its files' splits: each partition reads its splits
+/// in order (one split each in local mode).
 pub(crate) struct FileLinesCompute {
     pub(crate) fs: Arc<dyn FileSystem>,
-    pub(crate) splits: Vec<FileSplit>,
+    pub(crate) partitions: Vec<Vec<FileSplit>>,
+    /// Cluster mode: the process that took each partition's files, and
+    /// this process.
+    pub(crate) placement: Option<Placement>,
+}
+
+/// Which process holds which partition of a cluster's file stream batch.
+pub(crate) struct Placement {
+    pub(crate) owners: Vec<usize>,
+    pub(crate) process: usize,
 }
 
 /// The bytes of `split`, exactly as many as were scanned.
@@ -60,18 +70,40 @@ impl RddCompute<String> for FileLinesCompute {
         "FileStreamRDD"
     }
     fn num_partitions(&self) -> usize {
-        self.splits.len()
+        self.partitions.len()
     }
     fn dependencies(&self) -> Vec<Dependency> {
         Vec::new()
     }
     fn compute(&self, partition: usize, _: &TaskContext) -> Result<BoxIter<String>, JobError> {
-        let Some(split) = self.splits.get(partition) else {
+        if let Some(placement) = &self.placement {
+            let owner = placement.owners.get(partition).copied().unwrap_or_default();
+            if owner != placement.process {
+                return Err(JobError::NotLocal {
+                    partition,
+                    owner,
+                    process: placement.process,
+                });
+            }
+        }
+        let Some(splits) = self.partitions.get(partition) else {
             return Ok(Box::new(std::iter::empty()));
         };
-        let bytes = read_split(self.fs.as_ref(), split)
-            .map_err(|e| JobError::io(split.path.as_ref(), e))?;
-        let len = bytes.len();
-        Ok(Box::new(TextLines::new(Arc::new(bytes), 0..len)))
+        let mut lines: Vec<TextLines<Vec<u8>>> = Vec::with_capacity(splits.len());
+        for split in splits {
+            let bytes = read_split(self.fs.as_ref(), split)
+                .map_err(|e| JobError::io(split.path.as_ref(), e))?;
+            let len = bytes.len();
+            lines.push(TextLines::new(Arc::new(bytes), 0..len));
+        }
+        Ok(match lines.len() {
+            1 => Box::new(lines.swap_remove(0)),
+            _ => Box::new(lines.into_iter().flatten()),
+        })
+    }
+    fn owner(&self, partition: usize, _processes: usize) -> Option<usize> {
+        self.placement
+            .as_ref()
+            .and_then(|p| p.owners.get(partition).copied())
     }
 }

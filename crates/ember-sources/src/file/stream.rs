@@ -24,11 +24,11 @@ use std::time::UNIX_EPOCH;
 use ember_dstream::{
     DStream, Duration, InputEnv, InputSource, StreamingContext, StreamingError, Time,
 };
-use ember_rdd::Rdd;
+use ember_rdd::{HashPartitioner, Partitioner, Rdd};
 
 use super::fs::{FileStatus, FileSystem, LocalFileSystem};
 use super::glob;
-use super::read::{FileLinesCompute, FileSplit};
+use super::read::{FileLinesCompute, FileSplit, Placement};
 use super::scan::{Scanned, scan};
 
 /// Spark's `spark.streaming.fileStream.minRememberDuration`: how long
@@ -320,6 +320,7 @@ impl FileStreams for StreamingContext {
             window: Mutex::new(None),
             restored_ignore_before: Mutex::new(None),
             restored_time: Mutex::new(None),
+            place: Mutex::new((1, 0)),
         };
         (self.input_stream(source), FileStreamHandle { shared })
     }
@@ -349,6 +350,9 @@ struct FileSource {
     /// The checkpoint time a recovered context continues from: batches up
     /// to it are served again from their restored selections.
     restored_time: Mutex<Option<Time>>,
+    /// Cluster mode: how many processes share the directory, and this
+    /// one's index (`(1, 0)` locally).
+    place: Mutex<(usize, usize)>,
 }
 
 /// A file stream's position in a checkpoint: the time rule it started with
@@ -397,20 +401,49 @@ impl ScannedBatch {
         self.taken.push(Arc::unwrap_or_clone(path));
     }
 
+    /// The batch's RDD: one partition per split; in cluster mode this
+    /// process's splits dealt over its threads' share of `n * threads`
+    /// partitions (every process sees the same count).
     fn into_rdd(self, fs: &Arc<dyn FileSystem>, env: &InputEnv) -> Rdd<String> {
         let ctx = env.rdd_context();
-        if self.splits.is_empty() {
-            ctx.empty()
-        } else {
-            Rdd::from_compute(
-                ctx,
-                "file_stream",
-                FileLinesCompute {
-                    fs: Arc::clone(fs),
-                    splits: self.splits,
-                },
-            )
+        let processes = ctx.processes();
+        if processes == 1 && self.splits.is_empty() {
+            return ctx.empty();
         }
+        let (partitions, placement) = if processes == 1 {
+            (self.splits.into_iter().map(|s| vec![s]).collect(), None)
+        } else {
+            let slices = (ctx.default_parallelism() / processes).max(1);
+            let me = ctx.process();
+            let mut mine: Vec<Vec<FileSplit>> = vec![Vec::new(); slices];
+            for (i, split) in self.splits.into_iter().enumerate() {
+                mine[i % slices].push(split);
+            }
+            let mut mine = mine.into_iter();
+            let partitions = (0..processes * slices)
+                .map(|p| match p / slices == me {
+                    true => mine.next().unwrap_or_default(),
+                    false => Vec::new(),
+                })
+                .collect();
+            let owners = (0..processes * slices).map(|p| p / slices).collect();
+            (
+                partitions,
+                Some(Placement {
+                    owners,
+                    process: me,
+                }),
+            )
+        };
+        Rdd::from_compute(
+            ctx,
+            "file_stream",
+            FileLinesCompute {
+                fs: Arc::clone(fs),
+                partitions,
+                placement,
+            },
+        )
     }
 }
 
@@ -587,6 +620,13 @@ impl FileSource {
                 self.fail(error);
             }
         }
+        // Cluster mode: every process takes the files whose path hashes
+        // to it (the directory is shared, as HDFS is for Spark).
+        let (processes, process) = *self.place.lock().unwrap_or_else(PoisonError::into_inner);
+        if processes > 1 {
+            let by_path = HashPartitioner::new(processes);
+            paths.retain(|path| by_path.partition(&path.to_string_lossy().into_owned()) == process);
+        }
         paths
     }
 
@@ -632,12 +672,9 @@ impl InputSource<String> for FileSource {
     }
 
     fn start(&self, env: &InputEnv) -> Result<(), StreamingError> {
-        if env.rdd_context().processes() > 1 {
-            return Err(StreamingError::ClusterUnsupported {
-                what: "the file stream",
-                hint: "feed the cluster from queue_stream or receivers (socket, custom), or run the file stream in local mode",
-            });
-        }
+        let ctx = env.rdd_context();
+        *self.place.lock().unwrap_or_else(PoisonError::into_inner) =
+            (ctx.processes(), ctx.process());
         self.start_window(env).map(|_| ())
     }
 

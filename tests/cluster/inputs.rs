@@ -1,4 +1,5 @@
-//! Receivers in a cluster, and a process killed while a cluster runs.
+//! Inputs in a cluster (socket receivers, the file stream over a shared
+//! directory), and a process killed while a cluster runs.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -10,6 +11,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use ember::cluster::LocalCluster;
 use ember::prelude::*;
+use ember::sources::file::FileStreamOptions;
 
 use crate::Error;
 
@@ -67,9 +69,8 @@ impl Drop for Server {
 }
 
 /// A cluster process's part: two socket streams (receivers 0 and 1, on
-/// processes 0 and 1), their union's running word counts; returns the
-/// final state once it holds `expected` words.
-pub(crate) fn run(
+/// processes 0 and 1) into [`count_until`].
+pub(crate) fn receivers(
     ssc: StreamingContext,
     ports: &[u16],
     expected: u64,
@@ -79,6 +80,27 @@ pub(crate) fn run(
         .map(|&port| ssc.socket_text_stream("127.0.0.1", port))
         .collect();
     let lines = ssc.union(&streams)?;
+    count_until(ssc, &lines, expected)
+}
+
+/// A cluster process's part: the files of `dir` (already there) into
+/// [`count_until`].
+pub(crate) fn files(ssc: StreamingContext, dir: &str, expected: u64) -> Result<Vec<String>, Error> {
+    let options = FileStreamOptions {
+        new_files_only: false,
+        ..FileStreamOptions::default()
+    };
+    let lines = ssc.file_stream(dir, options);
+    count_until(ssc, &lines, expected)
+}
+
+/// The running word counts of `lines`; returns the final state once it
+/// holds `expected` words.
+fn count_until(
+    ssc: StreamingContext,
+    lines: &DStream<String>,
+    expected: u64,
+) -> Result<Vec<String>, Error> {
     let state = lines
         .flat_map(|line: String| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
         .map(|w| (w, 1u64))
@@ -112,7 +134,7 @@ pub(crate) fn run(
     let result = slot.take();
     drop(slot);
     ssc.stop(StopOptions::default())?;
-    result.ok_or_else(|| "the receivers' records did not all arrive within 60 s".into())
+    result.ok_or_else(|| "the input's records did not all arrive within 60 s".into())
 }
 
 /// A cluster process's part that never ends by itself: a word count over
@@ -190,6 +212,57 @@ pub(crate) fn check_receivers() -> Result<(), Error> {
     }
     println!(
         "receivers: 2 x 2 cluster, {words} words from 2 socket receivers, final state equals the model ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A directory of files, a 2 x 1 cluster whose processes each take the
+/// files hashing to them: the final state equals the model's word counts
+/// exactly.
+pub(crate) fn check_file_stream() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let mut model: BTreeMap<String, u64> = BTreeMap::new();
+    let mut words = 0u64;
+    for file in 0..12u64 {
+        let mut text = String::new();
+        for i in 0..(50 + file * 13) {
+            let line = format!("f{file} w{} w{}", i % 9, (i + file) % 23);
+            for word in line.split(' ') {
+                *model.entry(word.to_owned()).or_default() += 1;
+                words += 1;
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        std::fs::write(dir.path().join(format!("part-{file:02}.txt")), text)?;
+    }
+    let out = dir.path().join("_result");
+    let started = Instant::now();
+    LocalCluster::new(2, 1)?
+        .args([
+            "--mode".to_owned(),
+            "files".to_owned(),
+            "--dir".to_owned(),
+            dir.path().display().to_string(),
+            "--out".to_owned(),
+            out.display().to_string(),
+            "--expected-words".to_owned(),
+            words.to_string(),
+        ])
+        .spawn()?
+        .wait()?;
+    let got = std::fs::read_to_string(&out)?;
+    let expected: Vec<String> = model.iter().map(|(w, n)| format!("{w} {n}")).collect();
+    let got: Vec<&str> = got.lines().collect();
+    if got != expected {
+        return Err(format!(
+            "file stream in a 2 x 1 cluster: the final state differs from the model\n  model:   {expected:?}\n  cluster: {got:?}"
+        )
+        .into());
+    }
+    println!(
+        "file stream: 2 x 1 cluster, {words} words in 12 files of a shared directory, final state equals the model ({:.1} s)",
         started.elapsed().as_secs_f64()
     );
     Ok(())
