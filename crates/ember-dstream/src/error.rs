@@ -89,6 +89,15 @@ pub enum StreamingError {
         "the streaming context of this stream no longer exists: keep the StreamingContext alive while its streams are used"
     )]
     ContextDropped,
+    /// An operation that needs a started context (the stream's zero time),
+    /// such as [`DStream::slice`](crate::DStream::slice), ran before it.
+    #[error(
+        "cannot {operation} a stream before its context has started: call it from a transform or output operation, or after start"
+    )]
+    NotInitialized {
+        /// The operation attempted.
+        operation: &'static str,
+    },
     /// An RDD job failed.
     #[error(transparent)]
     Job(#[from] JobError),
