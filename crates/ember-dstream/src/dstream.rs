@@ -367,6 +367,22 @@ impl<T: Data> DStream<T> {
         self.core.get_or_compute(time)
     }
 
+    /// The RDD for `time` of a parent that must have one: `None` is
+    /// [`StreamingError::MissingParentRdd`] for `operation`.
+    pub(crate) fn required_rdd(
+        &self,
+        operation: &'static str,
+        time: Time,
+    ) -> Result<Rdd<T>, StreamingError> {
+        self.get_or_compute(time)?
+            .ok_or(StreamingError::MissingParentRdd {
+                operation,
+                parent: self.id(),
+                parent_operation: self.core.compute.name(),
+                time,
+            })
+    }
+
     /// The RDDs of the stream's times in `[from, to]`, oldest first, as
     /// Spark's `slice`: both ends are included after rounding each down to
     /// the stream's slide (so a `from` on a slide boundary is included,

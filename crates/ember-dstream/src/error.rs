@@ -98,6 +98,23 @@ pub enum StreamingError {
         /// The operation attempted.
         operation: &'static str,
     },
+    /// A parent of an operation that needs every parent's batch (`union`,
+    /// `transform`, `transform_with`, joins, cogroup) generated no RDD for
+    /// the batch's time (Spark: "Couldn't generate RDD from parent"); the
+    /// batch fails.
+    #[error(
+        "couldn't generate RDD from parent stream {parent} ({parent_operation}) at time {time} for {operation}: the parent produced no batch for that time (an input source returned None); make it return an empty RDD instead"
+    )]
+    MissingParentRdd {
+        /// The operation that needed the batch.
+        operation: &'static str,
+        /// The parent stream's id.
+        parent: usize,
+        /// The parent's operation name.
+        parent_operation: &'static str,
+        /// The batch's time.
+        time: Time,
+    },
     /// An RDD job failed.
     #[error(transparent)]
     Job(#[from] JobError),
