@@ -40,6 +40,13 @@ pub enum StreamingError {
     /// `StreamingContext::union` of no streams at all.
     #[error("union needs at least one stream: pass one or more streams")]
     EmptyUnion,
+    /// `StreamingContext::transform` (or another operation over a list of
+    /// streams) given no stream at all.
+    #[error("{operation} needs at least one stream: pass one or more streams")]
+    NoStreams {
+        /// The operation.
+        operation: &'static str,
+    },
     /// More receivers than worker slots to run them and the batches
     /// (Spark only warns, then processes nothing).
     #[error(

@@ -47,6 +47,7 @@ mod stats;
 pub mod testing;
 mod time;
 mod transform;
+mod transform_many;
 #[cfg(feature = "ui")]
 mod ui;
 mod union;

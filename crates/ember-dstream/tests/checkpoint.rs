@@ -489,6 +489,7 @@ fn update_state_by_key_with_an_initial_state_recovers_the_checkpoint_not_the_ini
         let options = UpdateStateOptions {
             num_partitions: Some(3),
             initial_state: Some(initial),
+            partitioner: None,
         };
         let totals = pairs
             .update_state_by_key_with(running_total, options)
