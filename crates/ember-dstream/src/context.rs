@@ -177,7 +177,8 @@ pub struct StopOptions {
 /// let ssc = StreamingContext::new(conf, Duration::from_millis(50))?;
 /// let batches: VecDeque<Vec<i32>> = vec![vec![1, 2, 3]].into();
 /// ssc.queue_stream(batches, true).map(|x| x * 2).foreach_rdd(|rdd, _time| {
-///     let _ = rdd.count();
+///     rdd.count()?;
+///     Ok(())
 /// })?;
 /// ssc.start()?;
 /// ssc.await_termination_or_timeout(Duration::from_millis(120))?;

@@ -61,7 +61,7 @@ pub use error::StreamingError;
 pub use input::{InputEnv, InputSource};
 pub use listener::{BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener};
 pub use listener_bus::ListenerBus;
-pub use output::{OutputResult, format_batch};
+pub use output::{OutputError, format_batch};
 pub use queue::InputQueue;
 pub use state::{MapWithStateDStream, State, StateSpec, UpdateStateOptions};
 pub use state_checkpoint::StateData;

@@ -16,7 +16,7 @@ use ember_dstream::{
     StateSpec, StopOptions, StreamingConf, StreamingContext, StreamingError, Time,
     UpdateStateOptions,
 };
-use ember_rdd::{Data, JobError, Rdd};
+use ember_rdd::{Data, Rdd};
 use proptest::prelude::*;
 
 type R = Result<(), Box<dyn std::error::Error>>;
@@ -75,6 +75,7 @@ fn build(
         let mut v = rdd.collect().unwrap_or_default();
         v.sort();
         out.lock().unwrap().insert(time.milliseconds(), v);
+        Ok(())
     })?;
     Ok(ssc)
 }
@@ -228,7 +229,7 @@ fn sink<T: Data + Debug>(
     index: usize,
 ) -> Result<(), StreamingError> {
     let sink = Arc::clone(sink);
-    stream.foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+    stream.foreach_rdd(move |rdd, time| {
         let mut batch: Vec<String> = rdd.collect()?.iter().map(|x| format!("{x:?}")).collect();
         batch.sort();
         sink.lock()
@@ -738,7 +739,7 @@ fn checkpoint_interval_must_be_a_positive_multiple_of_the_slide() -> R {
     assert!(plain.checkpoint(Duration::from_millis(999)).is_err());
     plain
         .checkpoint(Duration::from_secs(2))?
-        .foreach_rdd(|_, _| ())?;
+        .foreach_rdd(|_, _| Ok(()))?;
     ssc.start()?;
     assert!(matches!(
         plain.checkpoint(Duration::from_secs(2)),
@@ -762,7 +763,7 @@ fn checkpoint_on_a_plain_stream_cuts_its_lineage_at_the_interval() -> R {
         .input_stream(Replay::new(Arc::new(input)))
         .map(|x| x * 2)
         .checkpoint(Duration::from_secs(2))?;
-    doubled.foreach_rdd(|rdd, _| rdd.count().map(drop))?;
+    doubled.foreach_rdd(|rdd, _| Ok(rdd.count().map(drop)?))?;
     run_batches(&ssc, &clock, 1, 5)?;
     for k in 1..=5u64 {
         let rdd = doubled
@@ -916,11 +917,11 @@ fn an_input_knows_how_long_the_windows_over_it_need_its_batches() -> R {
             Arc::new(ManualClock::new()),
         )?;
         let input = ssc.input_stream(RememberProbe(Arc::clone(&seen)));
-        input.foreach_rdd(|_, _| {})?;
+        input.foreach_rdd(|_, _| Ok(()))?;
         for &(window, slide) in windows {
             input
                 .window(secs(window), secs(slide))?
-                .foreach_rdd(|_, _| {})?;
+                .foreach_rdd(|_, _| Ok(()))?;
         }
         if let Some(remember) = remember {
             ssc.remember(secs(remember));

@@ -108,7 +108,8 @@ fn the_error_reaches_await_termination() -> R {
     let ssc = StreamingContext::with_clock(conf, Duration::from_secs(1), clock.clone())?;
     let a = ssc.queue_stream(VecDeque::from([vec![1u64]]), true);
     let b = ssc.input_stream(Gappy);
-    a.union(&b)?.foreach_rdd(|rdd, _| rdd.count().map(|_| ()))?;
+    a.union(&b)?
+        .foreach_rdd(|rdd, _| Ok(rdd.count().map(|_| ())?))?;
     ssc.start()?;
     clock.set_time(Time::from_millis(2000));
     let failure = ssc.await_termination_or_timeout(Duration::from_secs(30));

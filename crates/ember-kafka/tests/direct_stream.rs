@@ -61,7 +61,7 @@ fn word_count_over_four_partitions_is_exact() {
                     .entry(w)
                     .or_insert(0) += c;
             }
-            Ok::<(), ember_rdd::JobError>(())
+            Ok(())
         })
         .expect("output");
     stream
@@ -70,6 +70,7 @@ fn word_count_over_four_partitions_is_exact() {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(rdd.num_partitions());
+            Ok(())
         })
         .expect("output");
     ssc.start().expect("start");
@@ -191,6 +192,7 @@ fn partitions_of_a_subscribed_topic_that_appear_while_running_are_read_from_thei
             sink.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(named);
+            Ok(())
         })
         .expect("output");
     let out = collect(&stream);
@@ -244,6 +246,7 @@ fn max_rate_per_partition_gives_exact_batch_sizes() {
             sink.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(offsets.offset_ranges(time).unwrap_or_default());
+            Ok(())
         })
         .expect("output");
     let out = collect(&stream);
@@ -463,11 +466,11 @@ fn offset_ranges_describe_each_batch_and_commits_reach_the_group() {
                     .unwrap_or_else(PoisonError::into_inner)
                     .insert(range.partition, (range.count(), size.len() as u64));
             }
-            offsets
+            Ok(offsets
                 .commit_async(&ranges)
                 .map_err(|e| ember_rdd::JobError::ThreadPool {
                     message: e.to_string(),
-                })
+                })?)
         })
         .expect("output");
     ssc.start().expect("start");

@@ -70,7 +70,7 @@ pub fn collect(stream: &DirectKafkaStream<String, String>) -> Collected {
             sink.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push((time, records));
-            Ok::<(), ember_rdd::JobError>(())
+            Ok(())
         })
         .expect("output registered");
     out

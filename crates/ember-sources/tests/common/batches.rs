@@ -24,6 +24,7 @@ pub(crate) fn collect<T: Clone + Send + Sync + 'static>(stream: &DStream<T>) -> 
             sink.lock()
                 .unwrap()
                 .push((time.milliseconds(), rdd.num_partitions(), records));
+            Ok(())
         })
         .unwrap();
     batches
