@@ -5,7 +5,7 @@ use ember_rdd::JobError;
 use crate::{Duration, Time};
 
 /// Why defining, starting or running a streaming pipeline failed.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 pub enum StreamingError {
     /// A window is not a multiple of the parent stream's slide.
     #[error(
@@ -235,4 +235,13 @@ pub enum StreamingError {
         /// The computation that overflowed.
         what: String,
     },
+}
+
+/// The same text as `Display`: the message with its context, so that a
+/// `main` returning this error (which prints it with `Debug`) shows what
+/// went wrong and what to do, not the variant's raw fields.
+impl std::fmt::Debug for StreamingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
