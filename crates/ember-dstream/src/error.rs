@@ -158,6 +158,15 @@ pub enum StreamingError {
         /// What went wrong.
         message: String,
     },
+    /// Recovery found checkpoints in `dir` but none of them valid (the
+    /// message names each one, what is wrong with it, and what to do).
+    #[error("{message}")]
+    NoValidCheckpoint {
+        /// The checkpoint directory.
+        dir: std::path::PathBuf,
+        /// The store's account of every checkpoint tried.
+        message: String,
+    },
     /// Another context, in this or another process, holds the lock on the
     /// checkpoint directory (`<dir>/.lock`): two contexts on one directory
     /// would overwrite each other's checkpoints and logs.

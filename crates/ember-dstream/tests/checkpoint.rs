@@ -207,11 +207,27 @@ fn damaged_newest_checkpoint_falls_back_and_all_damaged_is_an_error() -> R {
     let err = StreamingContext::get_or_create(dir.path(), || {
         build(Arc::new(ManualClock::new()), Arc::default(), 1000, false)
     })
-    .unwrap_err()
-    .to_string();
+    .unwrap_err();
+    let StreamingError::NoValidCheckpoint {
+        dir: in_dir,
+        message,
+    } = &err
+    else {
+        panic!("expected NoValidCheckpoint, got {err}");
+    };
+    assert_eq!(in_dir, dir.path());
     for t in [0, 1000, 2000, 3000] {
-        assert!(err.contains(&format!("checkpoint-{t}")), "{err}");
+        assert!(message.contains(&format!("checkpoint-{t}")), "{message}");
     }
+    // What to do, not the advice for a failed write.
+    assert!(
+        message.ends_with(
+            "restore the directory from a backup, or move it aside (or use another \
+             directory) to start afresh without the old state"
+        ),
+        "{message}"
+    );
+    assert_eq!(err.to_string(), *message);
     Ok(())
 }
 
