@@ -78,3 +78,8 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         "panicked with a non-string payload".to_owned()
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
