@@ -12,7 +12,6 @@ use std::time::{Duration as StdDuration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ember_dstream::{Duration, ManualClock, StopOptions, StreamingConf, StreamingContext, Time};
-use ember_rdd::JobError;
 use ember_sources::file::{FileStreamOptions, FileStreams, FileSystem, LocalFileSystem};
 
 const FILES: usize = 64;
@@ -75,7 +74,7 @@ fn file_stream_batch(dir: &Path, files_time: Time) -> u64 {
     let options = FileStreamOptions::default().with_new_files_only(false);
     let (tx, rx) = sync_channel(1);
     ssc.file_stream(dir, options)
-        .foreach_rdd(move |rdd, _| -> Result<(), JobError> {
+        .foreach_rdd(move |rdd, _| {
             let _ = tx.send(rdd.count()?);
             Ok(())
         })

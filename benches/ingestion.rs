@@ -88,7 +88,7 @@ fn ingestion(c: &mut Criterion) {
         .set("spark.streaming.receiverRestartDelay", "0ms");
     let ssc = StreamingContext::new(conf, Duration::from_millis(100)).unwrap();
     let (lines, handle) = ssc.socket_text_stream_with_handle("127.0.0.1", port);
-    lines.foreach_rdd(|_rdd, _time| {}).unwrap();
+    lines.foreach_rdd(|_rdd, _time| Ok(())).unwrap();
     ssc.start().unwrap();
     let mut target = 0u64;
     group.bench_function("socket_text_stream_receiver", |b| {

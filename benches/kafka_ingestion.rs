@@ -120,7 +120,7 @@ fn direct_stream(bootstrap: &str, w: &Workload) -> StdDuration {
     stream
         .foreach_rdd(move |rdd, _| {
             sink.fetch_add(rdd.count()?, Ordering::SeqCst);
-            Ok::<(), JobError>(())
+            Ok(())
         })
         .unwrap();
     let start = Instant::now();

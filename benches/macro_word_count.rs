@@ -98,7 +98,7 @@ impl<T: Send + 'static> Engine<T> {
         let queue = InputQueue::new();
         let (tx, done) = channel();
         pipeline(ssc.queue_stream(queue.clone(), true))
-            .foreach_rdd(move |rdd, _time| -> Result<(), JobError> {
+            .foreach_rdd(move |rdd, _time| {
                 let _ = tx.send(summary(rdd.collect()?));
                 Ok(())
             })

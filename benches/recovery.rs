@@ -26,7 +26,7 @@ fn create(
             Some(total.unwrap_or(0) + new.iter().sum::<u64>())
         })
         .checkpoint(Duration::from_secs(1))?
-        .foreach_rdd(|_, _| ())?;
+        .foreach_rdd(|_, _| Ok(()))?;
     Ok(ssc)
 }
 

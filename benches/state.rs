@@ -81,7 +81,7 @@ impl Pipeline {
             |new: &[u64], old: Option<u64>| Some(old.unwrap_or(0) + new.iter().sum::<u64>()),
         );
         let (sender, done) = std::sync::mpsc::channel();
-        state.foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+        state.foreach_rdd(move |rdd, time| {
             rdd.count()?;
             let _ = sender.send(time);
             Ok(())

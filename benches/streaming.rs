@@ -44,6 +44,7 @@ fn per_batch_overhead(c: &mut Criterion) {
     ssc.queue_stream(VecDeque::<Vec<u64>>::new(), true)
         .foreach_rdd(move |_rdd, time| {
             let _ = tx.send(time);
+            Ok(())
         })
         .expect("output");
     ssc.start().expect("start");
@@ -72,7 +73,7 @@ fn word_count(c: &mut Criterion) {
         .flat_map(|line: String| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
-        .foreach_rdd(move |rdd, _time| -> Result<(), JobError> {
+        .foreach_rdd(move |rdd, _time| {
             let counts = rdd.collect()?;
             let _ = tx.send(counts.len());
             Ok(())

@@ -49,7 +49,7 @@ impl Pipeline {
             .expect("valid window");
         let (tx, done) = channel();
         windowed
-            .foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+            .foreach_rdd(move |rdd, time| {
                 rdd.count()?;
                 let _ = tx.send(time);
                 Ok(())

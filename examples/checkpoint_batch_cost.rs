@@ -95,6 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .checkpoint(Duration::from_secs(EVERY))?;
     state.foreach_rdd(|rdd, _| {
         let _ = rdd.count();
+        Ok(())
     })?;
     ssc.start()?;
     let mut before_first = None;

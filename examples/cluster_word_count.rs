@@ -91,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let progress = Arc::new(Progress::default());
     let seen = Arc::new(AtomicU64::new(0));
     let (batches, on_batch) = (args.batches, Arc::clone(&progress));
-    counts.foreach_rdd(move |rdd, _time| -> Result<(), JobError> {
+    counts.foreach_rdd(move |rdd, _time| {
         let index = seen.fetch_add(1, Ordering::SeqCst);
         if index >= batches {
             return Ok(());

@@ -97,6 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             counted.fetch_add(total, Ordering::Relaxed);
             // A slow sink: twice the batch interval per batch.
             thread::sleep(StdDuration::from_secs(2));
+            Ok(())
         })?;
     ssc.start()?;
 

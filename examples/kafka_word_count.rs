@@ -54,7 +54,7 @@ fn word_count(
     word_counts.foreach_rdd(move |rdd, _| {
         let words: u64 = rdd.map(|(_, c)| c).collect()?.into_iter().sum();
         sink.fetch_add(words, Ordering::SeqCst);
-        Ok::<(), JobError>(())
+        Ok(())
     })?;
     Ok(total)
 }

@@ -201,7 +201,7 @@ fn run(scenario: &Scenario) -> Result<(), Box<dyn std::error::Error>> {
         .flat_map(|line: String| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
-        .foreach_rdd(move |rdd, _time| -> Result<(), JobError> {
+        .foreach_rdd(move |rdd, _time| {
             output.accept(&rdd.collect()?);
             Ok(())
         })?;

@@ -34,9 +34,20 @@ pub struct TextFeeder {
 }
 
 impl TextFeeder {
-    /// Starts serving `lines_per_second` lines of `words_per_line` words.
+    /// Starts serving `lines_per_second` lines of `words_per_line` words
+    /// on an ephemeral port.
     pub fn start(lines_per_second: usize, words_per_line: usize) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        Self::start_on(0, lines_per_second, words_per_line)
+    }
+
+    /// [`start`](Self::start) on 127.0.0.1:`port` (`0`: any free port), e.g.
+    /// the port a `--port` program reads from, where `nc -lk` is missing.
+    pub fn start_on(
+        port: u16,
+        lines_per_second: usize,
+        words_per_line: usize,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
         let port = listener.local_addr()?.port();
         listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));

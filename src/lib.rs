@@ -8,6 +8,21 @@
 //! batch harness) and [`datagen`] (the shared benchmark text generator).
 //! `ember::prelude::*` brings the everyday names into scope.
 //!
+//! Every input of a [`StreamingContext`](dstream::StreamingContext):
+//!
+//! | input | method | defined by |
+//! |---|---|---|
+//! | a TCP socket, one line a record | `ssc.socket_text_stream(host, port)` | [`sources::receiver::ReceiverStreams`] |
+//! | a TCP socket, your framing | `ssc.socket_stream(host, port, converter)` | [`sources::receiver::ReceiverStreams`] |
+//! | a custom receiver | `ssc.receiver_stream(receiver)` ([`sources::receiver::Receiver`]) | [`sources::receiver::ReceiverStreams`] |
+//! | new files in a directory | `ssc.text_file_stream(dir)`, `ssc.file_stream(dir, options)` | [`sources::file::FileStreams`] |
+//! | Kafka topics | `kafka::KafkaStreams::create_direct_stream(&ssc, strategy, options)` | `ember::kafka` (feature `kafka`) |
+//! | batches pushed by the program | [`ssc.queue_stream(queue, one_at_a_time)`](dstream::StreamingContext::queue_stream) | [`dstream`] |
+//! | any [`InputSource`](dstream::InputSource) | [`ssc.input_stream(source)`](dstream::StreamingContext::input_stream) | [`dstream`] |
+//!
+//! The two traits are in `ember::prelude::*`; without the prelude,
+//! `use ember::sources::prelude::*;`.
+//!
 //! ```
 //! use ember::prelude::*;
 //! let ctx = RddContext::local(2)?;

@@ -169,6 +169,7 @@ fn backlog_child() -> Result<(), ember::prelude::StreamingError> {
         // The batch's work.
         std::thread::sleep(std::time::Duration::from_millis(100));
         println!("batch done {time}");
+        Ok(())
     })?;
     ssc.start()?;
     ssc.await_termination()?;

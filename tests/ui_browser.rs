@@ -114,6 +114,7 @@ fn the_page_of_a_running_context_shows_its_batches_and_the_charts_grow() {
         .foreach_rdd(move |rdd, time| {
             let _ = rdd.count();
             let _ = tx.lock().expect("sender").send(time);
+            Ok(())
         })
         .expect("output");
     ssc.start().expect("start");

@@ -109,7 +109,7 @@ fn count_until(
         });
     let done: Arc<(Mutex<Option<Vec<String>>>, Condvar)> = Arc::default();
     let seen = Arc::clone(&done);
-    state.foreach_rdd(move |rdd, _| -> Result<(), JobError> {
+    state.foreach_rdd(move |rdd, _| {
         let mut counts = rdd.collect()?;
         let total: u64 = counts.iter().map(|(_, n)| n).sum();
         if total >= expected {
@@ -148,7 +148,7 @@ pub(crate) fn endless(ssc: StreamingContext) -> Result<Vec<String>, Error> {
         .flat_map(|line: String| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b);
-    counts.foreach_rdd(|rdd, _| -> Result<(), JobError> {
+    counts.foreach_rdd(|rdd, _| {
         rdd.count()?;
         Ok(())
     })?;

@@ -102,7 +102,7 @@ impl Record {
         let record = Arc::clone(self);
         let batch = Mutex::new(0usize);
         stream
-            .foreach_rdd(move |rdd, _| -> Result<(), JobError> {
+            .foreach_rdd(move |rdd, _| {
                 let mut index = batch.lock().unwrap_or_else(PoisonError::into_inner);
                 let i = *index;
                 *index += 1;

@@ -16,7 +16,7 @@ pub type Result<T, E = CheckpointError> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while writing, reading or recovering
 /// checkpoints and write-ahead logs.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckpointError {
     /// An operating-system I/O call failed.
@@ -61,8 +61,11 @@ pub enum CheckpointError {
     /// The object does not start with [`MAGIC`]: it is not an ember
     /// checkpoint, or its first bytes are damaged.
     #[error(
-        "not an ember checkpoint object: magic number {found:02x?}, expected {:02x?}",
-        MAGIC
+        "not an ember checkpoint object: its magic number is \"{}\" where ember's is \"{}\" \
+         (a file another program left in the checkpoint directory, or a damaged one: \
+         move it out of the directory)",
+        Ascii(found),
+        Ascii(&MAGIC)
     )]
     WrongMagic {
         /// The first eight bytes found.
@@ -181,7 +184,12 @@ pub enum CheckpointError {
     },
 
     /// Checkpoints exist but none of them is valid.
-    #[error("no valid checkpoint in {location}: {}", DamagedList(damaged))]
+    #[error(
+        "no valid checkpoint in {location}: {}; nothing can be recovered from it: \
+         restore the directory from a backup, or move it aside (or use another \
+         directory) to start afresh without the old state",
+        DamagedList(damaged)
+    )]
     NoValidCheckpoint {
         /// The store's location (e.g. the checkpoint directory).
         location: PathBuf,
@@ -264,6 +272,18 @@ impl fmt::Display for DamagedCheckpoint {
 /// Displays a list of damaged checkpoints as `a: why; b: why`.
 struct DamagedList<'a>(&'a [DamagedCheckpoint]);
 
+/// Bytes as text, with what is not printable ASCII escaped (`PK\x03\x04`).
+struct Ascii<'a>(&'a [u8]);
+
+impl fmt::Display for Ascii<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for &byte in self.0 {
+            write!(f, "{}", std::ascii::escape_default(byte))?;
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for DamagedList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, damaged) in self.0.iter().enumerate() {
@@ -273,5 +293,14 @@ impl fmt::Display for DamagedList<'_> {
             write!(f, "{damaged}")?;
         }
         Ok(())
+    }
+}
+
+/// The same text as `Display`: the message with its context, so that a
+/// `main` returning this error (which prints it with `Debug`) shows what
+/// went wrong and what to do, not the variant's raw fields.
+impl std::fmt::Debug for CheckpointError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }

@@ -164,9 +164,15 @@ pub(crate) fn in_dir(dir: &Path, error: StreamingError) -> StreamingError {
 
 /// Maps a checkpoint-crate error to a streaming error naming the directory.
 pub(crate) fn checkpoint_error(dir: &Path, error: &CheckpointError) -> StreamingError {
-    StreamingError::Checkpoint {
-        dir: dir.to_path_buf(),
-        message: error.to_string(),
+    match error {
+        CheckpointError::NoValidCheckpoint { .. } => StreamingError::NoValidCheckpoint {
+            dir: dir.to_path_buf(),
+            message: error.to_string(),
+        },
+        _ => StreamingError::Checkpoint {
+            dir: dir.to_path_buf(),
+            message: error.to_string(),
+        },
     }
 }
 

@@ -173,6 +173,28 @@ pub struct StopOptions {
 /// The entry point of a streaming application: creates input streams, runs
 /// the batches, and stops.
 ///
+/// # Inputs
+///
+/// Defined here: [`queue_stream`](Self::queue_stream) (batches pushed from
+/// the program, as in tests) and [`input_stream`](Self::input_stream) (any
+/// [`InputSource`](crate::InputSource)). The other inputs are methods added
+/// by extension traits of other crates (all in `ember::prelude::*` when
+/// using the `ember` facade):
+///
+/// - `ember_sources::ReceiverStreams` (`ember_sources::prelude`):
+///   `socket_text_stream(host, port)`, `socket_stream(host, port,
+///   converter)`, `receiver_stream(receiver)` for a custom
+///   `ember_sources::Receiver`, and their `_with_handle` forms;
+/// - `ember_sources::FileStreams` (`ember_sources::prelude`):
+///   `text_file_stream(dir)` and `file_stream(dir, FileStreamOptions)`
+///   (directory monitoring);
+/// - `ember_kafka::KafkaStreams::create_direct_stream(&ssc, strategy,
+///   options)`: Kafka's direct stream (the facade's `kafka` feature,
+///   `ember::kafka`).
+///
+/// Several streams of one slide merge with [`union`](Self::union) or
+/// combine with [`transform`](Self::transform).
+///
 /// ```
 /// use std::collections::VecDeque;
 /// use ember_dstream::{Duration, StopOptions, StreamingConf, StreamingContext};
@@ -181,7 +203,8 @@ pub struct StopOptions {
 /// let ssc = StreamingContext::new(conf, Duration::from_millis(50))?;
 /// let batches: VecDeque<Vec<i32>> = vec![vec![1, 2, 3]].into();
 /// ssc.queue_stream(batches, true).map(|x| x * 2).foreach_rdd(|rdd, _time| {
-///     let _ = rdd.count();
+///     rdd.count()?;
+///     Ok(())
 /// })?;
 /// ssc.start()?;
 /// ssc.await_termination_or_timeout(Duration::from_millis(120))?;

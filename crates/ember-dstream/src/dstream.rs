@@ -367,20 +367,54 @@ impl<T: Data> DStream<T> {
         self.core.get_or_compute(time)
     }
 
-    /// The RDDs of the times in `(from, to]` at which this stream produces
-    /// one, oldest first.
+    /// The RDD for `time` of a parent that must have one: `None` is
+    /// [`StreamingError::MissingParentRdd`] for `operation`.
+    pub(crate) fn required_rdd(
+        &self,
+        operation: &'static str,
+        time: Time,
+    ) -> Result<Rdd<T>, StreamingError> {
+        self.get_or_compute(time)?
+            .ok_or(StreamingError::MissingParentRdd {
+                operation,
+                parent: self.id(),
+                parent_operation: self.core.compute.name(),
+                time,
+            })
+    }
+
+    /// The RDDs of the stream's times in `[from, to]`, oldest first, as
+    /// Spark's `slice`: both ends are included after rounding each down to
+    /// the stream's slide (so a `from` on a slide boundary is included,
+    /// and `from` after `to` gives nothing); times at or before the zero
+    /// time are skipped. Slicing a stream before its context started is an
+    /// error ([`StreamingError::NotInitialized`]).
+    ///
+    /// ```
+    /// use std::collections::VecDeque;
+    /// use ember_dstream::{Duration, StreamingConf, StreamingContext, StreamingError, Time};
+    /// let ssc = StreamingContext::new(StreamingConf::new().master("local[2]"), Duration::from_secs(1))?;
+    /// let stream = ssc.queue_stream(VecDeque::from([vec![1]]), true);
+    /// let early = stream.slice(Time::from_millis(0), Time::from_millis(1000));
+    /// assert!(matches!(early, Err(StreamingError::NotInitialized { .. })));
+    /// # Ok::<(), StreamingError>(())
+    /// ```
     pub fn slice(&self, from: Time, to: Time) -> Result<Vec<Rdd<T>>, StreamingError> {
         let Some(zero) = self.core.generated().zero_time else {
-            return Ok(Vec::new());
+            return Err(StreamingError::NotInitialized { operation: "slice" });
         };
         let slide = self.slide_duration();
-        if slide.is_zero() {
+        if slide.is_zero() || to <= zero {
             return Ok(Vec::new());
         }
-        // The first valid time after `from` (and after the zero time), then
-        // forward, oldest first, as Spark's `slice` does.
-        let start = from.max(zero);
-        let mut time = zero + slide * ((start - zero) / slide + 1);
+        let floor = |t: Time| zero + slide * ((t - zero) / slide);
+        // The first valid time at or after `from` rounded down: the zero
+        // time itself is not one.
+        let mut time = floor(from.max(zero));
+        if time == zero {
+            time = time + slide;
+        }
+        let to = floor(to);
         let mut rdds = Vec::new();
         while time <= to {
             if let Some(rdd) = self.get_or_compute(time)? {

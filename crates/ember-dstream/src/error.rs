@@ -5,7 +5,7 @@ use ember_rdd::JobError;
 use crate::{Duration, Time};
 
 /// Why defining, starting or running a streaming pipeline failed.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 pub enum StreamingError {
     /// A window is not a multiple of the parent stream's slide.
     #[error(
@@ -40,6 +40,13 @@ pub enum StreamingError {
     /// `StreamingContext::union` of no streams at all.
     #[error("union needs at least one stream: pass one or more streams")]
     EmptyUnion,
+    /// `StreamingContext::transform` (or another operation over a list of
+    /// streams) given no stream at all.
+    #[error("{operation} needs at least one stream: pass one or more streams")]
+    NoStreams {
+        /// The operation.
+        operation: &'static str,
+    },
     /// More receivers than worker slots to run them and the batches
     /// (Spark only warns, then processes nothing).
     #[error(
@@ -89,6 +96,32 @@ pub enum StreamingError {
         "the streaming context of this stream no longer exists: keep the StreamingContext alive while its streams are used"
     )]
     ContextDropped,
+    /// An operation that needs a started context (the stream's zero time),
+    /// such as [`DStream::slice`](crate::DStream::slice), ran before it.
+    #[error(
+        "cannot {operation} a stream before its context has started: call it from a transform or output operation, or after start"
+    )]
+    NotInitialized {
+        /// The operation attempted.
+        operation: &'static str,
+    },
+    /// A parent of an operation that needs every parent's batch (`union`,
+    /// `transform`, `transform_with`, joins, cogroup) generated no RDD for
+    /// the batch's time (Spark: "Couldn't generate RDD from parent"); the
+    /// batch fails.
+    #[error(
+        "couldn't generate RDD from parent stream {parent} ({parent_operation}) at time {time} for {operation}: the parent produced no batch for that time (an input source returned None); make it return an empty RDD instead"
+    )]
+    MissingParentRdd {
+        /// The operation that needed the batch.
+        operation: &'static str,
+        /// The parent stream's id.
+        parent: usize,
+        /// The parent's operation name.
+        parent_operation: &'static str,
+        /// The batch's time.
+        time: Time,
+    },
     /// An RDD job failed.
     #[error(transparent)]
     Job(#[from] JobError),
@@ -123,6 +156,15 @@ pub enum StreamingError {
         /// The checkpoint directory.
         dir: std::path::PathBuf,
         /// What went wrong.
+        message: String,
+    },
+    /// Recovery found checkpoints in `dir` but none of them valid (the
+    /// message names each one, what is wrong with it, and what to do).
+    #[error("{message}")]
+    NoValidCheckpoint {
+        /// The checkpoint directory.
+        dir: std::path::PathBuf,
+        /// The store's account of every checkpoint tried.
         message: String,
     },
     /// Another context, in this or another process, holds the lock on the
@@ -226,4 +268,13 @@ pub enum StreamingError {
         /// The computation that overflowed.
         what: String,
     },
+}
+
+/// The same text as `Display`: the message with its context, so that a
+/// `main` returning this error (which prints it with `Debug`) shows what
+/// went wrong and what to do, not the variant's raw fields.
+impl std::fmt::Debug for StreamingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }

@@ -49,6 +49,7 @@ mod stats;
 pub mod testing;
 mod time;
 mod transform;
+mod transform_many;
 #[cfg(feature = "ui")]
 mod ui;
 mod union;
@@ -64,7 +65,7 @@ pub use listener::{
     BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingListener,
 };
 pub use listener_bus::ListenerBus;
-pub use output::{OutputResult, format_batch};
+pub use output::{OutputError, format_batch};
 pub use queue::InputQueue;
 pub use state::{MapWithStateDStream, State, StateSpec, UpdateStateOptions};
 pub use state_checkpoint::StateData;
@@ -81,3 +82,8 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         "panicked with a non-string payload".to_owned()
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

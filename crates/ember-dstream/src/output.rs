@@ -11,24 +11,11 @@ use ember_rdd::{Data, Rdd};
 use crate::graph::Job;
 use crate::{DStream, StreamingContext, StreamingError, Time};
 
-/// What an output function may return: nothing, or a `Result` whose error
-/// fails the batch's job.
-pub trait OutputResult {
-    /// `Err` with a message when the output failed.
-    fn into_output_result(self) -> Result<(), String>;
-}
-
-impl OutputResult for () {
-    fn into_output_result(self) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-impl<E: Display> OutputResult for Result<(), E> {
-    fn into_output_result(self) -> Result<(), String> {
-        self.map_err(|e| e.to_string())
-    }
-}
+/// The error an output function returns: any error, boxed, so that `?`
+/// works in a `foreach_rdd` closure on an RDD action's
+/// [`JobError`](ember_rdd::JobError), an `std::io::Error`, a `String` or
+/// any other error without a type annotation.
+pub type OutputError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Spark's `print` block for one batch: a dashed line, `Time: <ms> ms`, a
 /// dashed line, up to `n` elements (Debug form), `...` if there are more,
@@ -70,15 +57,35 @@ impl<T: Data> DStream<T> {
         Ok(())
     }
 
-    /// Runs `f(batch, time)` for every batch. `f` may return `()` or a
-    /// `Result`; an error (or a panic) fails that batch's job, reaches the
-    /// listeners and makes `await_termination` return it.
-    pub fn foreach_rdd<R: OutputResult>(
+    /// Runs `f(batch, time)` for every batch. `f` returns
+    /// `Result<(), OutputError>`, so `?` works on any error inside it
+    /// without annotations; an error (or a panic) fails that batch's job,
+    /// reaches the listeners and makes `await_termination` return it.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use ember_dstream::testing::run_operation;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = Arc::clone(&seen);
+    /// run_operation(vec![vec![1, 2], vec![3]], move |s| {
+    ///     s.foreach_rdd(move |rdd, time| {
+    ///         let total: i32 = rdd.collect()?.iter().sum();
+    ///         let line = format!("{time}: {total}");
+    ///         std::io::Write::write_all(&mut std::io::sink(), line.as_bytes())?;
+    ///         sink.lock().map_err(|e| e.to_string())?.push(line);
+    ///         Ok(())
+    ///     })?;
+    ///     Ok(s)
+    /// }, 2)?;
+    /// assert_eq!(*seen.lock().unwrap(), vec!["1000 ms: 3", "2000 ms: 3"]);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn foreach_rdd(
         &self,
-        f: impl Fn(&Rdd<T>, Time) -> R + Send + Sync + 'static,
+        f: impl Fn(&Rdd<T>, Time) -> Result<(), OutputError> + Send + Sync + 'static,
     ) -> Result<(), StreamingError> {
         self.register_output("foreach_rdd", move |rdd, time| {
-            f(rdd, time).into_output_result()
+            f(rdd, time).map_err(|e| e.to_string())
         })
     }
 

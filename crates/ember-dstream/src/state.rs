@@ -20,7 +20,7 @@ use std::hash::Hash;
 use std::ops::Deref;
 use std::sync::{Arc, Once, OnceLock, Weak};
 
-use ember_rdd::{Data, HashPartitioner, Rdd};
+use ember_rdd::{BoxIter, Data, HashPartitioner, Partitioner, Rdd};
 
 use crate::dstream::{StreamCompute, StreamCore, StreamInfo};
 use crate::state_checkpoint::register_state;
@@ -60,15 +60,21 @@ pub(crate) fn warn_without_checkpoint<T: Data>(
     });
 }
 
-type UpdateFn<V, S> = dyn Fn(&[V], Option<S>) -> Option<S> + Send + Sync;
+/// Every form of `update_state_by_key`'s function, as the partition form:
+/// one partition of `(key, new values, previous state)` of a batch time in,
+/// that partition's new `(key, state)` pairs out.
+type UpdatePartitionFn<K, V, S> =
+    dyn Fn(Time, BoxIter<(K, Vec<V>, Option<S>)>) -> BoxIter<(K, S)> + Send + Sync;
 
 /// Spark's `StateDStream`: the whole state, every batch.
 struct UpdateStateByKey<K, V, S> {
     parent: DStream<(K, V)>,
-    update: Arc<UpdateFn<V, S>>,
+    update: Arc<UpdatePartitionFn<K, V, S>>,
     /// The state before the first batch (replaced by a restored checkpoint).
     initial: Option<Rdd<(K, S)>>,
-    partitions: usize,
+    /// Places the state, the same object every batch so the next cogroup
+    /// reads the previous state in place.
+    partitioner: Arc<dyn Partitioner<K>>,
     own: SelfLink<(K, S)>,
     warned: Once,
 }
@@ -103,14 +109,17 @@ where
             .get_or_compute(time)?
             .unwrap_or_else(|| ctx.empty());
         let update = Arc::clone(&self.update);
-        let state = previous
-            .cogroup_with_partitioner(&batch, Arc::new(HashPartitioner::new(self.partitions)))
-            .map_partitions_preserving_partitioning(move |records| {
-                let update = Arc::clone(&update);
-                records.filter_map(move |(key, (states, values))| {
-                    update(&values, states.into_iter().next()).map(|s| (key, s))
-                })
-            });
+        let state =
+            previous
+                .cogroup_with_partitioner(&batch, Arc::clone(&self.partitioner))
+                .map_partitions_preserving_partitioning(move |records| {
+                    update(
+                        time,
+                        Box::new(records.map(|(key, (states, values))| {
+                            (key, values, states.into_iter().next())
+                        })),
+                    )
+                });
         Ok(Some(state))
     }
 }
@@ -160,9 +169,9 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
 
     /// [`update_state_by_key`](Self::update_state_by_key) with
     /// [`UpdateStateOptions`]: the number of partitions the state is kept
-    /// in and an initial state (Spark's `updateStateByKey(updateFunc,
-    /// numPartitions)` and `updateStateByKey(updateFunc, partitioner,
-    /// initialRDD)`). At the first batch the initial state is the
+    /// in or the partitioner placing it, and an initial state (Spark's
+    /// `updateStateByKey(updateFunc, numPartitions)` and
+    /// `updateStateByKey(updateFunc, partitioner, initialRDD)`). At the first batch the initial state is the
     /// previous state: `update` is called for every key of it (with an
     /// empty slice when the batch has no values for the key) and for
     /// every new key of the batch (with `None`). After a recovery from a
@@ -173,7 +182,7 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     /// let input = vec![vec![('a', 1), ('b', 1)], vec![]];
     /// let out = run_operation(input, |s| {
     ///     let initial = s.rdd_context().parallelize(vec![('a', 10), ('z', 5)], 2);
-    ///     let options = UpdateStateOptions { num_partitions: Some(3), initial_state: Some(initial) };
+    ///     let options = UpdateStateOptions { num_partitions: Some(3), initial_state: Some(initial), ..Default::default() };
     ///     s.update_state_by_key_with(|new: &[i32], total: Option<i32>| {
     ///         Some(total.unwrap_or(0) + new.iter().sum::<i32>())
     ///     }, options)
@@ -193,16 +202,119 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
     where
         K: StateData,
     {
+        self.update_state_by_key_with_time(
+            move |_, _, values, state| update(values, state),
+            options,
+        )
+    }
+
+    /// Spark's time-aware `updateStateByKey`: as
+    /// [`update_state_by_key_with`](Self::update_state_by_key_with), but the
+    /// function also gets the batch's time and the key,
+    /// `update(time, key, new_values, previous_state)`.
+    ///
+    /// ```
+    /// use ember_dstream::{Time, UpdateStateOptions, testing::run_operation};
+    /// let input = vec![vec![("a".to_string(), 1)], vec![], vec![("b".to_string(), 1)]];
+    /// // Each key's state: the time it last got a value.
+    /// let out = run_operation(input, |s| {
+    ///     s.update_state_by_key_with_time(|time: Time, _key: &String, new: &[i32], last: Option<u64>| {
+    ///         if new.is_empty() { last } else { Some(time.milliseconds()) }
+    ///     }, UpdateStateOptions::default())
+    /// }, 3)?;
+    /// let sorted: Vec<Vec<(String, u64)>> = out.into_iter().map(|mut b| { b.sort(); b }).collect();
+    /// assert_eq!(sorted, vec![
+    ///     vec![("a".to_string(), 1000)],
+    ///     vec![("a".to_string(), 1000)],
+    ///     vec![("a".to_string(), 1000), ("b".to_string(), 3000)],
+    /// ]);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn update_state_by_key_with_time<S: StateData>(
+        &self,
+        update: impl Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+        options: UpdateStateOptions<K, S>,
+    ) -> DStream<(K, S)>
+    where
+        K: StateData,
+    {
+        let update = Arc::new(update);
+        self.stateful_by_partition(
+            move |time, records| -> BoxIter<(K, S)> {
+                let update = Arc::clone(&update);
+                Box::new(records.filter_map(move |(key, values, state)| {
+                    update(time, &key, &values, state).map(|s| (key, s))
+                }))
+            },
+            options,
+        )
+    }
+
+    /// Spark's partition-iterator `updateStateByKey`: `update` gets one
+    /// partition of the state's keys at a time, as an iterator of `(key,
+    /// new_values, previous_state)` (every key with a state or with new
+    /// values, as for [`update_state_by_key`](Self::update_state_by_key)),
+    /// and returns that partition's new `(key, state)` pairs; a key it
+    /// leaves out is removed. It must return only keys it was given (the
+    /// state stays where the partitioner put it), each once.
+    ///
+    /// ```
+    /// use ember_dstream::{UpdateStateOptions, testing::run_operation};
+    /// let input = vec![vec![("a".to_string(), 1), ("b".to_string(), 2), ("a".to_string(), 3)]];
+    /// let out = run_operation(input, |s| {
+    ///     s.update_state_by_key_partitions(|records| {
+    ///         records.map(|(key, new, total): (String, Vec<i32>, Option<i32>)| {
+    ///             (key, total.unwrap_or(0) + new.iter().sum::<i32>())
+    ///         })
+    ///     }, UpdateStateOptions::default())
+    /// }, 1)?;
+    /// let mut state = out[0].clone();
+    /// state.sort();
+    /// assert_eq!(state, vec![("a".to_string(), 4), ("b".to_string(), 2)]);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn update_state_by_key_partitions<S: StateData, I>(
+        &self,
+        update: impl Fn(BoxIter<(K, Vec<V>, Option<S>)>) -> I + Send + Sync + 'static,
+        options: UpdateStateOptions<K, S>,
+    ) -> DStream<(K, S)>
+    where
+        K: StateData,
+        I: IntoIterator<Item = (K, S)> + 'static,
+        I::IntoIter: 'static,
+    {
+        self.stateful_by_partition(
+            move |_, records| -> BoxIter<(K, S)> { Box::new(update(records).into_iter()) },
+            options,
+        )
+    }
+
+    /// The state stream behind every form of `update_state_by_key`.
+    fn stateful_by_partition<S: StateData>(
+        &self,
+        update: impl Fn(Time, BoxIter<(K, Vec<V>, Option<S>)>) -> BoxIter<(K, S)>
+        + Send
+        + Sync
+        + 'static,
+        options: UpdateStateOptions<K, S>,
+    ) -> DStream<(K, S)>
+    where
+        K: StateData,
+    {
         let own: SelfLink<(K, S)> = Arc::default();
-        let partitions = options
-            .num_partitions
-            .unwrap_or_else(|| self.rdd_context().default_parallelism())
-            .max(1);
+        let partitioner = options.partitioner.unwrap_or_else(|| {
+            let partitions = options
+                .num_partitions
+                .unwrap_or_else(|| self.rdd_context().default_parallelism())
+                .max(1);
+            Arc::new(HashPartitioner::new(partitions))
+        });
+        let partitions = partitioner.num_partitions().max(1);
         let stream = self.derive(UpdateStateByKey {
             parent: self.clone(),
             update: Arc::new(update),
             initial: options.initial_state,
-            partitions,
+            partitioner,
             own: Arc::clone(&own),
             warned: Once::new(),
         });
@@ -273,9 +385,10 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
 }
 
 /// What [`update_state_by_key_with`](DStream::update_state_by_key_with)
-/// does besides its function: how many partitions the state is kept in
-/// and the state before the first batch. `UpdateStateOptions::default()`
-/// is plain [`update_state_by_key`](DStream::update_state_by_key).
+/// (and the time-aware and partition forms) do besides the function: how
+/// the state is partitioned and the state before the first batch.
+/// `UpdateStateOptions::default()` is plain
+/// [`update_state_by_key`](DStream::update_state_by_key).
 ///
 /// ```
 /// use ember_dstream::UpdateStateOptions;
@@ -287,8 +400,13 @@ impl<K: Data + Hash + Eq, V: Data> DStream<(K, V)> {
 /// ```
 pub struct UpdateStateOptions<K, S> {
     /// How many partitions the state is kept in (default: the context's
-    /// default parallelism).
+    /// default parallelism), hash-partitioned; ignored when
+    /// [`partitioner`](Self::partitioner) is set.
     pub num_partitions: Option<usize>,
+    /// The partitioner that places the state's keys (Spark's
+    /// `updateStateByKey(updateFunc, partitioner)`); default: a
+    /// [`HashPartitioner`] of [`num_partitions`](Self::num_partitions).
+    pub partitioner: Option<Arc<dyn Partitioner<K>>>,
     /// The state before the first batch (one pair per key; a duplicated
     /// key keeps one of its states).
     pub initial_state: Option<Rdd<(K, S)>>,
@@ -298,6 +416,7 @@ impl<K, S> Default for UpdateStateOptions<K, S> {
     fn default() -> Self {
         UpdateStateOptions {
             num_partitions: None,
+            partitioner: None,
             initial_state: None,
         }
     }
@@ -307,6 +426,7 @@ impl<K, S> Clone for UpdateStateOptions<K, S> {
     fn clone(&self) -> Self {
         UpdateStateOptions {
             num_partitions: self.num_partitions,
+            partitioner: self.partitioner.clone(),
             initial_state: self.initial_state.clone(),
         }
     }
@@ -316,6 +436,10 @@ impl<K, S> std::fmt::Debug for UpdateStateOptions<K, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpdateStateOptions")
             .field("num_partitions", &self.num_partitions)
+            .field(
+                "partitioner",
+                &self.partitioner.as_ref().map(|p| p.name().to_owned()),
+            )
             .field("initial_state", &self.initial_state.is_some())
             .finish()
     }
@@ -380,7 +504,9 @@ impl<S> State<S> {
     }
 }
 
-type MapFn<K, V, S, U> = dyn Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync;
+/// Every form of `map_with_state`'s function, as the time-aware one
+/// (`None`: no mapped value for the call).
+type MapFn<K, V, S, U> = dyn Fn(Time, &K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync;
 
 /// What [`map_with_state`](DStream::map_with_state) does: the function
 /// and, optionally, a timeout, an initial state and a partition count.
@@ -428,6 +554,32 @@ impl<K, V, S, U> StateSpec<K, V, S, U> {
     /// A spec calling `function(key, value, state)` once per record.
     pub fn function(
         function: impl Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync + 'static,
+    ) -> Self {
+        Self::function_with_time(move |_, key, value, state| Some(function(key, value, state)))
+    }
+
+    /// Spark's time-aware `StateSpec.function`: `function(time, key,
+    /// value, state)` is called once per record with the batch's time (and
+    /// once for a timing-out key), and returns the mapped value or `None`
+    /// for no output of that call.
+    ///
+    /// ```
+    /// use ember_dstream::{State, StateSpec, Time, testing::run_operation};
+    /// // Emits (key, batch time) the first time a key is seen, nothing after.
+    /// let spec = StateSpec::function_with_time(|time: Time, key: &String, _v: Option<u8>, seen: &mut State<bool>| {
+    ///     if seen.exists() {
+    ///         return None;
+    ///     }
+    ///     seen.update(true);
+    ///     Some((key.clone(), time.milliseconds()))
+    /// });
+    /// let input = vec![vec![("a".to_string(), 1)], vec![("a".to_string(), 1), ("b".to_string(), 1)]];
+    /// let out = run_operation(input, |s| s.map_with_state(spec), 2)?;
+    /// assert_eq!(out, vec![vec![("a".to_string(), 1000)], vec![("b".to_string(), 2000)]]);
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn function_with_time(
+        function: impl Fn(Time, &K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
     ) -> Self {
         StateSpec {
             function: Arc::new(function),
@@ -565,8 +717,10 @@ fn update_key<K: Clone, V, S, U>(
                     value: Some(value),
                     timing_out: true,
                 };
-                let mapped = function(&key, None, &mut state);
-                vec![(key, Slot::Mapped(mapped))]
+                function(time, &key, None, &mut state)
+                    .map(|mapped| (key, Slot::Mapped(mapped)))
+                    .into_iter()
+                    .collect()
             }
             _ => vec![(key, Slot::State(value, last))],
         };
@@ -574,8 +728,9 @@ fn update_key<K: Clone, V, S, U>(
     let mut state = State::new(previous.map(|(value, _)| value));
     let mut out = Vec::with_capacity(values.len() + 1);
     for value in values {
-        let mapped = function(&key, Some(value), &mut state);
-        out.push((key.clone(), Slot::Mapped(mapped)));
+        if let Some(mapped) = function(time, &key, Some(value), &mut state) {
+            out.push((key.clone(), Slot::Mapped(mapped)));
+        }
     }
     if let Some(value) = state.value {
         out.push((key, Slot::State(value, time)));

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use ember_rdd::{Data, JobError};
+use ember_rdd::Data;
 
 use crate::{
     Clock, DStream, Duration, ManualClock, StopOptions, StreamingConf, StreamingContext,
@@ -125,7 +125,7 @@ fn collect_batches<U: Data>(
     type Sink<U> = Arc<Mutex<Vec<(Time, Vec<U>)>>>;
     let sink: Sink<U> = Arc::default();
     let collected = Arc::clone(&sink);
-    output.foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+    output.foreach_rdd(move |rdd, time| {
         let batch = rdd.collect()?;
         collected
             .lock()

@@ -18,6 +18,10 @@ type PairBatchFn<T, U, V> = dyn Fn(&Rdd<T>, &Rdd<U>, Time) -> Rdd<V> + Send + Sy
 struct Transformed<T, U> {
     name: &'static str,
     parent: DStream<T>,
+    /// Whether a time the parent has no RDD for fails the batch (Spark's
+    /// `transform`) instead of leaving this stream without one too (its
+    /// `map`, `filter`, …).
+    parent_required: bool,
     f: Arc<BatchFn<T, U>>,
 }
 
@@ -32,14 +36,18 @@ impl<T: Data, U: Data> StreamCompute<U> for Transformed<T, U> {
         vec![self.parent.info()]
     }
     fn compute(&self, time: Time) -> Result<Option<Rdd<U>>, StreamingError> {
-        Ok(self
-            .parent
-            .get_or_compute(time)?
-            .map(|rdd| (self.f)(&rdd, time)))
+        let parent = if self.parent_required {
+            Some(self.parent.required_rdd(self.name, time)?)
+        } else {
+            self.parent.get_or_compute(time)?
+        };
+        Ok(parent.map(|rdd| (self.f)(&rdd, time)))
     }
 }
 
-/// A stream computed batch by batch from two parents of the same slide.
+/// A stream computed batch by batch from two parents of the same slide;
+/// a time either parent has no RDD for fails the batch (Spark's
+/// `transformWith`, `union`, joins).
 struct Transformed2<T, U, V> {
     name: &'static str,
     left: DStream<T>,
@@ -58,14 +66,8 @@ impl<T: Data, U: Data, V: Data> StreamCompute<V> for Transformed2<T, U, V> {
         vec![self.left.info(), self.right.info()]
     }
     fn compute(&self, time: Time) -> Result<Option<Rdd<V>>, StreamingError> {
-        let left = self.left.get_or_compute(time)?;
-        let right = self.right.get_or_compute(time)?;
-        if left.is_none() && right.is_none() {
-            return Ok(None);
-        }
-        let ctx = self.left.rdd_context();
-        let left = left.unwrap_or_else(|| ctx.empty());
-        let right = right.unwrap_or_else(|| ctx.empty());
+        let left = self.left.required_rdd(self.name, time)?;
+        let right = self.right.required_rdd(self.name, time)?;
         Ok(Some((self.f)(&left, &right, time)))
     }
 }
@@ -80,6 +82,7 @@ impl<T: Data> DStream<T> {
         self.derive(Transformed {
             name,
             parent: self.clone(),
+            parent_required: false,
             f: Arc::new(f),
         })
     }
@@ -195,7 +198,8 @@ impl<T: Data> DStream<T> {
     }
 
     /// Each batch of this stream followed by `other`'s batch of the same
-    /// time. The two must slide at the same rate.
+    /// time. The two must slide at the same rate; a time either generates
+    /// no RDD for fails that batch ([`StreamingError::MissingParentRdd`]).
     ///
     /// ```
     /// use ember_dstream::testing::run_operation2;
@@ -268,6 +272,8 @@ impl<T: Data> DStream<T> {
     }
 
     /// Each batch replaced by `f(batch, time)`: any RDD operation per batch.
+    /// A time the parent generates no RDD for fails that batch
+    /// ([`StreamingError::MissingParentRdd`]), as in Spark.
     ///
     /// ```
     /// use ember_dstream::testing::run_operation;
@@ -279,11 +285,18 @@ impl<T: Data> DStream<T> {
         &self,
         f: impl Fn(&Rdd<T>, Time) -> Rdd<U> + Send + Sync + 'static,
     ) -> DStream<U> {
-        self.transform_named("transform", f)
+        self.derive(Transformed {
+            name: "transform",
+            parent: self.clone(),
+            parent_required: true,
+            f: Arc::new(f),
+        })
     }
 
     /// Each pair of batches (this stream's and `other`'s at the same time)
-    /// replaced by `f(batch, other_batch, time)`.
+    /// replaced by `f(batch, other_batch, time)`. A time either stream
+    /// generates no RDD for fails that batch
+    /// ([`StreamingError::MissingParentRdd`]), as in Spark.
     pub fn transform_with<U: Data, V: Data>(
         &self,
         other: &DStream<U>,

@@ -26,14 +26,12 @@ impl<T: Data> StreamCompute<T> for UnionStreams<T> {
         self.parents.iter().map(DStream::info).collect()
     }
     fn compute(&self, time: Time) -> Result<Option<Rdd<T>>, StreamingError> {
-        let mut batches = Vec::with_capacity(self.parents.len());
-        for parent in &self.parents {
-            if let Some(rdd) = parent.get_or_compute(time)? {
-                batches.push(rdd);
-            }
-        }
+        let mut batches = self
+            .parents
+            .iter()
+            .map(|parent| parent.required_rdd("union", time))
+            .collect::<Result<Vec<_>, _>>()?;
         match batches.len() {
-            0 => Ok(None),
             1 => Ok(batches.pop()),
             _ => Ok(Some(self.parents[0].rdd_context().union(&batches))),
         }
@@ -44,7 +42,9 @@ impl StreamingContext {
     /// One stream whose batch at each time holds the batches of all
     /// `streams` at that time, in the order given (their partitions side by
     /// side, nothing shuffled). The streams must slide at the same rate;
-    /// an empty list is an error.
+    /// an empty list is an error. A stream that generates no RDD for a
+    /// batch's time fails that batch
+    /// ([`StreamingError::MissingParentRdd`]), as in Spark.
     ///
     /// ```
     /// use std::collections::VecDeque;

@@ -80,7 +80,10 @@ impl<T: Data> StreamCompute<T> for Windowed<T> {
         self.window
     }
     fn compute(&self, time: Time) -> Result<Option<Rdd<T>>, StreamingError> {
-        let rdds = self.parent.slice(time - self.window, time)?;
+        // (t - window, t] is [t - window + parent slide, t] in `slice`'s
+        // inclusive terms.
+        let from = (time + self.parent.slide_duration()) - self.window;
+        let rdds = self.parent.slice(from, time)?;
         Ok(Some(self.parent.rdd_context().union(&rdds)))
     }
 }
@@ -267,8 +270,13 @@ impl<K: Data + Hash + Eq, V: Data> StreamCompute<(K, V)> for ReducedWindowed<K, 
         // leaves and the whole current one enters.
         let leaving_to = (time - window).min(time - slide);
         let entering_from = (time - slide).max(time - window);
-        let leaving = self.reduced.slice(time - slide - window, leaving_to)?;
-        let entering = self.reduced.slice(entering_from, time)?;
+        // `slice` includes both ends: each open start moves up one of the
+        // reduced stream's slides.
+        let step = self.reduced.slide_duration();
+        let leaving = self
+            .reduced
+            .slice((time + step) - slide - window, leaving_to)?;
+        let entering = self.reduced.slice(entering_from + step, time)?;
         let this = self
             .this
             .get()

@@ -80,6 +80,7 @@ fn a_backlog_generates_no_further_ahead_than_the_queue_bound() -> R {
             let _ = gate.recv();
         }
         sink.lock().unwrap().push(time);
+        Ok(())
     })?;
     ssc.start()?;
     // Ten batches are due at once (a catch-up).
@@ -115,6 +116,7 @@ fn a_non_graceful_stop_under_a_backlog_returns_within_two_seconds() -> R {
         s.lock().unwrap().push(time);
         std::thread::sleep(std::time::Duration::from_millis(300));
         e.lock().unwrap().push(time);
+        Ok(())
     })?;
     ssc.start()?;
     // 100 batches due: the executor is busy, the queue full, the generator

@@ -16,7 +16,7 @@ use ember_dstream::{
     StateSpec, StopOptions, StreamingConf, StreamingContext, StreamingError, Time,
     UpdateStateOptions,
 };
-use ember_rdd::{Data, JobError, Rdd};
+use ember_rdd::{Data, Rdd};
 use proptest::prelude::*;
 
 type R = Result<(), Box<dyn std::error::Error>>;
@@ -75,6 +75,7 @@ fn build(
         let mut v = rdd.collect().unwrap_or_default();
         v.sort();
         out.lock().unwrap().insert(time.milliseconds(), v);
+        Ok(())
     })?;
     Ok(ssc)
 }
@@ -206,11 +207,27 @@ fn damaged_newest_checkpoint_falls_back_and_all_damaged_is_an_error() -> R {
     let err = StreamingContext::get_or_create(dir.path(), || {
         build(Arc::new(ManualClock::new()), Arc::default(), 1000, false)
     })
-    .unwrap_err()
-    .to_string();
+    .unwrap_err();
+    let StreamingError::NoValidCheckpoint {
+        dir: in_dir,
+        message,
+    } = &err
+    else {
+        panic!("expected NoValidCheckpoint, got {err}");
+    };
+    assert_eq!(in_dir, dir.path());
     for t in [0, 1000, 2000, 3000] {
-        assert!(err.contains(&format!("checkpoint-{t}")), "{err}");
+        assert!(message.contains(&format!("checkpoint-{t}")), "{message}");
     }
+    // What to do, not the advice for a failed write.
+    assert!(
+        message.ends_with(
+            "restore the directory from a backup, or move it aside (or use another \
+             directory) to start afresh without the old state"
+        ),
+        "{message}"
+    );
+    assert_eq!(err.to_string(), *message);
     Ok(())
 }
 
@@ -228,7 +245,7 @@ fn sink<T: Data + Debug>(
     index: usize,
 ) -> Result<(), StreamingError> {
     let sink = Arc::clone(sink);
-    stream.foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+    stream.foreach_rdd(move |rdd, time| {
         let mut batch: Vec<String> = rdd.collect()?.iter().map(|x| format!("{x:?}")).collect();
         batch.sort();
         sink.lock()
@@ -489,6 +506,7 @@ fn update_state_by_key_with_an_initial_state_recovers_the_checkpoint_not_the_ini
         let options = UpdateStateOptions {
             num_partitions: Some(3),
             initial_state: Some(initial),
+            partitioner: None,
         };
         let totals = pairs
             .update_state_by_key_with(running_total, options)
@@ -737,7 +755,7 @@ fn checkpoint_interval_must_be_a_positive_multiple_of_the_slide() -> R {
     assert!(plain.checkpoint(Duration::from_millis(999)).is_err());
     plain
         .checkpoint(Duration::from_secs(2))?
-        .foreach_rdd(|_, _| ())?;
+        .foreach_rdd(|_, _| Ok(()))?;
     ssc.start()?;
     assert!(matches!(
         plain.checkpoint(Duration::from_secs(2)),
@@ -761,7 +779,7 @@ fn checkpoint_on_a_plain_stream_cuts_its_lineage_at_the_interval() -> R {
         .input_stream(Replay::new(Arc::new(input)))
         .map(|x| x * 2)
         .checkpoint(Duration::from_secs(2))?;
-    doubled.foreach_rdd(|rdd, _| rdd.count().map(drop))?;
+    doubled.foreach_rdd(|rdd, _| Ok(rdd.count().map(drop)?))?;
     run_batches(&ssc, &clock, 1, 5)?;
     for k in 1..=5u64 {
         let rdd = doubled
@@ -915,11 +933,11 @@ fn an_input_knows_how_long_the_windows_over_it_need_its_batches() -> R {
             Arc::new(ManualClock::new()),
         )?;
         let input = ssc.input_stream(RememberProbe(Arc::clone(&seen)));
-        input.foreach_rdd(|_, _| {})?;
+        input.foreach_rdd(|_, _| Ok(()))?;
         for &(window, slide) in windows {
             input
                 .window(secs(window), secs(slide))?
-                .foreach_rdd(|_, _| {})?;
+                .foreach_rdd(|_, _| Ok(()))?;
         }
         if let Some(remember) = remember {
             ssc.remember(secs(remember));

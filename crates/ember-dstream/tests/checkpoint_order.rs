@@ -128,6 +128,7 @@ fn build(
             let _ = gate.release.recv();
         }
         out.lock().unwrap().insert(time.milliseconds(), v);
+        Ok(())
     })?;
     Ok(ssc)
 }

@@ -31,7 +31,7 @@ fn context(dir: &Path) -> Result<StreamingContext, StreamingError> {
         Arc::new(ManualClock::new()),
     )?;
     ssc.queue_stream::<u32>(std::collections::VecDeque::new(), true)
-        .foreach_rdd(|_, _| {})?;
+        .foreach_rdd(|_, _| Ok(()))?;
     ssc.checkpoint(dir);
     Ok(ssc)
 }

@@ -107,6 +107,7 @@ fn run_faulty(fault: Fault) -> Result<(StreamingContext, Ran), StreamingError> {
     ssc.input_stream(Faulty(fault))
         .foreach_rdd(move |_, time| {
             sink.lock().unwrap().push(time);
+            Ok(())
         })?;
     ssc.start()?;
     clock.advance(Duration::from_secs(1));
@@ -161,7 +162,7 @@ impl StreamingListener for PanickingListener {
 fn a_panicking_listener_ends_the_context_with_an_error() -> R {
     let (ssc, clock) = manual()?;
     ssc.add_listener(Arc::new(PanickingListener));
-    ssc.input_stream(Ticks).foreach_rdd(|_, _| ())?;
+    ssc.input_stream(Ticks).foreach_rdd(|_, _| Ok(()))?;
     ssc.start()?;
     clock.advance(Duration::from_secs(1));
     assert_failed_and_stopped(&ssc, |e| {
@@ -192,7 +193,7 @@ fn a_panicking_serialize_impl_during_a_checkpoint_ends_the_context_with_an_error
             Some(Exploding(old.map_or(0, |s| s.0) + new.iter().sum::<u64>()))
         })
         .checkpoint(Duration::from_secs(1))?
-        .foreach_rdd(|_, _| ())?;
+        .foreach_rdd(|_, _| Ok(()))?;
     ssc.start()?;
     clock.advance(Duration::from_secs(1));
     assert_failed_and_stopped(&ssc, |e| {
@@ -273,7 +274,7 @@ fn a_stalled_listener_does_not_stall_batches_and_gets_every_event_in_order() -> 
     let (ssc, clock) = manual()?;
     let (listener, gate) = Gated::new(false);
     ssc.add_listener(listener.clone());
-    ssc.input_stream(Ticks).foreach_rdd(|_, _| ())?;
+    ssc.input_stream(Ticks).foreach_rdd(|_, _| Ok(()))?;
     ssc.start()?;
     clock.set_time(t(5000));
     // The listener is stuck in the first event; the batches still run.
@@ -321,7 +322,7 @@ fn a_full_listener_queue_drops_and_counts_events() -> R {
     let ssc = StreamingContext::with_clock(conf, Duration::from_secs(1), clock.clone())?;
     let (listener, gate) = Gated::new(true);
     ssc.add_listener(listener.clone());
-    ssc.input_stream(Ticks).foreach_rdd(|_, _| ())?;
+    ssc.input_stream(Ticks).foreach_rdd(|_, _| Ok(()))?;
     ssc.start()?;
     let deadline = std::time::Instant::now() + WAIT;
     while !listener.entered.load(Ordering::SeqCst) {
@@ -365,7 +366,7 @@ fn a_listener_can_stop_its_context() -> R {
             ssc: Mutex::new(Some(ssc.clone())),
             graceful,
         }));
-        ssc.input_stream(Ticks).foreach_rdd(|_, _| ())?;
+        ssc.input_stream(Ticks).foreach_rdd(|_, _| Ok(()))?;
         ssc.start()?;
         clock.advance(Duration::from_secs(1));
         await_termination(&ssc)?;
@@ -386,6 +387,7 @@ fn an_output_can_stop_its_context() -> R {
                 })
                 .unwrap();
             }
+            Ok(())
         })?;
         ssc.start()?;
         clock.advance(Duration::from_secs(1));
@@ -432,6 +434,7 @@ fn counting(
         .checkpoint(Duration::from_secs(1))?
         .foreach_rdd(move |rdd, time| {
             out.lock().unwrap().insert(time, rdd.collect().unwrap());
+            Ok(())
         })?;
     Ok(ssc)
 }
@@ -511,7 +514,7 @@ fn a_panicking_start_is_an_error_of_start() -> R {
     ssc.input_stream(PanickyHooks {
         panic_in_start: true,
     })
-    .foreach_rdd(|_, _| ())?;
+    .foreach_rdd(|_, _| Ok(()))?;
     match ssc.start() {
         Err(StreamingError::CallbackPanicked { callback, message }) => {
             assert!(callback.contains("panicky-hooks"), "{callback}");
@@ -529,7 +532,7 @@ fn a_panic_in_has_unallocated_data_during_a_graceful_stop_is_reported_and_the_st
     ssc.input_stream(PanickyHooks {
         panic_in_start: false,
     })
-    .foreach_rdd(|_, _| ())?;
+    .foreach_rdd(|_, _| Ok(()))?;
     ssc.start()?;
     clock.advance(Duration::from_secs(1));
     assert!(ssc.await_batches(1, Duration::from_secs(10))?);
@@ -564,7 +567,7 @@ fn an_unread_output_failure_does_not_hide_the_error_that_ended_the_context() -> 
     ssc.input_stream(Faulty(Fault::ComputePanics))
         .foreach_rdd(|_, time| {
             if time == t(1000) {
-                Err("disk full".to_owned())
+                Err("disk full".into())
             } else {
                 Ok(())
             }

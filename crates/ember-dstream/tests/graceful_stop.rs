@@ -93,6 +93,7 @@ fn context(
     ssc.input_stream(FeedSource(Arc::clone(feed)))
         .foreach_rdd(move |rdd, _| {
             sink.lock().unwrap().extend(rdd.collect().unwrap());
+            Ok(())
         })?;
     Ok((ssc, processed))
 }

@@ -127,17 +127,17 @@ fn start_errors() -> R {
         ssc.start(),
         Err(StreamingError::NoOutputOperations)
     ));
-    stream.foreach_rdd(|_, _| ())?;
+    stream.foreach_rdd(|_, _| Ok(()))?;
     ssc.start()?;
     assert!(matches!(ssc.start(), Err(StreamingError::AlreadyStarted)));
     assert!(matches!(
-        stream.foreach_rdd(|_, _| ()),
+        stream.foreach_rdd(|_, _| Ok(())),
         Err(StreamingError::AlreadyStarted)
     ));
     ssc.stop(StopOptions::default())?;
     assert!(matches!(ssc.start(), Err(StreamingError::AlreadyStopped)));
     assert!(matches!(
-        stream.map(|x| x + 1).foreach_rdd(|_, _| ()),
+        stream.map(|x| x + 1).foreach_rdd(|_, _| Ok(())),
         Err(StreamingError::AlreadyStopped)
     ));
     // Stopping twice is harmless.
@@ -150,7 +150,7 @@ fn stopping_before_start_then_starting_fails() -> R {
     let _g = serial();
     let (ssc, _clock) = manual(1000)?;
     ssc.queue_stream(VecDeque::<Vec<i32>>::new(), true)
-        .foreach_rdd(|_, _| ())?;
+        .foreach_rdd(|_, _| Ok(()))?;
     ssc.stop(StopOptions::default())?;
     assert!(matches!(ssc.start(), Err(StreamingError::AlreadyStopped)));
     Ok(())
@@ -177,7 +177,7 @@ fn await_termination_or_timeout_times_out_then_sees_the_stop() -> R {
     let _g = serial();
     let (ssc, _clock) = manual(1000)?;
     ssc.queue_stream(VecDeque::<Vec<i32>>::new(), true)
-        .foreach_rdd(|_, _| ())?;
+        .foreach_rdd(|_, _| Ok(()))?;
     ssc.start()?;
     let before = Instant::now();
     assert!(!ssc.await_termination_or_timeout(Duration::from_millis(50))?);
@@ -205,7 +205,7 @@ fn failing_outputs_reach_await_termination_and_listeners_and_batches_go_on() -> 
     let stream = ssc.queue_stream(VecDeque::from(vec![vec![1], vec![2], vec![3]]), true);
     stream.foreach_rdd(|_, time| {
         if time == t(1000) {
-            Err("disk full".to_owned())
+            Err("disk full".into())
         } else {
             Ok(())
         }
@@ -214,11 +214,13 @@ fn failing_outputs_reach_await_termination_and_listeners_and_batches_go_on() -> 
         if time == t(2000) {
             panic!("boom at {time}");
         }
+        Ok(())
     })?;
     let ran = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&ran);
     stream.foreach_rdd(move |rdd, time| {
         sink.lock().unwrap().push((time, rdd.collect().unwrap()));
+        Ok(())
     })?;
     ssc.start()?;
 
@@ -294,8 +296,9 @@ fn listener_events_arrive_in_order_with_sizes_and_delays() -> R {
     let stream = ssc.queue_stream(input, true);
     stream.foreach_rdd(|rdd, _| {
         rdd.count().unwrap();
+        Ok(())
     })?;
-    stream.map(|x| x + 1).foreach_rdd(|_, _| ())?;
+    stream.map(|x| x + 1).foreach_rdd(|_, _| Ok(()))?;
     ssc.start()?;
     let mut infos = Vec::new();
     for _ in 0..4 {
@@ -371,6 +374,7 @@ fn slow_context(sleep_ms: u64) -> Result<SlowContext, StreamingError> {
         .foreach_rdd(move |_, time| {
             std::thread::sleep(std::time::Duration::from_millis(sleep_ms));
             sink.lock().unwrap().push(time);
+            Ok(())
         })?;
     ssc.start()?;
     Ok((ssc, clock, recorder, ran))
@@ -430,6 +434,7 @@ fn slow_batches_queue_and_none_is_dropped() -> R {
         .foreach_rdd(move |_, time| {
             sink.lock().unwrap().push(time);
             std::thread::sleep(std::time::Duration::from_millis(120));
+            Ok(())
         })?;
     ssc.start()?;
     std::thread::sleep(std::time::Duration::from_millis(600));
@@ -479,6 +484,7 @@ fn a_dropped_context_leaves_no_threads_behind() -> R {
         let stream = ssc.queue_stream(VecDeque::from(vec![vec![1, 2]]), true);
         stream.foreach_rdd(|rdd, _| {
             rdd.count().unwrap();
+            Ok(())
         })?;
         ssc.start()?;
         clock.advance(Duration::from_secs(2));
@@ -495,7 +501,7 @@ fn a_dropped_context_leaves_no_threads_behind() -> R {
     {
         let ssc = StreamingContext::new(conf(), Duration::from_millis(20))?;
         ssc.queue_stream(VecDeque::<Vec<u8>>::new(), true)
-            .foreach_rdd(|_, _| ())?;
+            .foreach_rdd(|_, _| Ok(()))?;
         ssc.start()?;
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

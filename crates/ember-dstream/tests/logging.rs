@@ -23,6 +23,7 @@ fn run_context(conf: StreamingConf) -> Result<(), StreamingError> {
     ssc.queue_stream(VecDeque::from(vec![vec![1, 2, 3]]), true)
         .foreach_rdd(|rdd, _| {
             let _ = rdd.count();
+            Ok(())
         })?;
     ssc.start()?;
     ssc.stop(StopOptions::default())

@@ -113,7 +113,10 @@ fn save_as_text_files_writes_one_directory_per_batch() -> R {
         .save_as_text_files(without_suffix.to_string_lossy(), "")?;
     let batches = Arc::new(Mutex::new(0usize));
     let counter = Arc::clone(&batches);
-    stream.foreach_rdd(move |_, _| *counter.lock().unwrap() += 1)?;
+    stream.foreach_rdd(move |_, _| {
+        *counter.lock().unwrap() += 1;
+        Ok(())
+    })?;
     ssc.start()?;
     run_batches(&clock, 4, || *batches.lock().unwrap());
     ssc.stop(StopOptions::default())?;
@@ -168,7 +171,7 @@ fn foreach_rdd_runs_once_per_batch_in_declaration_order() -> R {
         s.foreach_rdd(move |rdd, time| {
             let batch = rdd.collect().map_err(|e| e.to_string())?;
             log.lock().unwrap().push((time, name, batch));
-            Ok::<(), String>(())
+            Ok(())
         })?;
     }
     ssc.start()?;

@@ -13,7 +13,7 @@ use ember_dstream::testing::run_operation;
 use ember_dstream::{
     Duration, ManualClock, StopOptions, StreamingConf, StreamingContext, StreamingError, Time,
 };
-use ember_rdd::{JobError, StorageLevel};
+use ember_rdd::StorageLevel;
 
 type R = Result<(), StreamingError>;
 
@@ -123,7 +123,7 @@ fn kept_blocks_are_freed_with_the_rdds_the_stream_forgets() -> R {
     // one's job started, so the count is exact.
     let seen: Arc<Mutex<Vec<(Time, u64, usize)>>> = Arc::default();
     let record = Arc::clone(&seen);
-    windowed.foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+    windowed.foreach_rdd(move |rdd, time| {
         let count = rdd.count()?;
         let blocks = ctx.block_manager().block_ids().len();
         record

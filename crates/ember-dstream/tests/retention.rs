@@ -32,12 +32,12 @@ fn ten_thousand_batches_retain_a_bounded_number_of_rdds() -> Result<(), Streamin
 
     let (sender, receiver) = crossbeam_channel::unbounded::<(Time, u64, u64)>();
     let window_sender = sender.clone();
-    totals.foreach_rdd(move |rdd, time| -> Result<(), ember_rdd::JobError> {
+    totals.foreach_rdd(move |rdd, time| {
         let sum: u64 = rdd.collect()?.iter().map(|(_, n)| n).sum();
         let _ = sender.send((time, 0, sum));
         Ok(())
     })?;
-    window_counts.foreach_rdd(move |rdd, time| -> Result<(), ember_rdd::JobError> {
+    window_counts.foreach_rdd(move |rdd, time| {
         let count = rdd.collect()?.first().copied().unwrap_or(0);
         let _ = window_sender.send((time, 1, count));
         Ok(())

@@ -483,6 +483,7 @@ fn update_state_by_key_with_starts_from_the_initial_state() -> R {
             let options = UpdateStateOptions {
                 num_partitions: None,
                 initial_state: Some(initial),
+                partitioner: None,
             };
             s.update_state_by_key_with(total_and_idle, options)
         },
@@ -514,6 +515,7 @@ fn update_state_by_key_with_keeps_the_state_in_num_partitions() -> R {
                 let options = UpdateStateOptions {
                     num_partitions,
                     initial_state: initial,
+                    partitioner: None,
                 };
                 s.update_state_by_key_with(
                     |new: &[i32], old: Option<i32>| {
@@ -569,7 +571,7 @@ proptest! {
             batches,
             move |s| {
                 let initial = s.rdd_context().parallelize(initial.into_iter().collect(), 3);
-                let options = UpdateStateOptions { num_partitions, initial_state: Some(initial) };
+                let options = UpdateStateOptions { num_partitions, initial_state: Some(initial), partitioner: None };
                 s.update_state_by_key_with(model_update, options).glom()
             },
             num_batches,

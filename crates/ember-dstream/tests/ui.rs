@@ -66,6 +66,7 @@ fn running(
         .foreach_rdd(move |rdd, time| {
             let _ = rdd.count();
             let _ = tx.lock().expect("sender").send(time);
+            Ok(())
         })?;
     ssc.start()?;
     Ok((ssc, clock, rx))
@@ -229,6 +230,7 @@ fn checkpoint_writes_and_the_recovery_source_show_in_the_ui() -> Result<(), Stre
         ssc.queue_stream(std::collections::VecDeque::from(batches.clone()), true)
             .foreach_rdd(|rdd, _| {
                 let _ = rdd.count();
+                Ok(())
             })?;
         Ok(ssc)
     };

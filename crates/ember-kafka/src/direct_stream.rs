@@ -185,7 +185,8 @@ impl<K, V> std::ops::Deref for DirectKafkaStream<K, V> {
 /// stream.foreach_rdd(move |rdd, time| {
 ///     let ranges = offsets.offset_ranges(time).unwrap_or_default();
 ///     let _written = rdd.count(); // ... the output, then:
-///     offsets.commit_async(&ranges)
+///     offsets.commit_async(&ranges)?;
+///     Ok(())
 /// })?;
 /// # Ok(()) }
 /// ```

@@ -8,7 +8,7 @@ use ember_rdd::JobError;
 
 /// Why a Kafka direct stream could not be created, generate a batch or read
 /// a batch's records.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 pub enum KafkaError {
     /// The Kafka client (librdkafka) reported an error.
     #[error("kafka client error while {operation}: {source}")]
@@ -143,5 +143,14 @@ impl From<KafkaError> for StreamingError {
                 source: Arc::new(other),
             },
         }
+    }
+}
+
+/// The same text as `Display`: the message with its context, so that a
+/// `main` returning this error (which prints it with `Debug`) shows what
+/// went wrong and what to do, not the variant's raw fields.
+impl std::fmt::Debug for KafkaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }

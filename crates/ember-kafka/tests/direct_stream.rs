@@ -41,7 +41,7 @@ fn word_count_over_four_partitions_is_exact() {
                     .entry(w)
                     .or_insert(0) += c;
             }
-            Ok::<(), ember_rdd::JobError>(())
+            Ok(())
         })
         .expect("output");
     stream
@@ -50,6 +50,7 @@ fn word_count_over_four_partitions_is_exact() {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(rdd.num_partitions());
+            Ok(())
         })
         .expect("output");
     ssc.start().expect("start");
@@ -394,11 +395,11 @@ fn offset_ranges_describe_each_batch_and_commits_reach_the_group() {
                     .unwrap_or_else(PoisonError::into_inner)
                     .insert(range.partition, (range.count(), size.len() as u64));
             }
-            offsets
+            Ok(offsets
                 .commit_async(&ranges)
                 .map_err(|e| ember_rdd::JobError::ThreadPool {
                     message: e.to_string(),
-                })
+                })?)
         })
         .expect("output");
     ssc.start().expect("start");
@@ -579,7 +580,10 @@ fn backpressure_limits_each_batch_by_lag_within_the_max_and_min_rates() {
     let ranges = record_ranges(&stream);
     let out = collect(&stream);
     stream
-        .foreach_rdd(|_, _| std::thread::sleep(std::time::Duration::from_millis(250)))
+        .foreach_rdd(|_, _| {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+            Ok(())
+        })
         .expect("output");
     let events = Events::on(&ssc);
     let model = backpressure_model(&[150, 62, 12], 150.0, 50.0, 300.0);

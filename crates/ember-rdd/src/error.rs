@@ -8,7 +8,7 @@ use std::sync::Arc;
 ///
 /// Errors are cheap to clone so that a streaming engine can hand the same
 /// failure to several listeners.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Clone, thiserror::Error)]
 pub enum JobError {
     /// A task panicked on every attempt (`spark.task.maxFailures`).
     #[error(
@@ -226,4 +226,13 @@ impl JobError {
 /// `" partition 3"`, or nothing for the RDD as a whole.
 fn partition_suffix(partition: Option<usize>) -> String {
     partition.map_or_else(String::new, |p| format!(" partition {p}"))
+}
+
+/// The same text as `Display`: the message with its context, so that a
+/// `main` returning this error (which prints it with `Debug`) shows what
+/// went wrong and what to do, not the variant's raw fields.
+impl std::fmt::Debug for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }

@@ -78,3 +78,8 @@ pub use rdd::{BoxIter, Data, Rdd, RddCompute, TaskResult};
 pub use stat_counter::StatCounter;
 pub use storage::{BlockId, BlockManager, StorageLevel};
 pub use task::TaskContext;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -3,7 +3,7 @@
 use ember_dstream::StreamingError;
 
 /// Why starting or running a receiver-based source failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum SourceError {
     /// A receiver or block generator thread could not be started.
     #[error("cannot start thread {name}: {source}")]
@@ -65,5 +65,14 @@ impl From<SourceError> for StreamingError {
                 message: other.to_string(),
             },
         }
+    }
+}
+
+/// The same text as `Display`: the message with its context, so that a
+/// `main` returning this error (which prints it with `Debug`) shows what
+/// went wrong and what to do, not the variant's raw fields.
+impl std::fmt::Debug for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }

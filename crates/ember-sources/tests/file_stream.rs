@@ -60,7 +60,7 @@ impl Harness {
         let (stream, handle) = ssc.file_stream_on(Arc::new(LocalFileSystem::new()), dir, options);
         let (tx, batches) = unbounded();
         stream
-            .foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+            .foreach_rdd(move |rdd, time| {
                 let _ = tx.send((time, rdd.collect_partitions()?));
                 Ok(())
             })
@@ -397,7 +397,7 @@ fn another_file_system_plugs_in_and_read_errors_are_counted() {
     let (stream, handle) = ssc.file_stream_on(fs, dirs.path(), FileStreamOptions::default());
     let (tx, rx) = unbounded();
     stream
-        .foreach_rdd(move |rdd, _| -> Result<(), JobError> {
+        .foreach_rdd(move |rdd, _| {
             let _ = tx.send(rdd.collect()?);
             Ok(())
         })
@@ -486,7 +486,7 @@ fn a_file_that_failed_to_read_is_retried_and_counted_once() {
     let (stream, handle) = ssc.file_stream_on(fs, dirs.path(), FileStreamOptions::default());
     let (tx, rx) = unbounded();
     stream
-        .foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+        .foreach_rdd(move |rdd, time| {
             let _ = tx.send((time, rdd.collect()?));
             Ok(())
         })
@@ -543,7 +543,7 @@ fn a_file_truncated_before_its_job_reads_it_fails_the_job_and_nothing_crashes() 
     let (go, go_rx) = unbounded::<()>();
     let (tx, rx) = unbounded();
     stream
-        .foreach_rdd(move |rdd, _| -> Result<(), JobError> {
+        .foreach_rdd(move |rdd, _| {
             let _ = started_tx.send(());
             let _ = go_rx.recv_timeout(PATIENCE);
             let _ = tx.send(rdd.count());
@@ -619,7 +619,7 @@ fn text_file_stream_uses_the_local_disk() {
     let ssc = StreamingContext::with_clock(conf, Duration::from_secs(1), clock.clone()).unwrap();
     let (tx, rx) = unbounded();
     ssc.text_file_stream(dirs.path())
-        .foreach_rdd(move |rdd, _| -> Result<(), JobError> {
+        .foreach_rdd(move |rdd, _| {
             let _ = tx.send(rdd.collect()?);
             Ok(())
         })
@@ -690,8 +690,8 @@ impl GatedRun {
                 .app_name("file-backlog")
                 .set("spark.streaming.fileStream.minRememberDuration", "3s");
             let ssc = StreamingContext::with_clock(conf, Duration::from_secs(1), clock.clone())?;
-            ssc.text_file_stream(watched).foreach_rdd(
-                move |rdd, time| -> Result<(), JobError> {
+            ssc.text_file_stream(watched)
+                .foreach_rdd(move |rdd, time| {
                     if time >= gate_from {
                         let _ = permit_rx.recv_timeout(PATIENCE);
                     }
@@ -699,8 +699,7 @@ impl GatedRun {
                         let _ = tx.send((time, rdd.collect()?));
                     }
                     Ok(())
-                },
-            )?;
+                })?;
             Ok(ssc)
         })
         .unwrap();
@@ -852,7 +851,7 @@ fn read_errors_are_reported_with_their_batch() {
     let fs: Arc<dyn FileSystem> = Arc::new(Locked(LocalFileSystem::new()));
     let (stream, _handle) = ssc.file_stream_on(fs, dirs.path(), FileStreamOptions::default());
     stream
-        .foreach_rdd(|rdd, _| rdd.count().map(|_| ()))
+        .foreach_rdd(|rdd, _| Ok(rdd.count().map(|_| ())?))
         .unwrap();
     let (tx, rx) = unbounded();
     let listener = Arc::new(InputErrors(tx, Mutex::new(Vec::new())));

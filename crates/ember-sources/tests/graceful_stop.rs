@@ -54,6 +54,7 @@ fn a_graceful_stop_processes_every_record_a_receiver_accepted() {
             let records = rdd.collect().unwrap();
             c.fetch_add(records.len() as u64, Ordering::SeqCst);
             s.fetch_add(records.iter().sum::<u64>(), Ordering::SeqCst);
+            Ok(())
         })
         .unwrap();
     ssc.start().unwrap();

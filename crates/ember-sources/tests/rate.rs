@@ -35,7 +35,7 @@ fn max_rate_caps_ingestion() {
         .set("spark.streaming.receiver.maxRate", "2000");
     let ssc = StreamingContext::new(conf, Duration::from_millis(200)).unwrap();
     let (stream, handle) = ssc.receiver_stream_with_handle(Firehose);
-    stream.foreach_rdd(|_rdd, _t| {}).unwrap();
+    stream.foreach_rdd(|_rdd, _t| Ok(())).unwrap();
     ssc.start().unwrap();
     let start = Instant::now();
     thread::sleep(StdDuration::from_millis(1500));
@@ -71,6 +71,7 @@ fn backpressure_lowers_the_rate_and_bounds_unprocessed_records() {
             let n = rdd.count().unwrap();
             thread::sleep(StdDuration::from_micros(n * 50));
             p.fetch_add(n, Ordering::SeqCst);
+            Ok(())
         })
         .unwrap();
     let rates = Arc::new(Mutex::new(Vec::new()));

@@ -289,6 +289,7 @@ fn unallocated_and_held_records_are_exact_through_a_batchs_life() {
         .foreach_rdd(move |rdd, _| {
             let _ = seen_tx.send(rdd.collect().unwrap());
             gate.recv_timeout(PATIENCE).unwrap();
+            Ok(())
         })
         .unwrap();
     ssc.start().unwrap();

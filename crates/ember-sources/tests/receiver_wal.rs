@@ -97,6 +97,7 @@ fn count_by(
             let mut state = rdd.collect().unwrap_or_default();
             state.sort();
             *latest.lock().unwrap() = state;
+            Ok(())
         })
 }
 

@@ -67,7 +67,7 @@ fn segments_go_only_once_no_kept_checkpoint_needs_them() {
         blocks: fed_blocks,
         acks: fed_acks,
     });
-    numbers.foreach_rdd(|_, _| {}).unwrap();
+    numbers.foreach_rdd(|_, _| Ok(())).unwrap();
     let (completed_tx, completed) = unbounded();
     ssc.add_listener(Arc::new(Completed(completed_tx)));
     ssc.start().unwrap();

@@ -294,7 +294,7 @@ fn stop_returns_promptly_while_the_server_keeps_sending() {
     });
     let ssc = context(&[]);
     let (lines, handle) = ssc.socket_text_stream_with_handle("127.0.0.1", port);
-    lines.foreach_rdd(|_rdd, _t| {}).unwrap();
+    lines.foreach_rdd(|_rdd, _t| Ok(())).unwrap();
     ssc.start().unwrap();
     wait_for("some lines", StdDuration::from_secs(5), || {
         handle.metrics().records > 100

@@ -75,6 +75,7 @@ fn a_flood_stays_within_the_buffer_caps_and_every_line_sent_is_delivered_once() 
             let n = records.len() as u64;
             sink.lock().unwrap().extend(records);
             counter.fetch_add(n, Ordering::SeqCst);
+            Ok(())
         })
         .unwrap();
     ssc.start().unwrap();

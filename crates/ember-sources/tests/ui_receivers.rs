@@ -67,6 +67,7 @@ fn a_socket_receiver_shows_its_records_restarts_and_buffer() {
     ssc.socket_text_stream("127.0.0.1", port)
         .foreach_rdd(|rdd, _| {
             let _ = rdd.count();
+            Ok(())
         })
         .expect("output");
     ssc.start().expect("start");

@@ -20,7 +20,6 @@ use ember_dstream::{
     Clock, DStream, Duration, ManualClock, StopOptions, StreamingConf, StreamingContext,
     StreamingError, Time,
 };
-use ember_rdd::JobError;
 use ember_sources::file::{FileStreams, FileSystem, LocalFileSystem};
 use ember_sources::receiver::{
     BlockStore, Receiver as SourceReceiver, ReceiverContext, ReceiverStreams, WalBlockStore,
@@ -73,7 +72,7 @@ impl Outputs {
         let (parity_tx, parity) = unbounded();
         stream
             .window(window, slide)?
-            .foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+            .foreach_rdd(move |rdd, time| {
                 let mut all = rdd.collect()?;
                 all.sort_unstable();
                 let _ = records_tx.send((time, all));
@@ -82,7 +81,7 @@ impl Outputs {
         stream
             .map(|r| (r % 2, 1u64))
             .reduce_by_key_and_window(|a, b| a + b, window, slide)?
-            .foreach_rdd(move |rdd, time| -> Result<(), JobError> {
+            .foreach_rdd(move |rdd, time| {
                 let mut all = rdd.collect()?;
                 all.sort_unstable();
                 let _ = parity_tx.send((time, all));

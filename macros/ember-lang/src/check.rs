@@ -139,20 +139,45 @@ impl Checker<'_> {
     }
 
     fn pipeline(&mut self, pipeline: &Pipeline) -> Slide {
+        let fallible = pipeline.returns_result;
+        // A plain-`DStream` pipeline's name: its durations must be literals.
+        let plain = (!fallible).then(|| pipeline.name.to_string());
         // Inputs precede their node, so one pass in order sees every input first.
         let mut slides: Vec<Slide> = Vec::with_capacity(pipeline.nodes.len());
         for node in &pipeline.nodes {
             let slide = match &node.kind {
                 NodeKind::Param { index, .. } => Slide::Param(*index),
-                NodeKind::Call { pipeline, args, .. } => match self.summary(*pipeline) {
-                    Slide::Param(j) => args.get(j).map_or(Slide::Unknown, |a| slides[a.0]),
-                    other => other,
-                },
+                NodeKind::Call {
+                    pipeline: callee,
+                    args,
+                    name,
+                } => {
+                    if !fallible && self.program.pipelines[*callee].returns_result {
+                        self.cx.error_at(
+                            node.span,
+                            DiagnosticKind::CallNeedsResult {
+                                pipeline: pipeline.name.to_string(),
+                                callee: name.to_string(),
+                            },
+                        );
+                    }
+                    match self.summary(*callee) {
+                        Slide::Param(j) => args.get(j).map_or(Slide::Unknown, |a| slides[a.0]),
+                        other => other,
+                    }
+                }
                 NodeKind::Op(op) => {
                     let parent = slides[op.inputs[0].0];
                     if let Some((window, slide)) = op.window_and_slide() {
-                        self.duration(DurationRole::Window, window, op.op.name, parent);
-                        match self.duration(DurationRole::Slide, slide, op.op.name, parent) {
+                        let name = op.op.name;
+                        self.duration(DurationRole::Window, window, name, parent, plain.as_deref());
+                        match self.duration(
+                            DurationRole::Slide,
+                            slide,
+                            name,
+                            parent,
+                            plain.as_deref(),
+                        ) {
                             Some(ms) if ms > 0 => Slide::Literal(ms),
                             _ => Slide::Unknown,
                         }
@@ -184,14 +209,29 @@ impl Checker<'_> {
     }
 
     /// Checks one window or slide argument; returns its literal value.
+    /// `plain` names the pipeline when it returns a plain `DStream`: a
+    /// non-literal duration is then an error (it could only panic).
     fn duration(
         &self,
         role: DurationRole,
         expr: &Expr,
         operator: &'static str,
         parent: Slide,
+        plain: Option<&str>,
     ) -> Option<u128> {
-        let ms = literal_millis(expr)?;
+        let Some(ms) = literal_millis(expr) else {
+            if let Some(pipeline) = plain {
+                self.cx.error_spanned_by(
+                    expr,
+                    DiagnosticKind::DurationNeedsResult {
+                        role,
+                        operator,
+                        pipeline: pipeline.to_owned(),
+                    },
+                );
+            }
+            return None;
+        };
         if ms == 0 {
             self.cx
                 .error_spanned_by(expr, DiagnosticKind::DurationNotPositive { role, operator });
@@ -260,7 +300,7 @@ mod tests {
             fn nested(x: DStream<u64>) -> DStream<u64> {
                 windowed(x).count_by_window(Duration::minutes(1), Duration::from_secs(20))
             }
-            fn dynamic(x: DStream<u64>, s: DStream<u64>) -> DStream<u64> {
+            fn dynamic(x: DStream<u64>, s: DStream<u64>) -> StreamResult<u64> {
                 plain(s).window(w(), slide())
             }
         });
@@ -272,6 +312,32 @@ mod tests {
                 Slide::Literal(10_000),
                 Slide::Literal(20_000),
                 Slide::Unknown
+            ]
+        );
+    }
+
+    #[test]
+    fn non_literal_durations_need_a_result() {
+        let (_, errors) = run(quote! {
+            fn dynamic(x: DStream<u64>) -> DStream<u64> {
+                x.window(w(), Duration::from_secs(1))
+            }
+            fn fallible(x: DStream<u64>) -> Result<DStream<u64>, StreamingError> {
+                x.window(w(), slide())
+            }
+            fn caller(x: DStream<u64>) -> DStream<u64> {
+                fallible(x).count()
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "the window duration of `window` is not a literal, so it can only be checked \
+                 when the pipeline is built: declare `dynamic` to return \
+                 `Result<DStream<…>, StreamingError>` (or `StreamResult<…>`) to get that error \
+                 as a value",
+                "pipeline `fallible` returns a `Result`: declare `caller` to return \
+                 `Result<DStream<…>, StreamingError>` (or `StreamResult<…>`) too",
             ]
         );
     }

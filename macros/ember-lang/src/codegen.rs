@@ -252,7 +252,7 @@ fn completed_upstream(
 pub fn emit(program: &Program, plan: &Plan, rt: &Runtime) -> TokenStream {
     plan.pipelines
         .iter()
-        .map(|p| Gen::new(rt, &program.pipelines[p.pipeline], p).pipeline_fn())
+        .map(|p| Gen::new(rt, program, &program.pipelines[p.pipeline], p).pipeline_fn())
         .collect()
 }
 
@@ -263,13 +263,44 @@ fn gen_ident(name: &str) -> Ident {
 
 struct Gen<'a> {
     rt: &'a Runtime,
+    program: &'a Program,
     pipeline: &'a Pipeline,
     plan: &'a PipelinePlan,
 }
 
 impl<'a> Gen<'a> {
-    fn new(rt: &'a Runtime, pipeline: &'a Pipeline, plan: &'a PipelinePlan) -> Self {
-        Gen { rt, pipeline, plan }
+    fn new(
+        rt: &'a Runtime,
+        program: &'a Program,
+        pipeline: &'a Pipeline,
+        plan: &'a PipelinePlan,
+    ) -> Self {
+        Gen {
+            rt,
+            program,
+            pipeline,
+            plan,
+        }
+    }
+
+    /// `expr` (a `Result` of a stream) unwrapped: in a pipeline returning a
+    /// `Result`, an error returns from it (converted with `From`); in one
+    /// returning a plain `DStream` (whose durations the checks proved
+    /// literal) it panics with `what`.
+    fn unwrap_stream(&self, expr: TokenStream, what: TokenStream, span: Span) -> TokenStream {
+        let stream = gen_ident("__ember_stream");
+        let err = gen_ident("__ember_err");
+        let on_err = if self.pipeline.returns_result {
+            quote!(return ::core::result::Result::Err(::core::convert::From::from(#err)))
+        } else {
+            quote!(::core::panic!("{} failed: {}", #what, #err))
+        };
+        quote_spanned! {span=>
+            match #expr {
+                ::core::result::Result::Ok(#stream) => #stream,
+                ::core::result::Result::Err(#err) => #on_err,
+            }
+        }
     }
 
     fn stage_var(&self, id: StageId) -> Ident {
@@ -303,6 +334,11 @@ impl<'a> Gen<'a> {
             quote!(let #var = #expr;)
         });
         let output = self.stage_var(self.plan.output);
+        let output = if self.pipeline.returns_result {
+            quote!(::core::result::Result::Ok(#output))
+        } else {
+            quote!(#output)
+        };
         let fuses = self
             .plan
             .stages
@@ -384,12 +420,18 @@ impl<'a> Gen<'a> {
                 _ => unreachable!("a parameter head names a parameter node"),
             },
             StageHead::Call { node, args, .. } => {
-                let name = match &self.pipeline.node(*node).kind {
-                    NodeKind::Call { name, .. } => name,
+                let (name, callee) = match &self.pipeline.node(*node).kind {
+                    NodeKind::Call { name, pipeline, .. } => (name, *pipeline),
                     _ => unreachable!("a call head names a call node"),
                 };
                 let args = args.iter().map(|a| self.clone_of(*a));
-                quote!(#name(#(#args),*))
+                let call = quote!(#name(#(#args),*));
+                if self.program.pipelines[callee].returns_result {
+                    let what = format!("pipeline `{name}`");
+                    self.unwrap_stream(call, quote!(#what), name.span())
+                } else {
+                    call
+                }
             }
             StageHead::Stage(s) => self.clone_of(*s),
             StageHead::Op { op, inputs } => {
@@ -402,8 +444,8 @@ impl<'a> Gen<'a> {
     }
 
     /// A non-fusing operator as the library API call, its result turned into
-    /// a stream (operators that can fail at definition panic with the
-    /// library's error).
+    /// a stream (see [`unwrap_stream`](Self::unwrap_stream) for operators
+    /// that can fail at definition).
     fn plain_call(&self, node: &OpNode, inputs: &[StageId]) -> TokenStream {
         let dstream = self.rt.path();
         let receiver = self.stage_var(inputs[0]);
@@ -423,18 +465,14 @@ impl<'a> Gen<'a> {
                 _ => arg.to_token_stream(),
             }
         });
-        let pipeline = self.pipeline.name.to_string();
-        let name = node.op.name;
-        let stream = gen_ident("__ember_stream");
-        let err = gen_ident("__ember_err");
-        quote_spanned! {method.span()=>
-            match #dstream::testing::IntoStream::into_stream(#receiver.#method #turbofish (#(#args),*)) {
-                ::core::result::Result::Ok(#stream) => #stream,
-                ::core::result::Result::Err(#err) => ::core::panic!(
-                    "`{}` in pipeline `{}` failed: {}", #name, #pipeline, #err
-                ),
-            }
-        }
+        let what = format!("`{}` in pipeline `{}`", node.op.name, self.pipeline.name);
+        self.unwrap_stream(
+            quote_spanned! {method.span()=>
+                #dstream::testing::IntoStream::into_stream(#receiver.#method #turbofish (#(#args),*))
+            },
+            quote!(#what),
+            method.span(),
+        )
     }
 
     fn stage_expr(&self, stage: &Stage) -> TokenStream {

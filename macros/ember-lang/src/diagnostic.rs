@@ -222,6 +222,24 @@ pub enum DiagnosticKind {
         /// The cycle, starting and ending at the same pipeline.
         cycle: Vec<String>,
     },
+    /// A window or slide duration that is not a literal, in a pipeline
+    /// that returns a plain `DStream` (it could only panic when invalid).
+    DurationNeedsResult {
+        /// Which one.
+        role: DurationRole,
+        /// The operator.
+        operator: &'static str,
+        /// The pipeline.
+        pipeline: String,
+    },
+    /// A pipeline returning a plain `DStream` calls one returning a
+    /// `Result`.
+    CallNeedsResult {
+        /// The calling pipeline.
+        pipeline: String,
+        /// The pipeline called.
+        callee: String,
+    },
     /// A literal window or slide duration that is zero.
     DurationNotPositive {
         /// Which one.
@@ -300,9 +318,11 @@ impl fmt::Display for DiagnosticKind {
                 f,
                 "parameter `{param}` of a pipeline must be a `DStream<…>`, found `{ty}`"
             ),
-            DiagnosticKind::ReturnNotDStream { pipeline } => {
-                write!(f, "pipeline `{pipeline}` must return a `DStream<…>`")
-            }
+            DiagnosticKind::ReturnNotDStream { pipeline } => write!(
+                f,
+                "pipeline `{pipeline}` must return a `DStream<…>` or a \
+                 `Result<DStream<…>, StreamingError>`"
+            ),
             DiagnosticKind::ParamPattern => {
                 f.write_str("a pipeline parameter must be a plain name, such as `lines: DStream<String>`")
             }
@@ -356,6 +376,22 @@ impl fmt::Display for DiagnosticKind {
                 "pipeline `{}` calls itself ({}): pipelines cannot be recursive",
                 cycle.first().map_or("", String::as_str),
                 cycle.join(" -> ")
+            ),
+            DiagnosticKind::DurationNeedsResult {
+                role,
+                operator,
+                pipeline,
+            } => write!(
+                f,
+                "the {role} duration of `{operator}` is not a literal, so it can only be checked \
+                 when the pipeline is built: declare `{pipeline}` to return \
+                 `Result<DStream<…>, StreamingError>` (or `StreamResult<…>`) to get that error \
+                 as a value"
+            ),
+            DiagnosticKind::CallNeedsResult { pipeline, callee } => write!(
+                f,
+                "pipeline `{callee}` returns a `Result`: declare `{pipeline}` to return \
+                 `Result<DStream<…>, StreamingError>` (or `StreamResult<…>`) too"
             ),
             DiagnosticKind::DurationNotPositive { role, operator } => {
                 write!(f, "the {role} duration of `{operator}` must be greater than zero")

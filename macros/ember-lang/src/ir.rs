@@ -45,6 +45,9 @@ pub struct Pipeline {
     pub arity: usize,
     /// The element type of the returned stream.
     pub output_elem: Option<Type>,
+    /// Whether the function returns a `Result` of the stream (see
+    /// [`PipelineDef::returns_result`](crate::parse::PipelineDef::returns_result)).
+    pub returns_result: bool,
     /// The plain-value `let` statements of the body, in order, for the generator
     /// to emit before the graph (closures may use them).
     pub values: Vec<Local>,
@@ -283,6 +286,7 @@ impl Lowering<'_> {
             params: def.params.clone(),
             arity: def.arity,
             output_elem: def.output.clone(),
+            returns_result: def.returns_result,
             values,
             nodes: self.nodes,
             output,

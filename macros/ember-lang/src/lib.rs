@@ -112,6 +112,28 @@
 //! described in [`check`] (literal windows and slides must be positive and
 //! multiples of the parent's slide where that is known).
 //!
+//! ## Errors at definition
+//!
+//! A pipeline returns `DStream<T>`, or `Result<DStream<T>, E>` /
+//! `StreamResult<T>`. A window whose duration is not a literal can only be
+//! checked when the pipeline is built, so it needs the `Result` form: there,
+//! an operator that fails at definition (a window or slide that is not a
+//! multiple of its parent's slide, streams of different slides) makes the
+//! function return the library's `StreamingError` (converted with `From`)
+//! instead of panicking, and so does a call of another `Result` pipeline. A
+//! plain-`DStream` pipeline with a non-literal duration, or calling a
+//! `Result` pipeline, is a compile error.
+//!
+//! ```
+//! let errors = ember_lang::analyze(quote::quote! {
+//!     fn f(lines: DStream<String>, w: DStream<u64>) -> DStream<String> {
+//!         lines.window(window_length(), Duration::from_secs(1))
+//!     }
+//! })
+//! .unwrap_err();
+//! assert!(errors.messages()[0].starts_with("the window duration of `window` is not a literal"));
+//! ```
+//!
 //! ```
 //! let errors = ember_lang::analyze(quote::quote! {
 //!     fn f(lines: DStream<String>) -> DStream<String> {
@@ -360,7 +382,10 @@ mod tests {
     fn result_that_is_not_a_dstream() {
         let src = "fn f(lines: DStream<String>) -> Vec<String> { lines }";
         let errs = errors(src);
-        assert_eq!(errs[0].message(), "pipeline `f` must return a `DStream<…>`");
+        assert_eq!(
+            errs[0].message(),
+            "pipeline `f` must return a `DStream<…>` or a `Result<DStream<…>, StreamingError>`"
+        );
         assert_points_at(&errs[0], src, "Vec", 0);
     }
 

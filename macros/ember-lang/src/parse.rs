@@ -117,6 +117,10 @@ pub struct PipelineDef {
     pub arity: usize,
     /// The element type `T` of the returned `DStream<T>`, if well-formed.
     pub output: Option<Type>,
+    /// Whether the pipeline returns a `Result<DStream<T>, E>` (or
+    /// `StreamResult<T>`): then an operator that fails when the pipeline
+    /// is built makes the function return the error instead of panicking.
+    pub returns_result: bool,
     /// The `let` statements before the result chain, in order.
     pub statements: Vec<Statement>,
     /// The result chain (`None` when the body is missing or erroneous).
@@ -264,17 +268,17 @@ fn pipeline(cx: &Ctxt, item: &PipelineItem, pipeline_names: &HashSet<String>) ->
         }
     }
 
-    let output = match &sig.output {
-        ReturnType::Type(_, ty) => {
-            let elem = dstream_elem(ty);
-            if elem.is_none() {
+    let (output, returns_result) = match &sig.output {
+        ReturnType::Type(_, ty) => match output_stream(ty) {
+            Some((elem, result)) => (Some(elem), result),
+            None => {
                 cx.error_spanned_by(ty, return_not_dstream(&name));
+                (None, false)
             }
-            elem
-        }
+        },
         ReturnType::Default => {
             cx.error_spanned_by(&sig.ident, return_not_dstream(&name));
-            None
+            (None, false)
         }
     };
 
@@ -286,6 +290,7 @@ fn pipeline(cx: &Ctxt, item: &PipelineItem, pipeline_names: &HashSet<String>) ->
         params,
         arity: sig.inputs.len(),
         output,
+        returns_result,
         statements: Vec::new(),
         result: None,
     };
@@ -571,6 +576,45 @@ fn compact(tokens: impl ToTokens) -> String {
     text
 }
 
+/// The element type of a pipeline's return type, and whether it is a
+/// `Result`: `DStream<T>`, `Result<DStream<T>, E>` (any path ending in
+/// `Result`) or `StreamResult<T>`.
+pub fn output_stream(ty: &Type) -> Option<(Type, bool)> {
+    if let Some(elem) = dstream_elem(ty) {
+        return Some((elem, false));
+    }
+    let Type::Path(p) = strip_type_group(ty) else {
+        return None;
+    };
+    if p.qself.is_some() {
+        return None;
+    }
+    let last = p.path.segments.last()?;
+    let PathArguments::AngleBracketed(generics) = &last.arguments else {
+        return None;
+    };
+    let first = match generics.args.first()? {
+        GenericArgument::Type(first) => first,
+        _ => return None,
+    };
+    if last.ident == "Result" && generics.args.len() == 2 {
+        dstream_elem(first).map(|elem| (elem, true))
+    } else if last.ident == "StreamResult" && generics.args.len() == 1 {
+        Some((first.clone(), true))
+    } else {
+        None
+    }
+}
+
+/// A type without the invisible groups and parentheses around it.
+fn strip_type_group(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => strip_type_group(&g.elem),
+        Type::Paren(p) => strip_type_group(&p.elem),
+        other => other,
+    }
+}
+
 /// `T` for a type `DStream<T>` (any path ending in `DStream<T>`).
 pub fn dstream_elem(ty: &Type) -> Option<Type> {
     match ty {
@@ -759,5 +803,26 @@ mod tests {
         assert_eq!(elem(syn::parse_quote!(Vec<u8>)), None);
         assert_eq!(elem(syn::parse_quote!(DStream)), None);
         assert_eq!(elem(syn::parse_quote!(&DStream<u8>)), None);
+    }
+
+    #[test]
+    fn output_stream_types() {
+        let out = |ty: Type| output_stream(&ty).map(|(t, r)| (quote!(#t).to_string(), r));
+        assert_eq!(
+            out(syn::parse_quote!(DStream<u8>)),
+            Some(("u8".into(), false))
+        );
+        assert_eq!(
+            out(syn::parse_quote!(
+                Result<DStream<u8>, ember::StreamingError>
+            )),
+            Some(("u8".into(), true))
+        );
+        assert_eq!(
+            out(syn::parse_quote!(ember::StreamResult<(K, V)>)),
+            Some(("(K , V)".into(), true))
+        );
+        assert_eq!(out(syn::parse_quote!(Result<Vec<u8>, E>)), None);
+        assert_eq!(out(syn::parse_quote!(Option<DStream<u8>>)), None);
     }
 }

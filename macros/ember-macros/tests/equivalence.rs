@@ -199,7 +199,7 @@ stream! {
             },
             UpdateStateOptions {
                 num_partitions: Some(3),
-                initial_state: Some(initial),
+                initial_state: Some(initial), partitioner: None,
             },
         )
     }
@@ -455,7 +455,7 @@ proptest! {
                         let total = old.unwrap_or(0) + new.iter().sum::<u64>();
                         (total < 40).then_some(total)
                     },
-                    UpdateStateOptions { num_partitions: Some(3), initial_state: Some(initial) },
+                    UpdateStateOptions { num_partitions: Some(3), initial_state: Some(initial), partitioner: None },
                 )
                 .glom()
         }, 4).unwrap();

@@ -67,7 +67,7 @@ fn run() -> Result<(), StreamingError> {
             .checkpoint(Duration::from_millis(batch_ms * 3))?;
         counts.foreach_rdd(move |rdd, _| {
             let state = rdd.collect().map_err(|e| e.to_string())?;
-            write_state(&out, state).map_err(|e| e.to_string())
+            Ok(write_state(&out, state).map_err(|e| e.to_string())?)
         })?;
         Ok(ssc)
     })?;

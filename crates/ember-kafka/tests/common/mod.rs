@@ -86,7 +86,7 @@ pub fn collect(stream: &DirectKafkaStream<String, String>) -> Collected {
             sink.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push((time, records));
-            Ok::<(), ember_rdd::JobError>(())
+            Ok(())
         })
         .expect("output registered");
     out
@@ -208,6 +208,7 @@ pub fn record_ranges(stream: &DirectKafkaStream<String, String>) -> Ranges {
             sink.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(offsets.offset_ranges(time).unwrap_or_default());
+            Ok(())
         })
         .expect("output");
     ranges

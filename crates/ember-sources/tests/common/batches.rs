@@ -25,6 +25,7 @@ pub(crate) fn collect<T: Data>(stream: &DStream<T>) -> Batches<T> {
             sink.lock()
                 .unwrap()
                 .push((time.milliseconds(), rdd.num_partitions(), records));
+            Ok(())
         })
         .unwrap();
     batches

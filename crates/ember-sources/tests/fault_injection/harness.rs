@@ -181,7 +181,7 @@ impl Run {
                 time: time.milliseconds(),
                 value,
             });
-            Ok::<(), ember_rdd::JobError>(())
+            Ok(())
         })
     }
 

@@ -56,13 +56,16 @@ pub(crate) fn write_every_batch<K>(
 where
     K: ember_rdd::Data + Display + Ord,
 {
-    counts.foreach_rdd(move |rdd, time| match rdd.collect() {
-        Ok(state) => {
-            if let Err(e) = write_state(&out, time.milliseconds(), state) {
-                eprintln!("writing the state failed: {e}");
+    counts.foreach_rdd(move |rdd, time| {
+        match rdd.collect() {
+            Ok(state) => {
+                if let Err(e) = write_state(&out, time.milliseconds(), state) {
+                    eprintln!("writing the state failed: {e}");
+                }
             }
+            Err(e) => eprintln!("collecting the state failed: {e}"),
         }
-        Err(e) => eprintln!("collecting the state failed: {e}"),
+        Ok(())
     })?;
     Ok(())
 }
