@@ -1,7 +1,8 @@
 //! Word count over one batch of 1,000,000 words from the shared generator:
-//! the RDD API beside two hand-written baselines in the same run, a
-//! sequential `HashMap` loop and a rayon loop (per-thread maps, then
-//! merged), both on 2 threads. The ratio to the rayon baseline is the figure.
+//! the RDD API beside the hand-written baselines in the same run: the
+//! yardstick (per-thread foldhash maps on `&str`, merged), the same loop on
+//! std's `HashMap`, and a sequential `HashMap` loop, on 2 threads. The
+//! ratio to the foldhash yardstick is the figure.
 
 use std::hint::black_box;
 
@@ -11,7 +12,7 @@ use ember::prelude::*;
 
 mod common;
 
-use common::{THREADS, rayon_word_count, sequential_word_count};
+use common::{THREADS, foldhash_word_count, rayon_word_count, sequential_word_count};
 
 /// The RDD API: flat_map → map → reduce_by_key → collect.
 fn rdd_api(ctx: &RddContext, lines: &[String]) -> Result<Vec<(String, u64)>, JobError> {
@@ -39,6 +40,9 @@ fn word_count(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1_000_000));
     group.bench_function("sequential_hashmap", |b| {
         b.iter(|| black_box(sequential_word_count(&lines)).len())
+    });
+    group.bench_function("foldhash_yardstick", |b| {
+        b.iter(|| pool.install(|| black_box(foldhash_word_count(&lines)).len()))
     });
     group.bench_function("rayon_baseline", |b| {
         b.iter(|| pool.install(|| black_box(rayon_word_count(&lines)).len()))
