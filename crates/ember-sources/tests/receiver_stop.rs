@@ -121,6 +121,9 @@ fn after_stop_every_accepted_record_is_stored_and_later_stores_are_refused() {
     let put = store.put.lock().unwrap().clone();
     assert_eq!(put, (0..accepted).collect::<Vec<_>>());
     assert_eq!(handle.metrics().records, accepted);
+    // The batches that ran processed the first records, in order, once.
+    let processed = all(&sink);
+    assert_eq!(processed, (0..processed.len() as u64).collect::<Vec<_>>());
     // Those no batch took are in the store, and counted exactly.
     assert_eq!(handle.unallocated_records(), store.buffered_records());
     // Once the context and its streams are dropped, the batches' RDDs go
