@@ -23,8 +23,9 @@
 //! `ember.receiver.maxBufferedRecords` (4000000) and
 //! `ember.receiver.maxBufferedBytes` (268435456, 256 MiB): the most records
 //! and bytes of one receiver held between `store*` accepting them and the
-//! completion of the batch that took their block (in the receiver, the
-//! block store, and generated batches waiting for or being processed);
+//! drop of the batch RDD that took their block (in the receiver, the block
+//! store, generated batches waiting for or being processed, and completed
+//! batches the streams still remember: the last batch, and a window's);
 //! `store*` waits while that is full, so a socket source stops reading and
 //! TCP flow control pushes back to the sender, and a pipeline slower than
 //! its input holds a bounded backlog (a single hand-over larger than the
@@ -39,6 +40,7 @@
 //! for a receiver's `on_start` and `on_stop` to return before it logs and
 //! detaches their thread.
 
+mod batch_blocks;
 mod block_generator;
 mod buffer;
 mod rate;

@@ -6,8 +6,9 @@
 //! read inside `on_start` is stopped by `on_stop`, called concurrently;
 //! one whose `on_start` never returns is left behind after
 //! `ember.receiver.stopTimeout`; the records not yet taken by a batch (what
-//! a graceful stop waits for) and those held until their batch completes
-//! are counted exactly.
+//! a graceful stop waits for) and those held until the batch RDD holding
+//! them is dropped are counted exactly, and a full buffer makes `store`
+//! wait until a remembered batch's records are dropped.
 
 use std::io::Read;
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -16,10 +17,15 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration as StdDuration, Instant};
 
-use ember_dstream::{Duration, ManualClock, StopOptions, StreamingConf, StreamingContext, Time};
+use ember_dstream::{
+    BatchInfo, DStream, Duration, ManualClock, StopOptions, StreamingConf, StreamingContext,
+    StreamingListener, Time,
+};
 use ember_sources::SourceError;
 use ember_sources::prelude::*;
-use ember_sources::receiver::{Block, BlockStore, MemoryBlockStore, Receiver, ReceiverContext};
+use ember_sources::receiver::{
+    Block, BlockStore, MemoryBlockStore, Receiver, ReceiverContext, ReceiverHandle,
+};
 
 #[path = "common/batches.rs"]
 mod batches;
@@ -115,10 +121,15 @@ fn after_stop_every_accepted_record_is_stored_and_later_stores_are_refused() {
     let put = store.put.lock().unwrap().clone();
     assert_eq!(put, (0..accepted).collect::<Vec<_>>());
     assert_eq!(handle.metrics().records, accepted);
-    // Those whose batch did not complete (not taken, or taken by a batch
-    // the stop did not run) are still held, and counted exactly.
-    let processed = all(&sink).len() as u64;
-    assert_eq!(handle.buffered_records(), accepted - processed);
+    // The batches that ran processed the first records, in order, once.
+    let processed = all(&sink);
+    assert_eq!(processed, (0..processed.len() as u64).collect::<Vec<_>>());
+    // Those no batch took are in the store, and counted exactly.
+    assert_eq!(handle.unallocated_records(), store.buffered_records());
+    // Once the context and its streams are dropped, the batches' RDDs go
+    // and only those untaken records are still held.
+    drop((stream, ssc));
+    assert_eq!(handle.buffered_records(), store.buffered_records());
 }
 
 /// Four threads, each storing 700 records through its own context clone,
@@ -158,6 +169,11 @@ fn a_context_clone_dropped_without_flush_hands_its_records_over() {
     });
     wait_for("2800 records processed", PATIENCE, || {
         all(&sink).len() >= 2800
+    });
+    // Released once the RDD of the last batch holding records is dropped
+    // (the batches after it go on).
+    wait_for("the buffer emptied", PATIENCE, || {
+        handle.buffered_records() == 0
     });
     ssc.stop(StopOptions::default()).unwrap();
     let mut got = all(&sink);
@@ -268,12 +284,32 @@ impl Receiver<u64> for Fed {
     }
 }
 
-#[test]
-fn unallocated_and_held_records_are_exact_through_a_batchs_life() {
+/// Sends the time of every completed batch (posted after the batch's
+/// clean-up: the RDDs it let go are dropped by then).
+struct Completions(Mutex<crossbeam_channel::Sender<u64>>);
+
+impl StreamingListener for Completions {
+    fn on_batch_completed(&self, batch: &BatchInfo) {
+        let _ = self.0.lock().unwrap().send(batch.batch_time.milliseconds());
+    }
+}
+
+/// A context on a manual clock with one-second batches, a [`Fed`]
+/// receiver, the channel of completed batch times, and the receiver's
+/// handle; `conf` adds settings.
+#[allow(clippy::type_complexity)]
+fn fed_context(
+    conf: StreamingConf,
+) -> (
+    StreamingContext,
+    Arc<ManualClock>,
+    DStream<u64>,
+    ReceiverHandle,
+    crossbeam_channel::Sender<Vec<u64>>,
+    crossbeam_channel::Receiver<()>,
+    crossbeam_channel::Receiver<u64>,
+) {
     let clock = Arc::new(ManualClock::new());
-    let conf = StreamingConf::new()
-        .master("local[2]")
-        .app_name("receiver-accounting");
     let ssc =
         StreamingContext::with_clock(conf, Duration::from_millis(1000), clock.clone()).unwrap();
     let (blocks, fed_blocks) = crossbeam_channel::unbounded();
@@ -282,6 +318,23 @@ fn unallocated_and_held_records_are_exact_through_a_batchs_life() {
         blocks: fed_blocks,
         acks: fed_acks,
     });
+    let (completed_tx, completed) = crossbeam_channel::unbounded();
+    ssc.add_listener(Arc::new(Completions(Mutex::new(completed_tx))));
+    (ssc, clock, stream, handle, blocks, acks, completed)
+}
+
+/// (unallocated records, held records, held bytes) of `handle`.
+fn accounting(handle: &ReceiverHandle) -> (u64, u64, u64) {
+    let held = handle.buffered();
+    (handle.unallocated_records(), held.records, held.bytes)
+}
+
+#[test]
+fn unallocated_and_held_records_are_exact_through_a_batchs_life() {
+    let conf = StreamingConf::new()
+        .master("local[2]")
+        .app_name("receiver-accounting");
+    let (ssc, clock, stream, handle, blocks, acks, completed) = fed_context(conf);
     // The batch's output waits for the gate: the batch is taken, not done.
     let (open_gate, gate) = crossbeam_channel::unbounded::<()>();
     let (seen_tx, seen) = crossbeam_channel::unbounded();
@@ -297,10 +350,8 @@ fn unallocated_and_held_records_are_exact_through_a_batchs_life() {
     clock.set_time(Time::from_millis(500));
     blocks.send((0..7).collect()).unwrap();
     acks.recv_timeout(PATIENCE).unwrap();
-    assert_eq!(
-        (handle.unallocated_records(), handle.buffered_records()),
-        (7, 7)
-    );
+    // u64 records count 8 bytes each.
+    assert_eq!(accounting(&handle), (7, 7, 56));
 
     clock.set_time(Time::from_millis(1000));
     assert_eq!(
@@ -308,27 +359,84 @@ fn unallocated_and_held_records_are_exact_through_a_batchs_life() {
         (0..7).collect::<Vec<u64>>()
     );
     // Taken by the running batch: allocated, still held.
-    assert_eq!(
-        (handle.unallocated_records(), handle.buffered_records()),
-        (0, 7)
-    );
+    assert_eq!(accounting(&handle), (0, 7, 56));
     blocks.send((7..10).collect()).unwrap();
     acks.recv_timeout(PATIENCE).unwrap();
-    assert_eq!(
-        (handle.unallocated_records(), handle.buffered_records()),
-        (3, 10)
-    );
+    assert_eq!(accounting(&handle), (3, 10, 80));
 
     open_gate.send(()).unwrap();
-    wait_for("batch 1 released", PATIENCE, || {
-        handle.buffered_records() == 3
-    });
-    assert_eq!(handle.unallocated_records(), 3);
+    assert_eq!(completed.recv_timeout(PATIENCE).unwrap(), 1000);
+    // Batch 1 completed, but the stream remembers its RDD (one batch
+    // interval): its records are still in memory, so still held.
+    assert_eq!(accounting(&handle), (3, 10, 80));
+
+    clock.set_time(Time::from_millis(2000));
     assert_eq!(
-        handle.buffered().bytes,
-        3 * 8,
-        "u64 records count 8 bytes each"
+        seen.recv_timeout(PATIENCE).unwrap(),
+        (7..10).collect::<Vec<u64>>()
     );
-    open_gate.send(()).unwrap(); // for batch 2
+    assert_eq!(accounting(&handle), (0, 10, 80));
+    open_gate.send(()).unwrap();
+    assert_eq!(completed.recv_timeout(PATIENCE).unwrap(), 2000);
+    // Batch 2 completed: batch 1's RDD is dropped, and its records with it.
+    assert_eq!(accounting(&handle), (0, 3, 24));
+
+    clock.set_time(Time::from_millis(3000));
+    assert_eq!(seen.recv_timeout(PATIENCE).unwrap(), Vec::<u64>::new());
+    open_gate.send(()).unwrap();
+    assert_eq!(completed.recv_timeout(PATIENCE).unwrap(), 3000);
+    assert_eq!(accounting(&handle), (0, 0, 0));
+    ssc.stop(StopOptions::default()).unwrap();
+}
+
+#[test]
+fn a_full_buffer_waits_until_the_previous_batchs_records_are_dropped() {
+    // Room for 10 records: 7 held by batch 1 leave no room for 10 more.
+    let conf = StreamingConf::new()
+        .master("local[2]")
+        .app_name("receiver-buffer-drop")
+        .set("ember.receiver.maxBufferedRecords", "10");
+    let (ssc, clock, stream, handle, blocks, acks, completed) = fed_context(conf);
+    let sink = collect(&stream);
+    ssc.start().unwrap();
+
+    clock.set_time(Time::from_millis(500));
+    blocks.send((0..7).collect()).unwrap();
+    acks.recv_timeout(PATIENCE).unwrap();
+    clock.set_time(Time::from_millis(1000));
+    assert_eq!(completed.recv_timeout(PATIENCE).unwrap(), 1000);
+    assert_eq!(all(&sink), (0..7).collect::<Vec<u64>>());
+    // Batch 1 completed; its RDD, remembered one more batch, holds its 7
+    // records.
+    assert_eq!(accounting(&handle), (0, 7, 56));
+
+    // 7 + 10 > 10: the store waits, and nothing of it is counted.
+    blocks.send((7..17).collect()).unwrap();
+    thread::sleep(StdDuration::from_millis(300));
+    assert_eq!(
+        acks.try_recv(),
+        Err(crossbeam_channel::TryRecvError::Empty),
+        "a store was accepted while the previous batch's records were alive"
+    );
+    assert_eq!(accounting(&handle), (0, 7, 56));
+    assert_eq!(handle.metrics().records, 7);
+
+    // Batch 2 (empty: the store is still waiting) completes, batch 1's RDD
+    // is dropped, and the store gets its room.
+    clock.set_time(Time::from_millis(2000));
+    assert_eq!(completed.recv_timeout(PATIENCE).unwrap(), 2000);
+    acks.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(accounting(&handle), (10, 10, 80));
+
+    clock.set_time(Time::from_millis(3000));
+    assert_eq!(completed.recv_timeout(PATIENCE).unwrap(), 3000);
+    assert_eq!(accounting(&handle), (0, 10, 80));
+    clock.set_time(Time::from_millis(4000));
+    assert_eq!(completed.recv_timeout(PATIENCE).unwrap(), 4000);
+    // Batch 3's RDD dropped: the buffer is back to exactly nothing.
+    assert_eq!(accounting(&handle), (0, 0, 0));
+    assert_eq!(all(&sink), (0..17).collect::<Vec<u64>>());
+    let peak = handle.buffered();
+    assert_eq!((peak.peak_records, peak.peak_bytes), (10, 80));
     ssc.stop(StopOptions::default()).unwrap();
 }

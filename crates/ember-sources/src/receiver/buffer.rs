@@ -1,12 +1,14 @@
-//! The bounded receiver buffer: how many records and bytes one receiver
-//! holds between `store*` accepting them and the completion of the batch
-//! that took their block (in its contexts' buffers, on the way to the
-//! block generator, in the block being cut, in the block store and in
-//! generated batches not yet completed). `store*` waits while the
-//! buffer is full (`ember.receiver.maxBufferedRecords`,
+//! The bounded receiver buffer: how many records and bytes of one receiver
+//! are alive, from `store*` accepting them until the last copy of the
+//! batch RDD that took their block is dropped (in its contexts' buffers,
+//! on the way to the block generator, in the block being cut, in the block
+//! store, and in the blocks of generated batches that are queued, running,
+//! or still remembered by the streams after they completed). `store*`
+//! waits while the buffer is full (`ember.receiver.maxBufferedRecords`,
 //! `ember.receiver.maxBufferedBytes`), so a socket source stops reading and
 //! TCP flow control pushes back to the sender; it is refused once the
-//! receiver stops.
+//! receiver stops. Of the records held, it also counts those a batch took
+//! (allocated), so that the records no batch took yet are exact.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -19,7 +21,8 @@ const RECHECK: StdDuration = StdDuration::from_millis(50);
 /// What a receiver holds, and the most it held at once.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BufferedAmount {
-    /// Records accepted by `store*` whose batch has not completed.
+    /// Records accepted by `store*` and still alive: not yet taken by a
+    /// batch, or in a batch RDD that has not been dropped yet.
     pub records: u64,
     /// Their size in bytes (see [`Receiver::record_size`](super::Receiver::record_size)).
     pub bytes: u64,
@@ -36,10 +39,18 @@ pub(crate) enum Refused {
     Stopped,
 }
 
+/// What is held, and how many of those records a batch took.
+#[derive(Debug, Default)]
+struct Held {
+    amount: BufferedAmount,
+    /// Records of `amount` in blocks a batch took.
+    allocated: u64,
+}
+
 /// The accounting and the wait of one receiver's buffer.
 #[derive(Debug)]
 pub(crate) struct ReceiverBuffer {
-    held: Mutex<BufferedAmount>,
+    held: Mutex<Held>,
     changed: Condvar,
     closed: AtomicBool,
     max_records: u64,
@@ -52,7 +63,7 @@ impl ReceiverBuffer {
     /// the buffer is empty).
     pub(crate) fn new(max_records: u64, max_bytes: u64) -> Self {
         ReceiverBuffer {
-            held: Mutex::new(BufferedAmount::default()),
+            held: Mutex::new(Held::default()),
             changed: Condvar::new(),
             closed: AtomicBool::new(false),
             max_records,
@@ -60,7 +71,7 @@ impl ReceiverBuffer {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, BufferedAmount> {
+    fn lock(&self) -> MutexGuard<'_, Held> {
         self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -88,10 +99,10 @@ impl ReceiverBuffer {
             return Err(Refused::Stopped);
         }
         let mut held = self.lock();
-        if !self.fits(&held, records, bytes) {
+        if !self.fits(&held.amount, records, bytes) {
             return Ok(false);
         }
-        Self::add(&mut held, records, bytes);
+        Self::add(&mut held.amount, records, bytes);
         Ok(true)
     }
 
@@ -108,8 +119,8 @@ impl ReceiverBuffer {
             if self.closed.load(Ordering::SeqCst) || stopping.load(Ordering::SeqCst) {
                 return Err(Refused::Stopped);
             }
-            if self.fits(&held, records, bytes) {
-                Self::add(&mut held, records, bytes);
+            if self.fits(&held.amount, records, bytes) {
+                Self::add(&mut held.amount, records, bytes);
                 return Ok(());
             }
             held = self
@@ -123,20 +134,43 @@ impl ReceiverBuffer {
     /// Counts records already in the block store when the receiver starts
     /// (blocks a write-ahead log replayed): a batch will take them.
     pub(crate) fn restore(&self, records: u64, bytes: u64) {
-        Self::add(&mut self.lock(), records, bytes);
+        Self::add(&mut self.lock().amount, records, bytes);
     }
 
-    /// Records whose batch completed (or that were lost): they leave the
-    /// buffer.
+    /// Records no batch took that were lost (a block the store refused):
+    /// they leave the buffer.
     pub(crate) fn release(&self, records: u64, bytes: u64) {
         if records == 0 && bytes == 0 {
             return;
         }
         let mut held = self.lock();
-        held.records = held.records.saturating_sub(records);
-        held.bytes = held.bytes.saturating_sub(bytes);
+        held.amount.records = held.amount.records.saturating_sub(records);
+        held.amount.bytes = held.amount.bytes.saturating_sub(bytes);
         drop(held);
         self.changed.notify_all();
+    }
+
+    /// A batch took blocks of `records` records: they stay held, but are
+    /// no longer unallocated.
+    pub(crate) fn allocate(&self, records: u64) {
+        self.lock().allocated += records;
+    }
+
+    /// The last copy of a taken block of `records` records and `bytes`
+    /// bytes was dropped: they leave the buffer.
+    pub(crate) fn release_allocated(&self, records: u64, bytes: u64) {
+        let mut held = self.lock();
+        held.allocated = held.allocated.saturating_sub(records);
+        held.amount.records = held.amount.records.saturating_sub(records);
+        held.amount.bytes = held.amount.bytes.saturating_sub(bytes);
+        drop(held);
+        self.changed.notify_all();
+    }
+
+    /// Records held that no batch took yet.
+    pub(crate) fn unallocated(&self) -> u64 {
+        let held = self.lock();
+        held.amount.records.saturating_sub(held.allocated)
     }
 
     /// Wakes the waiting `admit`s (a stop was requested).
@@ -153,7 +187,7 @@ impl ReceiverBuffer {
 
     /// What is held now.
     pub(crate) fn amount(&self) -> BufferedAmount {
-        *self.lock()
+        self.lock().amount
     }
 }
 
@@ -179,6 +213,25 @@ mod tests {
         let amount = buffer.amount();
         assert_eq!((amount.records, amount.bytes), (7, 53));
         assert_eq!((amount.peak_records, amount.peak_bytes), (10, 100));
+    }
+
+    #[test]
+    fn allocated_records_stay_held_until_released_and_are_not_unallocated() {
+        let buffer = Arc::new(ReceiverBuffer::new(10, 100));
+        let stopping = Arc::new(AtomicBool::new(false));
+        buffer.admit(8, 80, &stopping).unwrap();
+        buffer.allocate(5);
+        assert_eq!(buffer.unallocated(), 3);
+        assert_eq!(buffer.try_admit(3, 3, &stopping), Ok(false), "11 records");
+        let waiter = {
+            let (buffer, stopping) = (Arc::clone(&buffer), Arc::clone(&stopping));
+            std::thread::spawn(move || buffer.admit(3, 3, &stopping))
+        };
+        buffer.release_allocated(5, 50);
+        assert_eq!(waiter.join().unwrap(), Ok(()));
+        assert_eq!(buffer.unallocated(), 6);
+        let amount = buffer.amount();
+        assert_eq!((amount.records, amount.bytes), (6, 33));
     }
 
     #[test]

@@ -16,7 +16,8 @@ use ember_rdd::{Data, Rdd};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::block_generator::{Block, BlockGenerator, Handoff};
+use super::batch_blocks::batch_rdd;
+use super::block_generator::{BlockGenerator, Handoff};
 use super::buffer::ReceiverBuffer;
 use super::socket::{SocketReceiver, SocketTextReceiver};
 use super::supervisor::{Control, Request, Supervisor};
@@ -33,9 +34,6 @@ use crate::error::SourceError;
 pub struct ReceiverHandle {
     counters: Arc<Counters>,
     buffer: Arc<OnceLock<Arc<ReceiverBuffer>>>,
-    /// Per generated batch not yet completed: the records and bytes it
-    /// took, which leave the receiver's buffer when it completes.
-    in_flight: Arc<Mutex<BTreeMap<Time, (u64, u64)>>>,
     limiter: Arc<OnceLock<Arc<RateLimiter>>>,
 }
 
@@ -56,9 +54,10 @@ impl ReceiverHandle {
         self.counters.snapshot()
     }
 
-    /// Records accepted by `store*` whose batch has not completed yet (in
-    /// the receiver's contexts, the block being cut, stored blocks, or a
-    /// generated batch still queued or running).
+    /// Records accepted by `store*` and still alive: in the receiver's
+    /// contexts, the block being cut or stored blocks, or in the RDD of a
+    /// generated batch (queued, running, or completed but still remembered
+    /// by the streams) that has not been dropped yet.
     pub fn buffered_records(&self) -> u64 {
         self.buffered().records
     }
@@ -67,22 +66,12 @@ impl ReceiverHandle {
     /// (what a graceful stop waits for: see
     /// [`InputSource::has_unallocated_data`]).
     pub fn unallocated_records(&self) -> u64 {
-        // Held first: a batch completing in between makes the answer too
-        // high (ask again), never too low.
-        let held = self.buffered_records();
-        let taken: u64 = self.in_flight().values().map(|&(records, _)| records).sum();
-        held.saturating_sub(taken)
-    }
-
-    fn in_flight(&self) -> std::sync::MutexGuard<'_, BTreeMap<Time, (u64, u64)>> {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.buffer.get().map_or(0, |b| b.unallocated())
     }
 
     /// The receiver's bounded buffer: records and bytes accepted by
-    /// `store*` whose batch has not completed yet, and the most held at
-    /// once (all zero before the context started).
+    /// `store*` and still alive (see [`buffered_records`](Self::buffered_records)),
+    /// and the most held at once (all zero before the context started).
     pub fn buffered(&self) -> BufferedAmount {
         self.buffer.get().map(|b| b.amount()).unwrap_or_default()
     }
@@ -129,7 +118,6 @@ impl<T: Data> ReceiverSource<T> {
             handle: ReceiverHandle {
                 counters: Arc::default(),
                 buffer: Arc::default(),
-                in_flight: Arc::default(),
                 limiter: Arc::default(),
             },
             store,
@@ -320,20 +308,6 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
         Some((amount.records, amount.bytes))
     }
 
-    fn clear_metadata(&self, time: Time, _env: &InputEnv) {
-        let completed = {
-            let mut in_flight = self.handle.in_flight();
-            let later = in_flight.split_off(&(time + Duration::from_millis(1)));
-            std::mem::replace(&mut *in_flight, later)
-        };
-        if let Some(buffer) = self.handle.buffer.get() {
-            let (records, bytes) = completed
-                .values()
-                .fold((0, 0), |(r, b), &(records, bytes)| (r + records, b + bytes));
-            buffer.release(records, bytes);
-        }
-    }
-
     fn restore_state(
         &self,
         time: Time,
@@ -376,21 +350,10 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
             // A batch from before the checkpoint that a window reaches back
             // to: its logged blocks again (its records were counted then).
             let blocks = self.store.logged_between(time - env.batch_duration(), time);
-            return Ok(Some(batch_rdd(blocks, env)));
+            return Ok(Some(batch_rdd(blocks, None, self.size, env)));
         }
         let blocks = self.store.take_until(time);
         let records: usize = blocks.iter().map(|b| b.records.len()).sum();
-        if records > 0 {
-            // Held in the receiver's buffer until the batch completes.
-            let bytes: u64 = blocks
-                .iter()
-                .flat_map(|b| b.records.iter())
-                .map(self.size)
-                .sum();
-            let mut in_flight = self.handle.in_flight();
-            let entry = in_flight.entry(time).or_default();
-            *entry = (entry.0 + records as u64, entry.1 + bytes);
-        }
         env.report_records(time, records as u64);
         if self.handle.limiter.get().is_some() {
             self.batch_records
@@ -398,21 +361,15 @@ impl<T: Data> InputSource<T> for ReceiverSource<T> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(time, records as u64);
         }
-        Ok(Some(batch_rdd(blocks, env)))
+        // Held in the receiver's buffer until the blocks' records are
+        // dropped with the last copy of this RDD.
+        Ok(Some(batch_rdd(
+            blocks,
+            self.handle.buffer.get(),
+            self.size,
+            env,
+        )))
     }
-}
-
-/// A batch's RDD: one partition per block (one empty partition without);
-/// in cluster mode the blocks stay on this process, dealt over its
-/// worker threads' share of the partitions.
-fn batch_rdd<T: Data>(blocks: Vec<Block<T>>, env: &InputEnv) -> Rdd<T> {
-    let mut partitions: Vec<Vec<T>> = blocks.into_iter().map(|b| b.records).collect();
-    if partitions.is_empty() {
-        partitions.push(Vec::new());
-    }
-    let ctx = env.rdd_context();
-    let slices = ctx.default_parallelism() / ctx.processes();
-    ctx.from_process_partitions(partitions, slices)
 }
 
 /// Feeds completed batches to the PID estimator and applies its rate.
