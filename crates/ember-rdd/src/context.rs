@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::exchange::Exchange;
 use crate::executor::{Executor, LocalExecutor};
 use crate::metrics::{Metrics, MetricsSnapshot};
-use crate::placed::PlacedCollection;
+use crate::placed::{PlacedCollection, deal_over_own_partitions};
 use crate::source::{EmptyCompute, ParallelCollection, PartitionedCollection};
 use crate::storage::BlockManager;
 use crate::union::UnionCompute;
@@ -262,19 +262,18 @@ impl RddContext {
         if processes == 1 {
             return self.from_partitions(partitions);
         }
-        let slices = slices.max(1);
         let me = self.process();
-        let mut mine: Vec<Vec<Arc<Vec<T>>>> = (0..slices).map(|_| Vec::new()).collect();
-        for (i, block) in partitions.into_iter().enumerate() {
-            if !block.is_empty() {
-                mine[i % slices].push(Arc::new(block));
-            }
-        }
-        let mut mine = mine.into_iter();
-        let placed = (0..processes * slices)
-            .map(|p| if p / slices == me { mine.next() } else { None })
+        let blocks = partitions
+            .into_iter()
+            .filter(|block| !block.is_empty())
+            .map(Arc::new)
             .collect();
-        let owners = (0..processes * slices).map(|p| p / slices).collect();
+        let (dealt, owners) = deal_over_own_partitions(blocks, processes, me, slices);
+        let placed = dealt
+            .into_iter()
+            .zip(&owners)
+            .map(|(blocks, &owner)| (owner == me).then_some(blocks))
+            .collect();
         Rdd::from_compute(
             self,
             "from_process_partitions",

@@ -74,6 +74,7 @@ pub use local_iterator::LocalIterator;
 pub use metrics::MetricsSnapshot;
 pub use numeric::Numeric;
 pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
+pub use placed::deal_over_own_partitions;
 pub use rdd::{BoxIter, Data, Rdd, RddCompute, TaskResult};
 pub use stat_counter::StatCounter;
 pub use storage::{BlockId, BlockManager, StorageLevel};

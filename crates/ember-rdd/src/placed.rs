@@ -8,6 +8,41 @@ use std::sync::Arc;
 
 use crate::{BoxIter, Data, Dependency, JobError, RddCompute, TaskContext};
 
+/// Cluster mode's layout of data each process holds for itself (a
+/// receiver's blocks, the files it took): `processes * slices` partitions,
+/// process `q` owning `q * slices .. (q + 1) * slices`, so every process
+/// sees the same count whatever each holds. Deals this process's `items`
+/// round-robin over its own partitions; returns every partition's items
+/// (empty for the other processes' partitions) and every partition's
+/// owner. `slices` must be the same on every process.
+///
+/// ```
+/// let (parts, owners) = ember_rdd::deal_over_own_partitions(vec!['a', 'b', 'c'], 2, 1, 2);
+/// assert_eq!(parts, vec![vec![], vec![], vec!['a', 'c'], vec!['b']]);
+/// assert_eq!(owners, vec![0, 0, 1, 1]);
+/// ```
+pub fn deal_over_own_partitions<T>(
+    items: Vec<T>,
+    processes: usize,
+    process: usize,
+    slices: usize,
+) -> (Vec<Vec<T>>, Vec<usize>) {
+    let slices = slices.max(1);
+    let mut mine: Vec<Vec<T>> = (0..slices).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        mine[i % slices].push(item);
+    }
+    let mut mine = mine.into_iter();
+    let total = processes.max(1) * slices;
+    let partitions = (0..total)
+        .map(|p| match p / slices == process {
+            true => mine.next().unwrap_or_default(),
+            false => Vec::new(),
+        })
+        .collect();
+    (partitions, (0..total).map(|p| p / slices).collect())
+}
+
 /// Partitions held by their owners: this process has `Some` blocks for
 /// the partitions it owns and `None` for the others.
 pub(crate) struct PlacedCollection<T> {

@@ -24,7 +24,7 @@ use std::time::UNIX_EPOCH;
 use ember_dstream::{
     DStream, Duration, InputEnv, InputSource, StreamingContext, StreamingError, Time,
 };
-use ember_rdd::{HashPartitioner, Partitioner, Rdd};
+use ember_rdd::{HashPartitioner, Partitioner, Rdd, deal_over_own_partitions};
 
 use super::fs::{FileStatus, FileSystem, LocalFileSystem};
 use super::glob;
@@ -413,20 +413,9 @@ impl ScannedBatch {
         let (partitions, placement) = if processes == 1 {
             (self.splits.into_iter().map(|s| vec![s]).collect(), None)
         } else {
-            let slices = (ctx.default_parallelism() / processes).max(1);
             let me = ctx.process();
-            let mut mine: Vec<Vec<FileSplit>> = vec![Vec::new(); slices];
-            for (i, split) in self.splits.into_iter().enumerate() {
-                mine[i % slices].push(split);
-            }
-            let mut mine = mine.into_iter();
-            let partitions = (0..processes * slices)
-                .map(|p| match p / slices == me {
-                    true => mine.next().unwrap_or_default(),
-                    false => Vec::new(),
-                })
-                .collect();
-            let owners = (0..processes * slices).map(|p| p / slices).collect();
+            let slices = ctx.default_parallelism() / processes;
+            let (partitions, owners) = deal_over_own_partitions(self.splits, processes, me, slices);
             (
                 partitions,
                 Some(Placement {

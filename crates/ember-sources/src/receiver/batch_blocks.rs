@@ -13,7 +13,9 @@
 use std::sync::Arc;
 
 use ember_dstream::InputEnv;
-use ember_rdd::{BoxIter, Data, Dependency, JobError, Rdd, RddCompute, TaskContext};
+use ember_rdd::{
+    BoxIter, Data, Dependency, JobError, Rdd, RddCompute, TaskContext, deal_over_own_partitions,
+};
 
 use super::block_generator::Block;
 use super::buffer::ReceiverBuffer;
@@ -115,21 +117,12 @@ pub(crate) fn batch_rdd<T: Data>(
             placement: None,
         }
     } else {
-        let slices = (ctx.default_parallelism() / processes).max(1);
         let me = ctx.process();
-        let mut mine: Vec<Vec<Arc<HeldBlock<T>>>> = vec![Vec::new(); slices];
-        for (i, block) in held_blocks.into_iter().enumerate() {
-            mine[i % slices].push(block);
-        }
-        let mut mine = mine.into_iter();
+        let slices = ctx.default_parallelism() / processes;
+        let (partitions, owners) = deal_over_own_partitions(held_blocks, processes, me, slices);
         BatchBlocks {
-            partitions: (0..processes * slices)
-                .map(|p| match p / slices == me {
-                    true => mine.next().unwrap_or_default(),
-                    false => Vec::new(),
-                })
-                .collect(),
-            placement: Some(((0..processes * slices).map(|p| p / slices).collect(), me)),
+            partitions,
+            placement: Some((owners, me)),
         }
     };
     Rdd::from_compute(ctx, "receiver_stream", compute)
