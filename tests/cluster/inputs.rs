@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -157,6 +158,62 @@ pub(crate) fn endless(ssc: StreamingContext) -> Result<Vec<String>, Error> {
     Ok(Vec::new())
 }
 
+/// Word counts of some lines: what a cluster's final state must equal.
+#[derive(Default)]
+struct WordModel {
+    counts: BTreeMap<String, u64>,
+    words: u64,
+}
+
+impl WordModel {
+    fn add(&mut self, line: &str) {
+        for word in line.split(' ') {
+            *self.counts.entry(word.to_owned()).or_default() += 1;
+            self.words += 1;
+        }
+    }
+
+    /// Starts a `processes x threads` cluster in `mode` with `args`, and
+    /// checks that the final state process 0 writes to `out` equals the
+    /// model; returns how long the cluster ran.
+    fn check(
+        &self,
+        (processes, threads): (usize, usize),
+        mode: &str,
+        args: Vec<String>,
+        out: &Path,
+        what: &str,
+    ) -> Result<f64, Error> {
+        let started = Instant::now();
+        let common = [
+            "--mode".to_owned(),
+            mode.to_owned(),
+            "--out".to_owned(),
+            out.display().to_string(),
+            "--expected-words".to_owned(),
+            self.words.to_string(),
+        ];
+        LocalCluster::new(processes, threads)?
+            .args(common.into_iter().chain(args))
+            .spawn()?
+            .wait()?;
+        let got = std::fs::read_to_string(out)?;
+        let expected: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(w, n)| format!("{w} {n}"))
+            .collect();
+        let got: Vec<&str> = got.lines().collect();
+        if got != expected {
+            return Err(format!(
+                "{what} in a {processes} x {threads} cluster: the final state differs from the model\n  model:   {expected:?}\n  cluster: {got:?}"
+            )
+            .into());
+        }
+        Ok(started.elapsed().as_secs_f64())
+    }
+}
+
 /// Two socket servers, a 2 x 2 cluster whose receivers read them: the final
 /// state equals the model's word counts exactly.
 pub(crate) fn check_receivers() -> Result<(), Error> {
@@ -165,54 +222,24 @@ pub(crate) fn check_receivers() -> Result<(), Error> {
             .map(|i| format!("s{server} w{} w{}", i % 13, (i * 7 + server) % 17))
             .collect()
     };
-    let mut model: BTreeMap<String, u64> = BTreeMap::new();
-    let mut words = 0u64;
+    let mut model = WordModel::default();
     for server in 0..2 {
-        for line in server_lines(server) {
-            for word in line.split(' ') {
-                *model.entry(word.to_owned()).or_default() += 1;
-                words += 1;
-            }
-        }
+        server_lines(server).iter().for_each(|line| model.add(line));
     }
     let servers = [
         Server::start(server_lines(0))?,
         Server::start(server_lines(1))?,
     ];
     let dir = tempfile::tempdir()?;
+    let ports = servers
+        .iter()
+        .flat_map(|s| ["--port".to_owned(), s.port.to_string()])
+        .collect();
     let out = dir.path().join("receivers.txt");
-    let started = Instant::now();
-    LocalCluster::new(2, 2)?
-        .args(
-            [
-                "--mode".to_owned(),
-                "receivers".to_owned(),
-                "--out".to_owned(),
-                out.display().to_string(),
-                "--expected-words".to_owned(),
-                words.to_string(),
-            ]
-            .into_iter()
-            .chain(
-                servers
-                    .iter()
-                    .flat_map(|s| ["--port".to_owned(), s.port.to_string()]),
-            ),
-        )
-        .spawn()?
-        .wait()?;
-    let got = std::fs::read_to_string(&out)?;
-    let expected: Vec<String> = model.iter().map(|(w, n)| format!("{w} {n}")).collect();
-    let got: Vec<&str> = got.lines().collect();
-    if got != expected {
-        return Err(format!(
-            "receivers in a 2 x 2 cluster: the final state differs from the model\n  model:   {expected:?}\n  cluster: {got:?}"
-        )
-        .into());
-    }
+    let seconds = model.check((2, 2), "receivers", ports, &out, "receivers")?;
     println!(
-        "receivers: 2 x 2 cluster, {words} words from 2 socket receivers, final state equals the model ({:.1} s)",
-        started.elapsed().as_secs_f64()
+        "receivers: 2 x 2 cluster, {} words from 2 socket receivers, final state equals the model ({seconds:.1} s)",
+        model.words
     );
     Ok(())
 }
@@ -222,48 +249,23 @@ pub(crate) fn check_receivers() -> Result<(), Error> {
 /// exactly.
 pub(crate) fn check_file_stream() -> Result<(), Error> {
     let dir = tempfile::tempdir()?;
-    let mut model: BTreeMap<String, u64> = BTreeMap::new();
-    let mut words = 0u64;
+    let mut model = WordModel::default();
     for file in 0..12u64 {
         let mut text = String::new();
         for i in 0..(50 + file * 13) {
             let line = format!("f{file} w{} w{}", i % 9, (i + file) % 23);
-            for word in line.split(' ') {
-                *model.entry(word.to_owned()).or_default() += 1;
-                words += 1;
-            }
+            model.add(&line);
             text.push_str(&line);
             text.push('\n');
         }
         std::fs::write(dir.path().join(format!("part-{file:02}.txt")), text)?;
     }
+    let args = vec!["--dir".to_owned(), dir.path().display().to_string()];
     let out = dir.path().join("_result");
-    let started = Instant::now();
-    LocalCluster::new(2, 1)?
-        .args([
-            "--mode".to_owned(),
-            "files".to_owned(),
-            "--dir".to_owned(),
-            dir.path().display().to_string(),
-            "--out".to_owned(),
-            out.display().to_string(),
-            "--expected-words".to_owned(),
-            words.to_string(),
-        ])
-        .spawn()?
-        .wait()?;
-    let got = std::fs::read_to_string(&out)?;
-    let expected: Vec<String> = model.iter().map(|(w, n)| format!("{w} {n}")).collect();
-    let got: Vec<&str> = got.lines().collect();
-    if got != expected {
-        return Err(format!(
-            "file stream in a 2 x 1 cluster: the final state differs from the model\n  model:   {expected:?}\n  cluster: {got:?}"
-        )
-        .into());
-    }
+    let seconds = model.check((2, 1), "files", args, &out, "file stream")?;
     println!(
-        "file stream: 2 x 1 cluster, {words} words in 12 files of a shared directory, final state equals the model ({:.1} s)",
-        started.elapsed().as_secs_f64()
+        "file stream: 2 x 1 cluster, {} words in 12 files of a shared directory, final state equals the model ({seconds:.1} s)",
+        model.words
     );
     Ok(())
 }
