@@ -308,3 +308,69 @@ pub(crate) fn check_peer_death() -> Result<(), Error> {
     );
     Ok(())
 }
+
+/// The round timeout [`check_peer_stopped`] sets.
+const ROUND_TIMEOUT: StdDuration = StdDuration::from_secs(3);
+
+/// A process stopped (SIGSTOP: alive, its kernel still answers TCP, so
+/// keepalive cannot tell) while a 3-process cluster with a round timeout
+/// runs makes the other two fail within the timeout (and their own
+/// teardown) with an error naming it.
+pub(crate) fn check_peer_stopped() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("endless");
+    let mut cluster = LocalCluster::new(3, 1)?
+        .round_timeout(ROUND_TIMEOUT)
+        .args([
+            "--mode".to_owned(),
+            "endless".to_owned(),
+            "--out".to_owned(),
+            out.display().to_string(),
+        ])
+        .spawn()?;
+    std::thread::sleep(StdDuration::from_secs(4));
+    let signal = |name: &str| -> Result<(), Error> {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(cluster.id(1)?.to_string())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("kill -{name} failed: {status}").into())
+        }
+    };
+    signal("STOP")?;
+    let stopped = Instant::now();
+    let errors = [0, 2].map(|p| format!("{}.{p}.err", out.display()));
+    while !errors.iter().all(|e| Path::new(e).exists()) {
+        if stopped.elapsed() > StdDuration::from_secs(30) {
+            cluster.kill(1)?;
+            return Err("processes 0 and 2 still run 30 s after process 1 stopped".into());
+        }
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    let ended = stopped.elapsed();
+    cluster.kill(1)?;
+    let statuses = cluster.wait_all_within(StdDuration::from_secs(30))?;
+    for process in [0, 2] {
+        if statuses[process].success() {
+            return Err(
+                format!("process {process} exited successfully after process 1 stopped").into(),
+            );
+        }
+        let error = std::fs::read_to_string(&errors[process / 2]).unwrap_or_default();
+        if !error.contains("process 1") || !error.contains("round timeout") {
+            return Err(format!(
+                "process {process}'s error does not name process 1 and the round timeout: {error:?}"
+            )
+            .into());
+        }
+    }
+    println!(
+        "peer stopped: process 1 stopped (SIGSTOP), processes 0 and 2 failed naming it {:.1} s later (round timeout {:?})",
+        ended.as_secs_f64(),
+        ROUND_TIMEOUT
+    );
+    Ok(())
+}

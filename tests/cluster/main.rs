@@ -17,7 +17,8 @@
 //! (each process takes the files hashing to it), feed a stateful word
 //! count whose final state must equal the model's counts exactly; and a
 //! process SIGKILLed while a 3-process cluster runs makes the other two
-//! fail promptly with an error naming it (no hang).
+//! fail promptly with an error naming it (no hang); so does a process
+//! SIGSTOPped in a cluster with a round timeout.
 
 mod inputs;
 mod suite;
@@ -131,6 +132,7 @@ fn run_checks() -> Result<(), Error> {
     inputs::check_receivers()?;
     inputs::check_file_stream()?;
     inputs::check_peer_death()?;
+    inputs::check_peer_stopped()?;
     Ok(())
 }
 

@@ -78,7 +78,13 @@ impl Cluster {
         let (builder, comms) = if conf.processes == 1 {
             (AllocatorBuilder::Thread(ThreadBuilder), None)
         } else {
-            let sockets = connect_peers(&addresses, conf.process, conf.connect_timeout, &lost)?;
+            let sockets = connect_peers(
+                &addresses,
+                conf.process,
+                conf.connect_timeout,
+                conf.keepalive,
+                &lost,
+            )?;
             let hooks = Hooks::default();
             let local =
                 ProcessBuilder::new_typed_vector(1, hooks.refill.clone(), hooks.spill.clone());
@@ -97,6 +103,7 @@ impl Cluster {
             processes: conf.processes,
             lost,
             failure: Arc::clone(&failure),
+            round_timeout: conf.round_timeout,
         };
         let (commands, requests) = mpsc::channel();
         let (end_tx, end_rx) = mpsc::channel();

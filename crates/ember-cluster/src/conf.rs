@@ -9,6 +9,11 @@ use std::time::Duration;
 /// [`Cluster::connect`](crate::Cluster::connect) waits for every peer.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The TCP keepalive when none is configured: a peer whose machine stops
+/// answering (gone without closing its connections) is declared lost
+/// within about this long.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(10);
+
 /// The port of process 0 when neither a hostfile nor addresses are given
 /// (timely's convention: process `i` listens on `localhost:2101+i`).
 pub const DEFAULT_BASE_PORT: u16 = 2101;
@@ -34,6 +39,22 @@ pub struct ClusterConf {
     /// How long connecting to every peer may take (`--connect-timeout`,
     /// `ember.cluster.connectTimeout`; `250ms`, `30s`, `1min` or bare ms).
     pub connect_timeout: Duration,
+    /// How long a connection to a peer may stay unanswered before the
+    /// operating system declares it broken (`--keepalive`,
+    /// `ember.cluster.keepalive`; whole seconds, at least 2 s): TCP
+    /// keepalive probes on idle connections, and a limit on unacknowledged
+    /// data (`TCP_USER_TIMEOUT`, on Linux) on busy ones. This catches a
+    /// peer machine that vanished (power, network) without closing its
+    /// sockets; see [`keepalive`](crate::keepalive) for the exact settings.
+    pub keepalive: Duration,
+    /// How long a round may wait for a peer's message before the round
+    /// fails naming the silent peer (`--round-timeout`,
+    /// `ember.cluster.roundTimeout`); `None` (the default) waits forever.
+    /// This catches a peer that is alive but stuck (stopped, deadlocked),
+    /// which TCP keepalive does not: its kernel still answers. Set it
+    /// above the longest time one process can spend computing between two
+    /// rounds (a stage's tasks).
+    pub round_timeout: Option<Duration>,
 }
 
 impl Default for ClusterConf {
@@ -45,6 +66,8 @@ impl Default for ClusterConf {
             hostfile: None,
             addresses: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            keepalive: DEFAULT_KEEPALIVE,
+            round_timeout: None,
         }
     }
 }
@@ -115,6 +138,8 @@ pub(crate) struct ParsedArgs {
     pub(crate) process: Option<usize>,
     pub(crate) hostfile: Option<PathBuf>,
     pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) keepalive: Option<Duration>,
+    pub(crate) round_timeout: Option<Duration>,
     /// Arguments that are not cluster options, in order.
     pub(crate) free: Vec<String>,
 }
@@ -147,6 +172,8 @@ impl ParsedArgs {
                 Opt::Process => parsed.process = Some(index(&arg, &value)?),
                 Opt::Hostfile => parsed.hostfile = Some(PathBuf::from(value)),
                 Opt::ConnectTimeout => parsed.connect_timeout = Some(duration(&arg, &value)?),
+                Opt::Keepalive => parsed.keepalive = Some(keepalive(&arg, &value)?),
+                Opt::RoundTimeout => parsed.round_timeout = Some(duration(&arg, &value)?),
             }
         }
         Ok(parsed)
@@ -162,6 +189,8 @@ impl ParsedArgs {
             hostfile: self.hostfile.clone(),
             addresses: None,
             connect_timeout: self.connect_timeout.unwrap_or(defaults.connect_timeout),
+            keepalive: self.keepalive.unwrap_or(defaults.keepalive),
+            round_timeout: self.round_timeout.or(defaults.round_timeout),
         };
         conf.validate()?;
         Ok(conf)
@@ -176,6 +205,8 @@ enum Opt {
     Process,
     Hostfile,
     ConnectTimeout,
+    Keepalive,
+    RoundTimeout,
 }
 
 /// Recognises `-w 2`, `-w2`, `--threads 2` and `--threads=2` (and the same
@@ -192,6 +223,8 @@ fn split_option(arg: &str) -> Option<(Opt, Option<String>)> {
             "process" => Opt::Process,
             "hostfile" => Opt::Hostfile,
             "connect-timeout" => Opt::ConnectTimeout,
+            "keepalive" => Opt::Keepalive,
+            "round-timeout" => Opt::RoundTimeout,
             _ => return None,
         };
         return Some((opt, value));
@@ -258,6 +291,21 @@ fn duration(option: &str, value: &str) -> Result<Duration, ConfError> {
     Ok(Duration::from_millis(ms))
 }
 
+/// A keepalive: a [`duration`] of whole seconds, at least 2 s (the
+/// operating system counts its keepalive settings in seconds, and
+/// [`keepalive`](crate::keepalive) splits the time in two).
+fn keepalive(option: &str, value: &str) -> Result<Duration, ConfError> {
+    let d = duration(option, value)?;
+    if d.subsec_nanos() != 0 || d < Duration::from_secs(2) {
+        return Err(invalid(
+            option,
+            value,
+            "expected whole seconds, at least 2s",
+        ));
+    }
+    Ok(d)
+}
+
 /// An [`ConfError::InvalidValue`].
 fn invalid(option: &str, value: &str, reason: &str) -> ConfError {
     ConfError::InvalidValue {
@@ -278,7 +326,8 @@ impl ClusterConf {
 
     /// Reads timely's options from `args` (the program's arguments without
     /// its name): `-w/--threads N`, `-n/--processes N`, `-p/--process I`,
-    /// `-h/--hostfile FILE`, and ember's `--connect-timeout D`. Returns the
+    /// `-h/--hostfile FILE`, and ember's `--connect-timeout D`,
+    /// `--keepalive D` and `--round-timeout D`. Returns the
     /// configuration and the remaining arguments, in order, for the
     /// program; `--` ends the options.
     ///
@@ -297,8 +346,8 @@ impl ClusterConf {
         Ok((conf, parsed.free))
     }
 
-    /// Reads `ember.cluster.threads`, `.processes`, `.process`, `.hostfile`
-    /// and `.connectTimeout` through `get` (e.g. a `StreamingConf`'s
+    /// Reads `ember.cluster.threads`, `.processes`, `.process`, `.hostfile`,
+    /// `.connectTimeout`, `.keepalive` and `.roundTimeout` through `get` (e.g. a `StreamingConf`'s
     /// lookup); unset keys take the defaults (one process, one thread).
     ///
     /// ```
@@ -333,19 +382,35 @@ impl ClusterConf {
                 Some((k, v)) => duration(&k, &v)?,
                 None => defaults.connect_timeout,
             },
+            keepalive: match read("ember.cluster.keepalive") {
+                Some((k, v)) => keepalive(&k, &v)?,
+                None => defaults.keepalive,
+            },
+            round_timeout: match read("ember.cluster.roundTimeout") {
+                Some((k, v)) => Some(duration(&k, &v)?),
+                None => defaults.round_timeout,
+            },
         };
         conf.validate()?;
         Ok(conf)
     }
 
-    /// Checks the counts: at least one thread and process, and a process
-    /// index below the process count.
+    /// Checks the counts (at least one thread and process, and a process
+    /// index below the process count) and the keepalive (whole seconds, at
+    /// least 2 s).
     pub fn validate(&self) -> Result<(), ConfError> {
         if self.threads == 0 {
             return Err(invalid("threads", "0", "expected at least 1"));
         }
         if self.processes == 0 {
             return Err(invalid("processes", "0", "expected at least 1"));
+        }
+        if self.keepalive.subsec_nanos() != 0 || self.keepalive < Duration::from_secs(2) {
+            return Err(invalid(
+                "keepalive",
+                &format!("{:?}", self.keepalive),
+                "expected whole seconds, at least 2s",
+            ));
         }
         if self.process >= self.processes {
             return Err(ConfError::ProcessOutOfRange {
@@ -428,6 +493,9 @@ mod tests {
             "5",
             "--connect-timeout",
             "2s",
+            "--keepalive",
+            "30s",
+            "--round-timeout=1min",
             "--",
             "-n",
             "9",
@@ -442,6 +510,8 @@ mod tests {
                 hostfile: Some(PathBuf::from("hosts.txt")),
                 addresses: None,
                 connect_timeout: Duration::from_secs(2),
+                keepalive: Duration::from_secs(30),
+                round_timeout: Some(Duration::from_secs(60)),
             }
         );
         assert_eq!(rest, args(&["in.txt", "--batches", "5", "--", "-n", "9"]));
@@ -478,6 +548,15 @@ mod tests {
         ));
         let e = ClusterConf::from_args(args(&["-h"])).unwrap_err();
         assert!(matches!(e, ConfError::MissingValue { ref option } if option == "-h"));
+        for short in ["1s", "2500ms"] {
+            let e = ClusterConf::from_args(args(&["--keepalive", short])).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "invalid value \"{short}\" for --keepalive: expected whole seconds, at least 2s"
+                )
+            );
+        }
         let e = ClusterConf::from_args(args(&["--connect-timeout", "0s"])).unwrap_err();
         assert!(
             matches!(e, ConfError::InvalidValue { ref reason, .. } if reason == "must be positive")
@@ -492,6 +571,8 @@ mod tests {
             ("ember.cluster.process", "1"),
             ("ember.cluster.hostfile", "/etc/hosts.txt"),
             ("ember.cluster.connectTimeout", "1min"),
+            ("ember.cluster.keepalive", "4s"),
+            ("ember.cluster.roundTimeout", "90s"),
         ];
         let get = |k: &str| {
             settings
@@ -508,6 +589,8 @@ mod tests {
                 hostfile: Some(PathBuf::from("/etc/hosts.txt")),
                 addresses: None,
                 connect_timeout: Duration::from_secs(60),
+                keepalive: Duration::from_secs(4),
+                round_timeout: Some(Duration::from_secs(90)),
             }
         );
         let e = ClusterConf::from_settings(|k| {

@@ -2,7 +2,8 @@
 //! own setup retries forever and prints to stdout, so this crate connects
 //! the sockets itself, with timely's handshake (the connecting process
 //! writes its index as a big-endian `u64`; lower indices listen for higher
-//! ones), and hands them to timely's network threads.
+//! ones), sets TCP keepalive on each (see [`crate::keepalive`]), and hands
+//! them to timely's network threads.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -12,17 +13,20 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::error::ClusterError;
+use crate::keepalive::set_keepalive;
 use crate::peer_stream::{LostPeer, PeerStream};
 
 /// How long to wait between attempts to reach a peer that is not up yet.
 const RETRY: Duration = Duration::from_millis(20);
 
 /// Connects process `me` to every other process of `addresses` within
-/// `timeout`: one stream per peer, `None` at `me` (timely's layout).
+/// `timeout`: one stream per peer, `None` at `me` (timely's layout), each
+/// with TCP keepalive `keepalive`.
 pub(crate) fn connect_peers(
     addresses: &[String],
     me: usize,
     timeout: Duration,
+    keepalive: Duration,
     lost: &Arc<LostPeer>,
 ) -> Result<Vec<Option<PeerStream>>, ClusterError> {
     let deadline = Instant::now() + timeout;
@@ -64,6 +68,9 @@ pub(crate) fn connect_peers(
         }
         (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
     };
+    for stream in lower.iter().chain(higher.iter().flatten()) {
+        set_keepalive(stream, keepalive).map_err(ClusterError::Keepalive)?;
+    }
     let mut streams: Vec<Option<PeerStream>> = Vec::with_capacity(addresses.len());
     for (peer, stream) in lower.into_iter().enumerate() {
         streams.push(Some(PeerStream::new(stream, peer, Arc::clone(lost))));
@@ -214,4 +221,63 @@ fn missing(streams: &[Option<TcpStream>], addresses: &[String], me: usize) -> St
         .map(|(i, _)| format!("process {} ({})", me + 1 + i, addresses[me + 1 + i]))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keepalive::{PROBES, probe_times};
+    use socket2::SockRef;
+
+    /// `n` addresses on 127.0.0.1 with ports free a moment ago.
+    fn free_addresses(n: usize) -> Vec<String> {
+        let listeners: Vec<TcpListener> = (0..n)
+            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        listeners
+            .iter()
+            .map(|l| l.local_addr().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn every_connection_carries_the_configured_keepalive() {
+        let addresses = free_addresses(3);
+        let keepalive = Duration::from_secs(12);
+        let lost = Arc::new(LostPeer::default());
+        let streams: Vec<Vec<Option<PeerStream>>> = thread::scope(|s| {
+            let joins: Vec<_> = (0..3)
+                .map(|me| {
+                    let (addresses, lost) = (&addresses, &lost);
+                    s.spawn(move || {
+                        connect_peers(addresses, me, Duration::from_secs(10), keepalive, lost)
+                    })
+                })
+                .collect();
+            joins
+                .into_iter()
+                .map(|j| j.join().unwrap().unwrap())
+                .collect()
+        });
+        let (idle, interval) = probe_times(keepalive);
+        assert_eq!(
+            (idle, interval),
+            (Duration::from_secs(6), Duration::from_secs(2))
+        );
+        let mut checked = 0;
+        for (me, peers) in streams.iter().enumerate() {
+            assert!(peers[me].is_none());
+            for stream in peers.iter().flatten() {
+                let socket = SockRef::from(stream.socket());
+                assert!(socket.keepalive().unwrap());
+                assert_eq!(socket.tcp_keepalive_time().unwrap(), idle);
+                assert_eq!(socket.tcp_keepalive_interval().unwrap(), interval);
+                assert_eq!(socket.tcp_keepalive_retries().unwrap(), PROBES);
+                assert_eq!(socket.tcp_user_timeout().unwrap(), Some(keepalive));
+                checked += 1;
+            }
+        }
+        // Both ends of each of the three connections.
+        assert_eq!(checked, 6);
+    }
 }

@@ -56,6 +56,9 @@ pub enum ClusterError {
         /// What was wrong.
         reason: String,
     },
+    /// TCP keepalive could not be set on a connection to a peer.
+    #[error("cannot set TCP keepalive on a connection to a peer: {0}")]
+    Keepalive(#[source] std::io::Error),
     /// Starting timely's network threads or this crate's worker failed.
     #[error("cannot start the cluster's threads: {0}")]
     Start(#[source] std::io::Error),

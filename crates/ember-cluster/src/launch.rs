@@ -85,6 +85,8 @@ pub struct LocalCluster {
     program: PathBuf,
     args: Vec<String>,
     connect_timeout: Option<Duration>,
+    keepalive: Option<Duration>,
+    round_timeout: Option<Duration>,
 }
 
 impl LocalCluster {
@@ -97,6 +99,8 @@ impl LocalCluster {
             program,
             args: Vec::new(),
             connect_timeout: None,
+            keepalive: None,
+            round_timeout: None,
         })
     }
 
@@ -115,6 +119,20 @@ impl LocalCluster {
     /// The processes' connect timeout (`--connect-timeout`).
     pub fn connect_timeout(mut self, timeout: Duration) -> LocalCluster {
         self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The processes' TCP keepalive (`--keepalive`, see
+    /// [`ClusterConf::keepalive`]).
+    pub fn keepalive(mut self, keepalive: Duration) -> LocalCluster {
+        self.keepalive = Some(keepalive);
+        self
+    }
+
+    /// The processes' round timeout (`--round-timeout`, see
+    /// [`ClusterConf::round_timeout`]).
+    pub fn round_timeout(mut self, timeout: Duration) -> LocalCluster {
+        self.round_timeout = Some(timeout);
         self
     }
 
@@ -173,6 +191,14 @@ impl LocalCluster {
             if let Some(t) = self.connect_timeout {
                 command
                     .arg("--connect-timeout")
+                    .arg(format!("{}ms", t.as_millis()));
+            }
+            if let Some(k) = self.keepalive {
+                command.arg("--keepalive").arg(format!("{}s", k.as_secs()));
+            }
+            if let Some(t) = self.round_timeout {
+                command
+                    .arg("--round-timeout")
                     .arg(format!("{}ms", t.as_millis()));
             }
             command.args(&self.args).stdin(Stdio::null());
@@ -234,6 +260,16 @@ impl RunningCluster {
     /// The processes' addresses, in process order.
     pub fn addresses(&self) -> &[String] {
         &self.addresses
+    }
+
+    /// The operating system's id of process `process`.
+    pub fn id(&self, process: usize) -> Result<u32, LaunchError> {
+        let processes = self.children.len();
+        self.children
+            .get(process)
+            .and_then(Option::as_ref)
+            .map(Child::id)
+            .ok_or(LaunchError::NoSuchProcess { process, processes })
     }
 
     /// Kills process `process` (SIGKILL on Unix).
@@ -382,6 +418,12 @@ pub fn launch_or_join(args: impl IntoIterator<Item = String>) -> Result<Role, La
         let mut cluster = LocalCluster::new(conf.processes, conf.threads)?.args(parsed.free);
         if let Some(t) = parsed.connect_timeout {
             cluster = cluster.connect_timeout(t);
+        }
+        if let Some(k) = parsed.keepalive {
+            cluster = cluster.keepalive(k);
+        }
+        if let Some(t) = parsed.round_timeout {
+            cluster = cluster.round_timeout(t);
         }
         cluster.spawn()?.wait()?;
         return Ok(Role::Launched);

@@ -48,6 +48,7 @@ mod conf;
 mod connect;
 mod envelope;
 mod error;
+pub mod keepalive;
 mod launch;
 mod panic_filter;
 mod peer_stream;
@@ -55,6 +56,8 @@ pub mod probe;
 mod worker;
 
 pub use cluster::Cluster;
-pub use conf::{ClusterConf, ConfError, DEFAULT_BASE_PORT, DEFAULT_CONNECT_TIMEOUT};
+pub use conf::{
+    ClusterConf, ConfError, DEFAULT_BASE_PORT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE,
+};
 pub use error::ClusterError;
 pub use launch::{LaunchError, LocalCluster, Role, RunningCluster, launch_or_join};

@@ -115,6 +115,12 @@ impl PeerStream {
         }
     }
 
+    /// The socket, to read its options back in tests.
+    #[cfg(test)]
+    pub(crate) fn socket(&self) -> &TcpStream {
+        &self.inner
+    }
+
     /// Notes a failed write and passes `result` on.
     fn note_write<T>(&self, result: io::Result<T>) -> io::Result<T> {
         if let Err(e) = &result {

@@ -2,7 +2,9 @@
 //! requested round into records at one timestamp of a timely input, routes
 //! them through an exchange channel to the receiving process, and answers
 //! the round once the frontier has passed its timestamp (timely's progress
-//! tracking says every process's message for it has arrived).
+//! tracking says every process's message for it has arrived). With a
+//! round timeout, a round still incomplete after it fails naming the peers
+//! whose message has not arrived.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -36,6 +38,9 @@ type RoundInput = InputHandle<u64, CapacityContainerBuilder<Vec<Envelope>>>;
 /// Rounds whose time the frontier has passed, oldest first, with the
 /// message from each process (`None`: none arrived).
 type Completed = Rc<RefCell<VecDeque<(u64, Vec<Option<Vec<u8>>>)>>>;
+
+/// Rounds not yet complete: the messages arrived so far, by sender.
+type Arrived = Rc<RefCell<BTreeMap<u64, Vec<Option<Vec<u8>>>>>>;
 
 /// How long a stopped worker waits for timely's network threads to end.
 const TEARDOWN_WAIT: Duration = Duration::from_secs(2);
@@ -82,6 +87,8 @@ pub(crate) struct WorkerSetup {
     pub(crate) lost: Arc<LostPeer>,
     /// Where a failure is kept for callers that come after it.
     pub(crate) failure: Arc<Mutex<Option<ExchangeError>>>,
+    /// How long a round may wait for the other processes' messages.
+    pub(crate) round_timeout: Option<Duration>,
 }
 
 /// The worker thread's body: serves `commands` until shutdown or failure.
@@ -93,18 +100,21 @@ pub(crate) fn run(allocator: Allocator, setup: WorkerSetup, commands: Receiver<C
         processes,
         lost,
         failure,
+        round_timeout,
     } = setup;
     let config = WorkerConfig::default().idle_spin(Duration::from_micros(50));
     let mut worker = Worker::new(config, allocator, Some(Instant::now()));
     let done: Completed = Rc::default();
     let sink_done = Rc::clone(&done);
+    let pending: Arrived = Rc::default();
+    let sink_pending = Rc::clone(&pending);
     let input = worker.dataflow::<u64, _, _>(move |scope| {
         let (input, stream) = scope.new_input::<Vec<Envelope>>();
-        let mut arrived: BTreeMap<u64, Vec<Option<Vec<u8>>>> = BTreeMap::new();
         stream.sink(
             ExchangePact::new(|e: &Envelope| e.to as u64),
             "ember-all-to-all",
             move |(input, frontier)| {
+                let mut arrived = sink_pending.borrow_mut();
                 input.for_each(|time, data| {
                     let slots = arrived
                         .entry(time.least().copied().unwrap_or_default())
@@ -133,6 +143,7 @@ pub(crate) fn run(allocator: Allocator, setup: WorkerSetup, commands: Receiver<C
         waiting: VecDeque::new(),
         deadline: None,
         process,
+        processes,
     };
     let ended = loop {
         // Sending a round's messages and stepping the worker both write to
@@ -168,13 +179,16 @@ pub(crate) fn run(allocator: Allocator, setup: WorkerSetup, commands: Receiver<C
         if let Err(error) = state.deliver(&done, &lost) {
             break Ended::Failed(error);
         }
+        if let Some(error) = round_timeout.and_then(|t| state.overdue(t, &pending.borrow())) {
+            break Ended::Failed(error);
+        }
     };
     let error = match &ended {
         Ended::Failed(e) => e.clone(),
         Ended::Clean | Ended::TimedOut => ExchangeError::Closed,
     };
     *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
-    for (_, reply) in state.waiting.drain(..) {
+    for (_, reply, _) in state.waiting.drain(..) {
         let _ = reply.send(Err(error.clone()));
     }
     teardown(worker, state.input.take(), comms, &ended);
@@ -187,12 +201,15 @@ struct Serving {
     input: Option<RoundInput>,
     /// The timestamp of the next round.
     next_round: u64,
-    /// Rounds sent and not yet complete, oldest first.
-    waiting: VecDeque<(u64, Sender<RoundReply>)>,
+    /// Rounds sent and not yet complete, oldest first, with when each
+    /// was sent.
+    waiting: VecDeque<(u64, Sender<RoundReply>, Instant)>,
     /// When to give up waiting for the other processes to finish.
     deadline: Option<Instant>,
     /// This process.
     process: usize,
+    /// The process count.
+    processes: usize,
 }
 
 impl Serving {
@@ -215,7 +232,7 @@ impl Serving {
                     let round = self.next_round;
                     self.next_round += 1;
                     input.advance_to(self.next_round);
-                    self.waiting.push_back((round, reply));
+                    self.waiting.push_back((round, reply, Instant::now()));
                 }
                 Ok(Command::Shutdown { deadline }) => {
                     self.input = None;
@@ -237,7 +254,7 @@ impl Serving {
     /// Answers the rounds the sink completed.
     fn deliver(&mut self, done: &Completed, lost: &LostPeer) -> Result<(), ExchangeError> {
         while let Some((round, slots)) = done.borrow_mut().pop_front() {
-            let Some((expected, reply)) = self.waiting.pop_front() else {
+            let Some((expected, reply, _)) = self.waiting.pop_front() else {
                 if self.input.is_none() {
                     // Shutting down: the others' rounds complete here too,
                     // without this process's message; nobody waits for them.
@@ -277,6 +294,40 @@ impl Serving {
             let _ = reply.send(Ok(messages));
         }
         Ok(())
+    }
+
+    /// The error for the oldest round if it has waited longer than
+    /// `timeout`: it names the first process whose message has not arrived
+    /// (`arrived` holds the messages of incomplete rounds) and lists all.
+    fn overdue(
+        &self,
+        timeout: Duration,
+        arrived: &BTreeMap<u64, Vec<Option<Vec<u8>>>>,
+    ) -> Option<ExchangeError> {
+        let (round, _, sent) = self.waiting.front()?;
+        if sent.elapsed() < timeout {
+            return None;
+        }
+        let silent: Vec<usize> = match arrived.get(round) {
+            Some(slots) => (0..slots.len()).filter(|&p| slots[p].is_none()).collect(),
+            None => (0..self.processes).filter(|&p| p != self.process).collect(),
+        };
+        let Some(&first) = silent.first() else {
+            return Some(ExchangeError::PeerLost {
+                process: None,
+                message: format!(
+                    "round {round} did not complete within {timeout:?}: every message arrived, but not every process's progress"
+                ),
+            });
+        };
+        let list: Vec<String> = silent.iter().map(usize::to_string).collect();
+        Some(ExchangeError::PeerLost {
+            process: Some(first),
+            message: format!(
+                "sent nothing in round {round} for {timeout:?} (the round timeout); silent: process {}",
+                list.join(", process ")
+            ),
+        })
     }
 }
 

@@ -19,7 +19,8 @@ impl StreamingConf {
     /// Runs the context as process `cluster.process` of a cluster of
     /// `cluster.processes` processes with `cluster.threads` worker threads
     /// each: sets `ember.cluster.threads`, `.processes`, `.process`,
-    /// `.hostfile` or `.addresses`, and `.connectTimeout`. With one
+    /// `.hostfile` or `.addresses`, `.connectTimeout`, `.keepalive` and
+    /// `.roundTimeout` (when set). With one
     /// process nothing changes: the context runs locally.
     ///
     /// ```
@@ -30,6 +31,7 @@ impl StreamingConf {
     /// let conf = StreamingConf::new().cluster(&cluster);
     /// assert_eq!(conf.get("ember.cluster.process"), Some("1"));
     /// assert_eq!(conf.get("ember.cluster.threads"), Some("4"));
+    /// assert_eq!(conf.get("ember.cluster.keepalive"), Some("10s"));
     /// ```
     pub fn cluster(self, cluster: &ClusterConf) -> Self {
         let mut conf = self
@@ -39,7 +41,14 @@ impl StreamingConf {
             .set(
                 "ember.cluster.connectTimeout",
                 format!("{}ms", cluster.connect_timeout.as_millis()),
+            )
+            .set(
+                "ember.cluster.keepalive",
+                format!("{}s", cluster.keepalive.as_secs()),
             );
+        if let Some(t) = cluster.round_timeout {
+            conf = conf.set("ember.cluster.roundTimeout", format!("{}ms", t.as_millis()));
+        }
         if let Some(hostfile) = &cluster.hostfile {
             conf = conf.set("ember.cluster.hostfile", hostfile.display().to_string());
         }
