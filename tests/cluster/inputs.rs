@@ -360,9 +360,11 @@ pub(crate) fn check_peer_stopped() -> Result<(), Error> {
             );
         }
         let error = std::fs::read_to_string(&errors[process / 2]).unwrap_or_default();
-        if !error.contains("process 1") || !error.contains("round timeout") {
+        let expected = "lost the connection to process 1: round ";
+        let silent = "(the round timeout), and no heartbeat came for 1.5s from process 1 (";
+        if !error.contains(expected) || !error.contains(silent) {
             return Err(format!(
-                "process {process}'s error does not name process 1 and the round timeout: {error:?}"
+                "process {process}'s error does not name process 1 alone as silent for the round timeout: {error:?}"
             )
             .into());
         }

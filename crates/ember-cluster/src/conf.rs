@@ -47,13 +47,16 @@ pub struct ClusterConf {
     /// peer machine that vanished (power, network) without closing its
     /// sockets; see [`keepalive`](crate::keepalive) for the exact settings.
     pub keepalive: Duration,
-    /// How long a round may wait for a peer's message before the round
-    /// fails naming the silent peer (`--round-timeout`,
-    /// `ember.cluster.roundTimeout`); `None` (the default) waits forever.
-    /// This catches a peer that is alive but stuck (stopped, deadlocked),
-    /// which TCP keepalive does not: its kernel still answers. Set it
-    /// above the longest time one process can spend computing between two
-    /// rounds (a stage's tasks).
+    /// How long a round may wait before it fails naming the silent peer
+    /// (`--round-timeout`, `ember.cluster.roundTimeout`; the same on every
+    /// process); `None` (the default) waits forever. With a timeout, each
+    /// process's timely worker sends a heartbeat to the others four times
+    /// per timeout (it runs beside the computation), and an overdue round
+    /// names the peers with no heartbeat for half the timeout, else those
+    /// whose message is missing. This catches a peer that is alive but
+    /// stuck (stopped, its timely worker blocked), which TCP keepalive does
+    /// not: its kernel still answers. Set it above the longest time one
+    /// process can spend computing between two rounds (a stage's tasks).
     pub round_timeout: Option<Duration>,
 }
 

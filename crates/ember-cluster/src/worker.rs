@@ -2,9 +2,15 @@
 //! requested round into records at one timestamp of a timely input, routes
 //! them through an exchange channel to the receiving process, and answers
 //! the round once the frontier has passed its timestamp (timely's progress
-//! tracking says every process's message for it has arrived). With a
-//! round timeout, a round still incomplete after it fails naming the peers
-//! whose message has not arrived.
+//! tracking says every process's message for it has arrived).
+//!
+//! With a round timeout, every process's worker also sends a heartbeat to
+//! every other process a few times per timeout, through a dataflow of its
+//! own (the worker thread runs beside the computation, so a live process
+//! beats even while it computes a long stage); a round still incomplete
+//! after the timeout fails naming the peers not heard from recently (stuck
+//! or stopped), or else those whose message has not arrived (alive, but
+//! slower than the timeout).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -41,6 +47,12 @@ type Completed = Rc<RefCell<VecDeque<(u64, Vec<Option<Vec<u8>>>)>>>;
 
 /// Rounds not yet complete: the messages arrived so far, by sender.
 type Arrived = Rc<RefCell<BTreeMap<u64, Vec<Option<Vec<u8>>>>>>;
+
+/// When each process's last heartbeat arrived.
+type Heard = Rc<RefCell<Vec<Option<Instant>>>>;
+
+/// Heartbeats sent per round timeout.
+const BEATS_PER_TIMEOUT: u32 = 4;
 
 /// How long a stopped worker waits for timely's network threads to end.
 const TEARDOWN_WAIT: Duration = Duration::from_secs(2);
@@ -137,8 +149,32 @@ pub(crate) fn run(allocator: Allocator, setup: WorkerSetup, commands: Receiver<C
         );
         input
     });
+    let heard: Heard = Rc::new(RefCell::new(vec![None; processes]));
+    let beats = round_timeout.map(|_| {
+        let heard = Rc::clone(&heard);
+        worker.dataflow::<u64, _, _>(move |scope| {
+            let (input, stream) = scope.new_input::<Vec<Envelope>>();
+            stream.sink(
+                ExchangePact::new(|e: &Envelope| e.to as u64),
+                "ember-heartbeat",
+                move |(input, _)| {
+                    input.for_each(|_, data| {
+                        let mut heard = heard.borrow_mut();
+                        for envelope in data.drain(..) {
+                            if let Some(slot) = heard.get_mut(envelope.from) {
+                                *slot = Some(Instant::now());
+                            }
+                        }
+                    });
+                },
+            );
+            input
+        })
+    });
     let mut state = Serving {
         input: Some(input),
+        beats,
+        last_beat: None,
         next_round: 0,
         waiting: VecDeque::new(),
         deadline: None,
@@ -179,8 +215,15 @@ pub(crate) fn run(allocator: Allocator, setup: WorkerSetup, commands: Receiver<C
         if let Err(error) = state.deliver(&done, &lost) {
             break Ended::Failed(error);
         }
-        if let Some(error) = round_timeout.and_then(|t| state.overdue(t, &pending.borrow())) {
-            break Ended::Failed(error);
+        if let Some(timeout) = round_timeout {
+            let beat = catch_unwind(AssertUnwindSafe(|| state.beat(timeout)));
+            if beat.is_err() {
+                // A broken connection: the next step reports it.
+                continue;
+            }
+            if let Some(error) = state.overdue(timeout, &pending.borrow(), &heard.borrow()) {
+                break Ended::Failed(error);
+            }
         }
     };
     let error = match &ended {
@@ -191,7 +234,8 @@ pub(crate) fn run(allocator: Allocator, setup: WorkerSetup, commands: Receiver<C
     for (_, reply, _) in state.waiting.drain(..) {
         let _ = reply.send(Err(error.clone()));
     }
-    teardown(worker, state.input.take(), comms, &ended);
+    let inputs = [state.input.take(), state.beats.take()];
+    teardown(worker, inputs, comms, &ended);
     ended
 }
 
@@ -199,6 +243,11 @@ pub(crate) fn run(allocator: Allocator, setup: WorkerSetup, commands: Receiver<C
 struct Serving {
     /// The rounds' input; `None` once shutdown began.
     input: Option<RoundInput>,
+    /// The heartbeats' input (with a round timeout); `None` once shutdown
+    /// began.
+    beats: Option<RoundInput>,
+    /// When the last heartbeat went out.
+    last_beat: Option<Instant>,
     /// The timestamp of the next round.
     next_round: u64,
     /// Rounds sent and not yet complete, oldest first, with when each
@@ -236,6 +285,7 @@ impl Serving {
                 }
                 Ok(Command::Shutdown { deadline }) => {
                     self.input = None;
+                    self.beats = None;
                     self.deadline = Some(deadline);
                 }
                 Err(TryRecvError::Empty) => return,
@@ -243,6 +293,7 @@ impl Serving {
                 Err(TryRecvError::Disconnected) => {
                     if self.deadline.is_none() {
                         self.input = None;
+                        self.beats = None;
                         self.deadline = Some(Instant::now() + IDLE_PARK * 10);
                     }
                     return;
@@ -296,48 +347,100 @@ impl Serving {
         Ok(())
     }
 
+    /// Sends a heartbeat to every other process if the last went out a
+    /// [`BEATS_PER_TIMEOUT`]th of `timeout` ago or more.
+    fn beat(&mut self, timeout: Duration) {
+        let Some(beats) = self.beats.as_mut() else {
+            return;
+        };
+        if self
+            .last_beat
+            .is_some_and(|last| last.elapsed() < timeout / BEATS_PER_TIMEOUT)
+        {
+            return;
+        }
+        for to in (0..self.processes).filter(|&p| p != self.process) {
+            beats.send(Envelope {
+                to,
+                from: self.process,
+                payload: Payload(Vec::new()),
+            });
+        }
+        // A new time flushes the exchange's buffers (and wakes the sink).
+        let next = *beats.time() + 1;
+        beats.advance_to(next);
+        self.last_beat = Some(Instant::now());
+    }
+
     /// The error for the oldest round if it has waited longer than
-    /// `timeout`: it names the first process whose message has not arrived
-    /// (`arrived` holds the messages of incomplete rounds) and lists all.
+    /// `timeout`. It names the peers whose last heartbeat (`heard`) is
+    /// older than half the timeout: stuck or stopped; if every peer beats,
+    /// those whose message has not arrived (`arrived` holds the messages of
+    /// incomplete rounds): alive, but slower than the timeout.
     fn overdue(
         &self,
         timeout: Duration,
         arrived: &BTreeMap<u64, Vec<Option<Vec<u8>>>>,
+        heard: &[Option<Instant>],
     ) -> Option<ExchangeError> {
         let (round, _, sent) = self.waiting.front()?;
         if sent.elapsed() < timeout {
             return None;
         }
-        let silent: Vec<usize> = match arrived.get(round) {
-            Some(slots) => (0..slots.len()).filter(|&p| slots[p].is_none()).collect(),
-            None => (0..self.processes).filter(|&p| p != self.process).collect(),
+        let peers = || (0..self.processes).filter(|&p| p != self.process);
+        let mute: Vec<usize> = peers()
+            .filter(|&p| heard[p].is_none_or(|at| at.elapsed() > timeout / 2))
+            .collect();
+        let missing: Vec<usize> = peers()
+            .filter(|&p| arrived.get(round).is_none_or(|slots| slots[p].is_none()))
+            .collect();
+        let list = |ps: &[usize]| {
+            ps.iter()
+                .map(|p| format!("process {p}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        let Some(&first) = silent.first() else {
-            return Some(ExchangeError::PeerLost {
-                process: None,
-                message: format!(
-                    "round {round} did not complete within {timeout:?}: every message arrived, but not every process's progress"
+        let (process, message) = if let Some(&first) = mute.first() {
+            (
+                Some(first),
+                format!(
+                    "round {round} waited {timeout:?} (the round timeout), and no heartbeat came for {:?} from {}",
+                    timeout / 2,
+                    list(&mute)
                 ),
-            });
+            )
+        } else if let Some(&first) = missing.first() {
+            (
+                Some(first),
+                format!(
+                    "round {round} waited {timeout:?} (the round timeout) for the message of {}, which still beats (slower than the timeout?)",
+                    list(&missing)
+                ),
+            )
+        } else {
+            (
+                None,
+                format!(
+                    "round {round} did not complete within {timeout:?} (the round timeout), though every process beats and sent its message"
+                ),
+            )
         };
-        let list: Vec<String> = silent.iter().map(usize::to_string).collect();
-        Some(ExchangeError::PeerLost {
-            process: Some(first),
-            message: format!(
-                "sent nothing in round {round} for {timeout:?} (the round timeout); silent: process {}",
-                list.join(", process ")
-            ),
-        })
+        Some(ExchangeError::PeerLost { process, message })
     }
 }
 
-/// Drops the worker, then the input, and joins timely's network threads.
-/// The worker goes first: closing the input of a failed worker would tell
+/// Drops the worker, then the inputs (rounds, heartbeats), and joins
+/// timely's network threads. The worker goes first: closing the input of a failed worker would tell
 /// the others this process finished its rounds. After a failure all may
 /// panic (poisoned queues, panicked network threads), so they are dropped
 /// under `catch_unwind`, and the join goes to a thread of its own: a live
 /// peer's connection closes only when that peer stops.
-fn teardown(worker: Worker, input: Option<RoundInput>, comms: Option<CommsGuard>, ended: &Ended) {
+fn teardown(
+    worker: Worker,
+    inputs: [Option<RoundInput>; 2],
+    comms: Option<CommsGuard>,
+    ended: &Ended,
+) {
     let mut worker = worker;
     if let Ended::TimedOut = ended {
         // Another process did not finish: stop scheduling the dataflow.
@@ -346,7 +449,7 @@ fn teardown(worker: Worker, input: Option<RoundInput>, comms: Option<CommsGuard>
         }
     }
     let _ = catch_unwind(AssertUnwindSafe(move || drop(worker)));
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(input)));
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(inputs)));
     let Some(comms) = comms else { return };
     match ended {
         Ended::Clean => {
