@@ -1,16 +1,22 @@
 //! The pipelines the cluster test runs, on local mode and on clusters,
-//! over seeded random batches: every shuffle kind, windows, state, joins,
-//! unions, `transform` and a `stream!` pipeline. Each output records every
-//! batch's result, sorted (partition counts differ between the layouts,
-//! the contents must not).
+//! over seeded random batches: every shuffle kind, windows (plain, by key,
+//! reduced, counted), state (with and without the batch time), joins and
+//! `cogroup` (with empty sides), unions of two and three streams,
+//! `transform`, `glom`, `map_partitions`, `slice`, and `stream!` pipelines
+//! (word count, a windowed filter chain, `combine_by_key`, a plain window).
+//! Each case draws its inputs' partition counts too (the queue's default or
+//! a random repartition). Each output records every batch's result, sorted
+//! (partition counts differ between the layouts, the contents must not;
+//! `glom` is taken after a hash partitioner, so partitions' contents must
+//! match too).
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use ember::dstream::{State, StateSpec};
+use ember::dstream::{State, StateSpec, UpdateStateOptions};
 use ember::prelude::*;
-use ember::rdd::Data;
+use ember::rdd::{Data, Rdd};
 
 /// Batches fed to every pipeline.
 pub(crate) const BATCHES: usize = 6;
@@ -27,6 +33,39 @@ stream! {
             .filter(|w| !w.is_empty())
             .map(|w| (w.to_owned(), 1u64))
             .reduce_by_key(|a, b| a + b)
+    }
+
+    /// A windowed word count behind a filter chain, fused by `stream!`.
+    fn fused_windowed_words(lines: DStream<String>) -> DStream<(String, u64)> {
+        lines
+            .flat_map(|line| line.split(' '))
+            .filter(|w| !w.is_empty())
+            .filter(|w| !w.ends_with('3'))
+            .map(|w| (w.to_owned(), 1u64))
+            .reduce_by_key_and_window(|a, b| a + b, Duration::from_millis(450), Duration::from_millis(150))
+    }
+
+    /// Sums and counts per key through `combine_by_key` into three
+    /// partitions, after a filter and `map_values`, fused by `stream!`.
+    fn fused_combine(pairs: DStream<(String, i64)>) -> DStream<(String, (i64, u64))> {
+        pairs
+            .filter(|(_, v)| *v != 0)
+            .map_values(|v| v * 3)
+            .combine_by_key(
+                |v| (v, 1u64),
+                |(s, n), v| (s + v, n + 1),
+                |(s1, n1), (s2, n2)| (s1 + s2, n1 + n2),
+                Some(3),
+            )
+    }
+
+    /// A plain sliding window between narrow stages, fused by `stream!`.
+    fn fused_window(pairs: DStream<(String, i64)>) -> DStream<i64> {
+        pairs
+            .map(|(_, v)| v)
+            .filter(|v| v % 2 == 0)
+            .window(Duration::from_millis(600), Duration::from_millis(300))
+            .map(|v| v + 1)
     }
 }
 
@@ -53,6 +92,9 @@ struct Inputs {
     others: Vec<Vec<(String, i64)>>,
     lines: Vec<Vec<String>>,
     partitions: usize,
+    /// The inputs' partition count: `None` keeps the queue's (the default
+    /// parallelism, which differs between layouts), `Some(n)` repartitions.
+    input_partitions: Option<usize>,
 }
 
 fn inputs(rng: &mut Rng) -> Inputs {
@@ -81,6 +123,10 @@ fn inputs(rng: &mut Rng) -> Inputs {
         others,
         lines,
         partitions: 1 + rng.below(5) as usize,
+        input_partitions: match rng.below(4) {
+            0 => None,
+            _ => Some(1 + rng.below(6) as usize),
+        },
     }
 }
 
@@ -98,18 +144,30 @@ impl Record {
     /// Registers an output named `name` that records each of the first
     /// [`BATCHES`] batches of `stream`, sorted.
     fn output<T: Data + Debug + Ord>(self: &Arc<Self>, name: String, stream: &DStream<T>) {
+        self.output_with(name, stream, |rdd, _| Ok(rdd.clone()));
+    }
+
+    /// Registers an output named `name` that records, for each of the first
+    /// [`BATCHES`] batches of `stream`, the RDD `f` makes of the batch's RDD
+    /// and time, sorted.
+    fn output_with<T: Data, U: Data + Debug + Ord>(
+        self: &Arc<Self>,
+        name: String,
+        stream: &DStream<T>,
+        f: impl Fn(&Rdd<T>, Time) -> Result<Rdd<U>, StreamingError> + Send + Sync + 'static,
+    ) {
         *self.outputs.lock().unwrap_or_else(PoisonError::into_inner) += 1;
         let record = Arc::clone(self);
         let batch = Mutex::new(0usize);
         stream
-            .foreach_rdd(move |rdd, _| {
+            .foreach_rdd(move |rdd, time| {
                 let mut index = batch.lock().unwrap_or_else(PoisonError::into_inner);
                 let i = *index;
                 *index += 1;
                 if i >= BATCHES {
                     return Ok(());
                 }
-                let mut all = rdd.collect()?;
+                let mut all = f(rdd, time)?.collect()?;
                 all.sort();
                 record
                     .results
@@ -144,12 +202,21 @@ impl Record {
     }
 }
 
-fn queue<T: Data>(ssc: &StreamingContext, batches: &[Vec<T>]) -> DStream<T> {
+/// A queue stream of `batches`, repartitioned into `partitions` if given.
+fn queue<T: Data>(
+    ssc: &StreamingContext,
+    batches: &[Vec<T>],
+    partitions: Option<usize>,
+) -> DStream<T> {
     let queue = InputQueue::new();
     for batch in batches {
         queue.push(batch.clone());
     }
-    ssc.queue_stream(queue, true)
+    let stream = ssc.queue_stream(queue, true);
+    match partitions {
+        Some(n) => stream.repartition(n),
+        None => stream,
+    }
 }
 
 /// Builds every pipeline of `CASES` random cases drawn from `seed` on
@@ -162,9 +229,16 @@ pub(crate) fn run(ssc: StreamingContext, seed: u64) -> Result<Vec<String>, Strea
         let mut rng = Rng(seed ^ (case + 1).wrapping_mul(0x2545_f491_4f6c_dd1d));
         let input = inputs(&mut rng);
         let n = input.partitions;
-        let pairs = queue(&ssc, &input.pairs);
-        let others = queue(&ssc, &input.others);
-        let lines = queue(&ssc, &input.lines);
+        let spread = input.input_partitions;
+        // `map_with_state`'s per-record outputs depend on the order of a
+        // key's records in a batch, which a repartition changes with the
+        // input's partition count (default parallelism differs between the
+        // layouts): they read the queue as it is.
+        let in_order = queue(&ssc, &input.pairs, None);
+        let pairs = queue(&ssc, &input.pairs, spread);
+        let others = queue(&ssc, &input.others, spread);
+        let lines = queue(&ssc, &input.lines, spread);
+        let empty = queue::<(String, i64)>(&ssc, &[], None);
         let out = |name: &str| format!("case{case}/{name}");
         let sum = |a: i64, b: i64| a + b;
         record.output(out("reduce_by_key"), &pairs.reduce_by_key(sum));
@@ -252,7 +326,7 @@ pub(crate) fn run(ssc: StreamingContext, seed: u64) -> Result<Vec<String>, Strea
             out("count_by_value_and_window"),
             &lines.count_by_value_and_window(batch * 3, batch)?,
         );
-        let running = pairs.map_with_state(StateSpec::function(
+        let running = in_order.map_with_state(StateSpec::function(
             |key: &String, value: Option<i64>, state: &mut State<i64>| {
                 let total = state.get().copied().unwrap_or(0) + value.unwrap_or(0);
                 state.update(total);
@@ -261,8 +335,18 @@ pub(crate) fn run(ssc: StreamingContext, seed: u64) -> Result<Vec<String>, Strea
         ));
         record.output(out("map_with_state"), &running);
         record.output(out("map_with_state_snapshots"), &running.state_snapshots());
-        record.output(out("stream!_word_count"), &fused_word_count(lines));
+        record.output(out("stream!_word_count"), &fused_word_count(lines.clone()));
+        more_outputs(
+            &ssc,
+            &record,
+            &out,
+            n,
+            [&pairs, &others, &empty, &in_order],
+            &lines,
+        )?;
     }
+    // `slice` reaches three batches back.
+    ssc.remember(batch * 4);
     ssc.start()?;
     let waited = record.wait(&ssc);
     ssc.stop(StopOptions::default())?;
@@ -275,6 +359,122 @@ pub(crate) fn run(ssc: StreamingContext, seed: u64) -> Result<Vec<String>, Strea
         .iter()
         .map(|((name, batch), result)| format!("{name} batch {batch}: {result}"))
         .collect())
+}
+
+/// The outputs added for issue #12's coverage: `glom`, `map_partitions`,
+/// `slice`, plain windows, `reduce_by_window`, `count_by_window` with a
+/// longer slide, a union of three streams, `cogroup` with empty sides, the
+/// time-aware state forms and the `stream!` pipelines beyond word count.
+fn more_outputs(
+    ssc: &StreamingContext,
+    record: &Arc<Record>,
+    out: &dyn Fn(&str) -> String,
+    n: usize,
+    [pairs, others, empty, in_order]: [&DStream<(String, i64)>; 4],
+    lines: &DStream<String>,
+) -> Result<(), StreamingError> {
+    let batch = Duration::from_millis(BATCH_MS);
+    let sum = |a: i64, b: i64| a + b;
+    record.output(
+        out("glom_after_hash_partitioner"),
+        &pairs
+            .transform(move |rdd, _| rdd.partition_by(Arc::new(HashPartitioner::new(n))))
+            .glom()
+            .map(|mut part: Vec<(String, i64)>| {
+                part.sort();
+                part
+            }),
+    );
+    record.output(
+        out("map_partitions"),
+        &pairs.map_partitions(|it| {
+            it.filter(|(k, _)| !k.ends_with('0'))
+                .map(|(k, v)| (v, k))
+                .collect::<Vec<_>>()
+        }),
+    );
+    let sliced = pairs.clone();
+    record.output_with(out("slice_3_batches"), lines, move |_, time| {
+        let rdds = sliced.slice(time - batch * 2, time)?;
+        Ok(match rdds.first() {
+            Some(first) => first.context().union(&rdds),
+            None => sliced.rdd_context().parallelize(Vec::new(), 1),
+        })
+    });
+    record.output(out("window"), &pairs.window(batch * 2, batch)?);
+    record.output(out("window_sliding"), &lines.window(batch * 4, batch * 2)?);
+    record.output(
+        out("reduce_by_window"),
+        &pairs
+            .map(|(_, v): (String, i64)| v)
+            .reduce_by_window(sum, batch * 3, batch)?,
+    );
+    record.output(
+        out("count_by_window_sliding"),
+        &pairs.count_by_window(batch * 4, batch * 2)?,
+    );
+    let negated = others.map_values(|v| -v);
+    record.output(
+        out("union_of_three"),
+        &ssc.union(&[pairs.clone(), others.clone(), negated])?,
+    );
+    record.output(
+        out("cogroup_empty_right"),
+        &pairs.cogroup(empty)?.map(|(k, (mut a, b))| {
+            a.sort();
+            (k, (a, b))
+        }),
+    );
+    record.output(
+        out("cogroup_empty_left"),
+        &empty.cogroup(others)?.map(|(k, (a, mut b))| {
+            b.sort();
+            (k, (a, b))
+        }),
+    );
+    let few = others.filter(|(k, _): &(String, i64)| k.ends_with('1'));
+    record.output(
+        out("cogroup_sparse_right"),
+        &pairs.cogroup(&few)?.map(|(k, (mut a, mut b))| {
+            a.sort();
+            b.sort();
+            (k, (a, b))
+        }),
+    );
+    // The state forms with the batch time: times are relative to the
+    // key's first batch (absolute times differ between runs).
+    let ms = BATCH_MS;
+    record.output(
+        out("update_state_by_key_with_time"),
+        &pairs
+            .update_state_by_key_with_time(
+                move |time: Time, _: &String, values: &[i64], state: Option<(u64, u64, i64)>| {
+                    let (first, _, total) = state.unwrap_or((time.milliseconds(), 0, 0));
+                    let total = total + values.iter().sum::<i64>();
+                    let age = (time.milliseconds() - first) / ms;
+                    // An idle key with a negative total is dropped.
+                    (!values.is_empty() || total >= 0).then_some((first, age, total))
+                },
+                UpdateStateOptions::default(),
+            )
+            .map(|(k, (_, age, total))| (k, (age, total))),
+    );
+    let timed = in_order.map_with_state(StateSpec::function_with_time(
+        move |time: Time, key: &String, value: Option<i64>, state: &mut State<(u64, i64)>| {
+            let (first, total) = state.get().copied().unwrap_or((time.milliseconds(), 0));
+            let total = total + value.unwrap_or(0);
+            state.update((first, total));
+            (total % 3 != 0).then(|| (key.clone(), (time.milliseconds() - first) / ms, total))
+        },
+    ));
+    record.output(out("map_with_state_function_with_time"), &timed);
+    record.output(
+        out("stream!_windowed_filter_chain"),
+        &fused_windowed_words(lines.clone()),
+    );
+    record.output(out("stream!_combine_by_key"), &fused_combine(pairs.clone()));
+    record.output(out("stream!_window"), &fused_window(pairs.clone()));
+    Ok(())
 }
 
 /// The batch interval every run uses.
