@@ -12,7 +12,9 @@
 //! `EMBER_CLUSTER_SEED=<n>` runs one seed (a failure prints the seed that
 //! reproduces it); by default a few fixed seeds run.
 //!
-//! Three more checks: socket receivers in a 2-process cluster (receiver
+//! `save_as_text_files` on a 2-process cluster writes one shared directory
+//! per batch, in Spark's layout, with exactly local mode's lines (see
+//! `save.rs`). Three more checks: socket receivers in a 2-process cluster (receiver
 //! `i` on process `i % 2`), then a file stream over a shared directory
 //! (each process takes the files hashing to it), feed a stateful word
 //! count whose final state must equal the model's counts exactly; and a
@@ -21,6 +23,7 @@
 //! SIGSTOPped in a cluster with a round timeout.
 
 mod inputs;
+mod save;
 mod suite;
 
 use std::process::ExitCode;
@@ -114,6 +117,10 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
     )?;
     let lines = match task.mode.as_str() {
         "equivalence" => suite::run(ssc, task.seed)?,
+        "save" => {
+            suite::save(ssc, task.seed, &task.dir)?;
+            Vec::new()
+        }
         "receivers" => inputs::receivers(ssc, &task.ports, task.expected_words)?,
         "files" => inputs::files(ssc, &task.dir, task.expected_words)?,
         "endless" => inputs::endless(ssc)?,
@@ -129,6 +136,7 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
 /// Every check.
 fn run_checks() -> Result<(), Error> {
     check_equivalence()?;
+    save::check_save(seeds()?[0])?;
     inputs::check_receivers()?;
     inputs::check_file_stream()?;
     inputs::check_peer_death()?;
@@ -136,12 +144,17 @@ fn run_checks() -> Result<(), Error> {
     Ok(())
 }
 
-/// The local results, then every layout's, compared line by line.
-fn check_equivalence() -> Result<(), Error> {
-    let seeds: Vec<u64> = match std::env::var("EMBER_CLUSTER_SEED") {
+/// The seeds to check: `EMBER_CLUSTER_SEED`'s, or [`SEEDS`].
+fn seeds() -> Result<Vec<u64>, Error> {
+    Ok(match std::env::var("EMBER_CLUSTER_SEED") {
         Ok(seed) => vec![seed.parse()?],
         Err(_) => SEEDS.to_vec(),
-    };
+    })
+}
+
+/// The local results, then every layout's, compared line by line.
+fn check_equivalence() -> Result<(), Error> {
+    let seeds = seeds()?;
     let dir = tempfile::tempdir()?;
     for seed in seeds {
         let conf = StreamingConf::new()

@@ -477,6 +477,28 @@ fn more_outputs(
     Ok(())
 }
 
+/// The `save_as_text_files` pipeline: one seeded case's lines through a
+/// word count (a shuffle, so every process owns parts), saved as
+/// `<dir>/counts-<time>.txt` each batch; returns once [`BATCHES`] batches
+/// are saved.
+pub(crate) fn save(ssc: StreamingContext, seed: u64, dir: &str) -> Result<(), StreamingError> {
+    let record = Arc::new(Record::default());
+    let input = inputs(&mut Rng(seed));
+    let lines = queue(&ssc, &input.lines, input.input_partitions);
+    let counts = lines
+        .flat_map(|line: String| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .map(|w| (w, 1u64))
+        .reduce_by_key(|a, b| a + b)
+        .map(|(w, n)| format!("{w} {n}"));
+    counts.save_as_text_files(format!("{dir}/counts"), "txt")?;
+    // Outputs run in order: once this one saw a batch, it is saved.
+    record.output("saved".to_owned(), &counts.count());
+    ssc.start()?;
+    let waited = record.wait(&ssc);
+    ssc.stop(StopOptions::default())?;
+    waited
+}
+
 /// The batch interval every run uses.
 pub(crate) fn batch_interval() -> Duration {
     Duration::from_millis(BATCH_MS)

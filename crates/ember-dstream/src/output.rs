@@ -118,7 +118,12 @@ impl<T: Data> DStream<T> {
     }
 
     /// Saves every batch as a text directory `prefix-<time ms>.suffix`
-    /// (`prefix-<time ms>` when `suffix` is empty), written atomically.
+    /// (`prefix-<time ms>` when `suffix` is empty), written atomically:
+    /// `part-NNNNN` per partition and `_SUCCESS`. In cluster mode the
+    /// directory must be on a file system every process shares: each
+    /// process writes its own partitions' parts, and process 0 commits
+    /// the directory once all are written (see
+    /// [`Rdd::save_as_text_file`](ember_rdd::Rdd::save_as_text_file)).
     pub fn save_as_text_files(
         &self,
         prefix: impl Into<String>,

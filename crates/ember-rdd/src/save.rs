@@ -1,6 +1,16 @@
 //! `save_as_text_file`: one `part-NNNNN` file per partition in Hadoop's
 //! layout, `_SUCCESS` last, written into a hidden temporary directory and
 //! renamed into place so no reader sees half an output.
+//!
+//! In cluster mode the directory is shared (as HDFS is for Spark) and the
+//! job is Spark's output commit in three steps: process 0 (the driver)
+//! checks the target and creates the temporary directory, and tells every
+//! process its name (one round); each process writes the parts of the
+//! partitions it owns into it (partition indices are global, so names
+//! never collide; the job's own round says when all are written and
+//! fails everywhere if one failed); process 0 writes `_SUCCESS` and renames
+//! the directory into place, and every process returns its outcome (one
+//! more round).
 
 use std::fmt::Display;
 use std::fs::{self, File};
@@ -8,8 +18,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::cluster_round::all_gather;
 use crate::scheduler::run_job;
-use crate::{Data, JobError, Rdd};
+use crate::{Data, JobError, Rdd, RddContext};
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -47,32 +58,43 @@ impl<T: Data + Display> Rdd<T> {
     /// assert!(dir.join("_SUCCESS").exists());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// In cluster mode every process calls it (as for every job) with the
+    /// same `dir` on a shared file system: each writes its own partitions'
+    /// parts, and process 0 commits the directory once all are written.
     pub fn save_as_text_file(&self, dir: impl AsRef<Path>) -> Result<(), JobError> {
         let dir = dir.as_ref();
-        if fs::symlink_metadata(dir).is_ok() {
-            return Err(JobError::OutputExists {
-                path: dir.to_path_buf(),
-            });
-        }
-        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent).map_err(|e| JobError::io(parent, e))?;
-        }
-        let temp = temp_dir_for(dir);
-        fs::create_dir(&temp).map_err(|e| JobError::io(&temp, e))?;
-        let written = self.write_parts(&temp).and_then(|()| {
-            write_part(&temp.join("_SUCCESS"), std::iter::empty::<&str>())?;
-            if fs::symlink_metadata(dir).is_ok() {
-                return Err(JobError::OutputExists {
-                    path: dir.to_path_buf(),
+        let ctx = self.context();
+        // Step 1: the driver prepares, every process learns where to write.
+        let prepared = if ctx.is_driver() {
+            prepare(dir).map(|temp| Some(temp.display().to_string()))
+        } else {
+            Ok(None)
+        };
+        let temp = match agree(ctx, prepared)? {
+            Some(temp) => PathBuf::from(temp),
+            None => {
+                return Err(JobError::Codec {
+                    action: "decode",
+                    message: "process 0 named no temporary output directory".to_owned(),
                 });
             }
-            fs::rename(&temp, dir).map_err(|e| JobError::io(dir, e))
-        });
-        if written.is_err() {
-            // Best effort: the temporary directory is hidden from readers anyway.
-            let _ = fs::remove_dir_all(&temp);
-        }
-        written
+        };
+        // Step 2: every process writes its parts; the job's round fails
+        // everywhere if one process failed.
+        let written = self.write_parts(&temp);
+        // Step 3: the driver commits, every process returns the outcome.
+        let committed = if ctx.is_driver() {
+            let committed = written.and_then(|()| commit(&temp, dir));
+            if committed.is_err() {
+                // Best effort: the temporary directory is hidden from readers anyway.
+                let _ = fs::remove_dir_all(&temp);
+            }
+            committed
+        } else {
+            written
+        };
+        agree(ctx, committed.map(|()| None)).map(|_| ())
     }
 
     fn write_parts(&self, temp: &Path) -> Result<(), JobError> {
@@ -81,5 +103,48 @@ impl<T: Data + Display> Rdd<T> {
             write_part(&temp.join(format!("part-{:05}", task.partition)), records)
         })?;
         Ok(())
+    }
+}
+
+/// Checks that `dir` does not exist, creates its parent and a fresh hidden
+/// temporary directory beside it, and returns that.
+fn prepare(dir: &Path) -> Result<PathBuf, JobError> {
+    if fs::symlink_metadata(dir).is_ok() {
+        return Err(JobError::OutputExists {
+            path: dir.to_path_buf(),
+        });
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|e| JobError::io(parent, e))?;
+    }
+    let temp = temp_dir_for(dir);
+    fs::create_dir(&temp).map_err(|e| JobError::io(&temp, e))?;
+    Ok(temp)
+}
+
+/// Writes `_SUCCESS` into the complete `temp` and renames it to `dir`.
+fn commit(temp: &Path, dir: &Path) -> Result<(), JobError> {
+    write_part(&temp.join("_SUCCESS"), std::iter::empty::<&str>())?;
+    if fs::symlink_metadata(dir).is_ok() {
+        return Err(JobError::OutputExists {
+            path: dir.to_path_buf(),
+        });
+    }
+    fs::rename(temp, dir).map_err(|e| JobError::io(dir, e))
+}
+
+/// Process 0's `outcome`, on every process (each passes its own; only
+/// process 0's value counts, and any process's error fails all). In
+/// local mode, `outcome` itself.
+fn agree(
+    ctx: &RddContext,
+    outcome: Result<Option<String>, JobError>,
+) -> Result<Option<String>, JobError> {
+    match ctx.exchange() {
+        None => outcome,
+        Some(exchange) => {
+            let all = all_gather(exchange.as_ref(), &ctx.inner.metrics, outcome)?;
+            Ok(all.into_iter().next().flatten())
+        }
     }
 }
