@@ -18,7 +18,17 @@
 //! count whose final state must equal the model's counts exactly; and a
 //! process SIGKILLed while a 3-process cluster runs makes the other two
 //! fail promptly with an error naming it (no hang).
+//!
+//! A graceful stop asked by process 1 of a 2 x 2 cluster processes every
+//! record its two receivers accepted (`graceful.rs`).
+//!
+//! Crash recovery (`crash.rs`): a 3-process checkpointed word count over a
+//! file stream has a process SIGKILLed 10 times at seeded random moments;
+//! each time all are restarted through `get_or_create`, and the final
+//! state must equal the model exactly.
 
+mod crash;
+mod graceful;
 mod inputs;
 mod suite;
 
@@ -59,6 +69,7 @@ struct Task {
     out: String,
     ports: Vec<u16>,
     dir: String,
+    checkpoint: String,
     expected_words: u64,
 }
 
@@ -73,6 +84,7 @@ fn run_process(args: Vec<String>) -> Result<(), Error> {
         out: String::new(),
         ports: Vec::new(),
         dir: String::new(),
+        checkpoint: String::new(),
         expected_words: 0,
     };
     let mut it = rest.into_iter();
@@ -85,6 +97,7 @@ fn run_process(args: Vec<String>) -> Result<(), Error> {
             "--port" => task.ports.push(value.parse()?),
             "--expected-words" => task.expected_words = value.parse()?,
             "--dir" => task.dir = value,
+            "--ckpt" => task.checkpoint = value,
             _ => return Err(format!("unexpected argument {flag}").into()),
         }
     }
@@ -102,6 +115,23 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
     // Joined here, not from the configuration, so that one process also
     // runs through the exchange.
     let joined = Arc::new(Cluster::connect(cluster)?);
+    if task.mode == "graceful" {
+        graceful::process(&joined, cluster, &task.out)?;
+        joined.shutdown()?;
+        return Ok(());
+    }
+    if task.mode == "crash" {
+        crash::process(
+            &joined,
+            cluster,
+            &task.dir,
+            &task.checkpoint,
+            &task.out,
+            task.seed,
+        )?;
+        joined.shutdown()?;
+        return Ok(());
+    }
     let conf = StreamingConf::new()
         .master(format!("local[{}]", cluster.threads))
         .app_name("ClusterTest")
@@ -125,13 +155,30 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
     Ok(())
 }
 
-/// Every check.
+/// Every check (`EMBER_CLUSTER_CHECK=crash`, say, runs one).
 fn run_checks() -> Result<(), Error> {
+    if let Ok(only) = std::env::var("EMBER_CLUSTER_CHECK") {
+        return match only.as_str() {
+            "crash" => crash::check(seed_or(crash::DEFAULT_SEED)?),
+            "graceful" => graceful::check(),
+            other => Err(format!("unknown check {other}").into()),
+        };
+    }
     check_equivalence()?;
     inputs::check_receivers()?;
     inputs::check_file_stream()?;
     inputs::check_peer_death()?;
+    graceful::check()?;
+    crash::check(seed_or(crash::DEFAULT_SEED)?)?;
     Ok(())
+}
+
+/// `EMBER_CLUSTER_SEED` if set, otherwise `default`.
+fn seed_or(default: u64) -> Result<u64, Error> {
+    match std::env::var("EMBER_CLUSTER_SEED") {
+        Ok(seed) => Ok(seed.parse()?),
+        Err(_) => Ok(default),
+    }
 }
 
 /// The local results, then every layout's, compared line by line.

@@ -21,6 +21,7 @@ use crossbeam_channel::{Receiver, Sender};
 use ember_checkpoint::{CheckpointSeries, CheckpointStore};
 
 use crate::checkpoint::{CHECKPOINT_LAYOUT, StreamingCheckpoint, checkpoint_error, in_dir};
+use crate::cluster_checkpoint::ClusterParts;
 use crate::graph::Graph;
 use crate::listener_bus::FailureHook;
 use crate::{StreamingError, Time};
@@ -101,9 +102,17 @@ pub(crate) struct CheckpointHeader {
     pub(crate) pipeline: Vec<String>,
 }
 
+/// What the writer thread is asked to do.
+enum Message {
+    /// Write a checkpoint.
+    Write(WriteJob),
+    /// Say when everything queued before is written.
+    Flush(Sender<()>),
+}
+
 /// The handle of the writer thread: a queue of [`WriteJob`]s.
 pub(crate) struct CheckpointWriter {
-    sender: Option<Sender<WriteJob>>,
+    sender: Option<Sender<Message>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -114,6 +123,9 @@ struct WriterThread {
     graph: Arc<Graph>,
     header: CheckpointHeader,
     hooks: WriterHooks,
+    /// Cluster mode: told of every part written; decides which old parts
+    /// go.
+    cluster: Option<Arc<ClusterParts>>,
 }
 
 impl CheckpointWriter {
@@ -124,6 +136,7 @@ impl CheckpointWriter {
         graph: Arc<Graph>,
         header: CheckpointHeader,
         hooks: WriterHooks,
+        cluster: Option<Arc<ClusterParts>>,
     ) -> Result<Self, StreamingError> {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let writer = WriterThread {
@@ -132,6 +145,7 @@ impl CheckpointWriter {
             graph,
             header,
             hooks,
+            cluster,
         };
         let thread = std::thread::Builder::new()
             .name("ember-checkpoint-writer".to_owned())
@@ -148,9 +162,18 @@ impl CheckpointWriter {
 
     /// Queues a checkpoint; jobs are written in the order queued.
     pub(crate) fn submit(&self, job: WriteJob) {
-        let sent = self.sender.as_ref().map(|s| s.send(job));
+        let sent = self.sender.as_ref().map(|s| s.send(Message::Write(job)));
         if !matches!(sent, Some(Ok(()))) {
             tracing::error!("the checkpoint writer thread is gone; checkpoint not written");
+        }
+    }
+
+    /// Waits until every checkpoint queued before is written (or failed).
+    pub(crate) fn flush(&self) {
+        let (done, written) = crossbeam_channel::bounded(1);
+        if let Some(Ok(())) = self.sender.as_ref().map(|s| s.send(Message::Flush(done))) {
+            // An error here: the thread ended, nothing is queued any more.
+            let _ = written.recv();
         }
     }
 }
@@ -169,8 +192,15 @@ impl Drop for CheckpointWriter {
 }
 
 impl WriterThread {
-    fn run(self, receiver: &Receiver<WriteJob>) {
-        for mut job in receiver {
+    fn run(self, receiver: &Receiver<Message>) {
+        for message in receiver {
+            let mut job = match message {
+                Message::Write(job) => job,
+                Message::Flush(done) => {
+                    let _ = done.send(());
+                    continue;
+                }
+            };
             let time = job.time;
             let started = std::time::Instant::now();
             let done = job.done.take();
@@ -259,6 +289,10 @@ impl WriterThread {
                     job.time.milliseconds(),
                 ));
         let size_bytes = std::fs::metadata(location).map_or(entries_size as u64, |meta| meta.len());
+        if let Some(parts) = &self.cluster {
+            parts.part_written(job.time.milliseconds());
+            self.drop_old_parts(parts)?;
+        }
         // The log of every kept checkpoint must stay: a damaged newest one
         // falls back to an older one, which replays from its own time.
         let oldest_kept = self
@@ -276,5 +310,25 @@ impl WriterThread {
             }
         }
         Ok(size_bytes)
+    }
+
+    /// Cluster mode: deletes this process's parts older than the oldest
+    /// confirmed commit kept (newer ones may still be committed, or be
+    /// what recovery falls back to).
+    fn drop_old_parts(&self, parts: &ClusterParts) -> Result<(), Failure> {
+        let Some(floor) = parts.retention_floor() else {
+            return Ok(());
+        };
+        let times = self
+            .series
+            .times()
+            .map_err(|e| Failure::Write(checkpoint_error(&self.dir, &e)))?;
+        for time in times.into_iter().filter(|&t| t < floor) {
+            let name = CheckpointSeries::<Arc<dyn CheckpointStore>>::name_for(time);
+            if let Err(e) = self.series.store().delete(&name) {
+                tracing::warn!(dir = %self.dir.display(), time_ms = time, error = %e, "could not delete an old checkpoint part");
+            }
+        }
+        Ok(())
     }
 }

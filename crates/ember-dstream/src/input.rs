@@ -144,13 +144,16 @@ impl InputEnv {
     pub fn listeners(&self) -> &ListenerBus {
         &self.listeners
     }
-    /// The context's checkpoint directory, if set (a write-ahead log goes
-    /// under it).
+    /// Where this input's logs go, if the context has a checkpoint
+    /// directory (a write-ahead log goes under it): the directory itself,
+    /// or in cluster mode this process's own part of it,
+    /// `<dir>/process-<p>`.
     pub fn checkpoint_dir(&self) -> Option<PathBuf> {
         self.checkpoint_dir
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .as_deref()
+            .map(|dir| crate::cluster_checkpoint::own_dir(dir, &self.env.rdd))
     }
     /// How long the graph needs this input's batches after their time: the
     /// input stream's remember duration (the longest window reading it,

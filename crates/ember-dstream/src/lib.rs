@@ -29,6 +29,7 @@ mod checkpoint_writer;
 mod clock;
 #[cfg(feature = "cluster")]
 mod cluster;
+mod cluster_checkpoint;
 mod conf;
 mod context;
 mod dstream;

@@ -13,8 +13,11 @@
 //!
 //! In cluster mode one executor thread runs the batches (every process
 //! runs the same jobs in the same order), and after each batch the
-//! processes agree whether to stop: a stop requested on any process stops
-//! every process after that batch.
+//! processes hold one round: a stop requested on any process stops every
+//! process after that batch (a graceful one: every process stops its
+//! inputs, and they stop after the first batch after which every process
+//! has processed what its inputs accepted), and the round carries the
+//! two-phase checkpoint's votes (`cluster_checkpoint.rs`).
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -27,6 +30,7 @@ use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
 
 use crate::checkpoint::Checkpointer;
 use crate::clock::Clock;
+use crate::cluster_checkpoint::PartsVote;
 use crate::context::{ContextInner, StreamEnv};
 use crate::graph::{Graph, PlannedJob};
 use crate::listener::{BatchInfo, OutputOperationInfo};
@@ -167,6 +171,18 @@ struct Control {
     /// Cluster mode: this process asks every process to stop after the
     /// current batch.
     stop_requested: AtomicBool,
+    /// Cluster mode: the stop this process asks for is graceful: every
+    /// process stops its inputs and the processes run batches until each
+    /// has processed what its inputs accepted.
+    graceful_requested: AtomicBool,
+    /// Cluster mode: this process's inputs stopped for a graceful stop.
+    draining: AtomicBool,
+    /// Cluster mode: this process was told of a graceful stop another
+    /// process asked for.
+    told_graceful: AtomicBool,
+    /// The newest batch generated, held while one is generated (so that
+    /// whether an input's data went into a batch not yet run can be told).
+    generated: Mutex<Option<Time>>,
     /// Generate nothing more and drop the queued batches.
     hard_stop: AtomicBool,
     alive: Mutex<usize>,
@@ -246,11 +262,12 @@ struct ExecutorShared {
     rdd: ember_rdd::RddContext,
 }
 
-/// What an executor needs to agree on stops with the other processes.
+/// What an executor needs to agree on stops with the other processes
+/// (the rounds go through the RDD context's exchange).
 pub(crate) struct ClusterStop {
-    pub(crate) exchange: Arc<dyn ember_rdd::Exchange>,
-    /// Stops this process's context (in the background).
-    pub(crate) stop: Arc<dyn Fn() + Send + Sync>,
+    /// Stops this process's context in the background, gracefully or
+    /// not.
+    pub(crate) stop: Arc<dyn Fn(bool) + Send + Sync>,
 }
 
 /// Which batches completed: every one up to `frontier`, and those after it
@@ -401,7 +418,14 @@ impl Runtime {
     pub(crate) fn stop(mut self, graceful: bool, timeout: std::time::Duration) {
         if self.clustered {
             // The executor agrees with the other processes and stops
-            // every one after the same batch.
+            // every one after the same batch (after a graceful stop: the
+            // batch after which every process is drained).
+            if graceful {
+                self.control
+                    .graceful_requested
+                    .store(true, Ordering::SeqCst);
+                self.control.draining.store(true, Ordering::SeqCst);
+            }
             self.control.stop_requested.store(true, Ordering::SeqCst);
         } else {
             self.control.stopping.store(true, Ordering::SeqCst);
@@ -484,7 +508,14 @@ impl Generator {
     }
 
     fn generate(&self, time: Time) -> Result<JobSet, StreamingError> {
+        let mut generated = self
+            .control
+            .generated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let jobs = self.graph.generate_jobs(time)?;
+        *generated = Some(time);
+        drop(generated);
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.generated(time);
         }
@@ -529,16 +560,22 @@ fn run_executor(receiver: &Receiver<JobSet>, shared: &ExecutorShared) {
         if shared.control.hard_stop() {
             break;
         }
+        let time = job_set.info.batch_time;
         if let Err(e) = run_job_set(job_set, shared) {
             (shared.fail)(e);
             break;
         }
         if let Some(cluster) = &shared.cluster {
-            match agree_to_stop(cluster.exchange.as_ref(), &shared.control) {
-                Ok(false) => {}
-                Ok(true) => {
+            match agree_after_batch(shared, time) {
+                Ok(Agreed::GoOn) => {}
+                Ok(Agreed::Drain) => {
+                    if !shared.control.told_graceful.swap(true, Ordering::SeqCst) {
+                        (cluster.stop)(true);
+                    }
+                }
+                Ok(Agreed::Stop) => {
                     shared.control.hard_stop.store(true, Ordering::SeqCst);
-                    (cluster.stop)();
+                    (cluster.stop)(false);
                     break;
                 }
                 Err(e) => {
@@ -550,16 +587,82 @@ fn run_executor(receiver: &Receiver<JobSet>, shared: &ExecutorShared) {
     }
 }
 
-/// Cluster mode, after a batch: whether any process asked to stop.
-fn agree_to_stop(
-    exchange: &dyn ember_rdd::Exchange,
-    control: &Control,
-) -> Result<bool, StreamingError> {
-    let mine = u8::from(control.stop_requested.load(Ordering::SeqCst));
-    let votes = exchange
-        .all_to_all(vec![vec![mine]; exchange.processes()])
-        .map_err(|e| StreamingError::Job(e.into()))?;
-    Ok(votes.iter().any(|vote| vote.first() == Some(&1)))
+/// What each process says in the round after a batch (cluster mode).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AfterBatch {
+    /// It was asked to stop.
+    stop: bool,
+    /// The stop it was asked for is graceful.
+    graceful: bool,
+    /// Its inputs stopped for a graceful stop, they hold no data no batch
+    /// took, and no batch after this one was generated.
+    drained: bool,
+    /// Its side of the two-phase checkpoint, when checkpointing.
+    parts: Option<PartsVote>,
+}
+
+/// What the processes agreed after a batch.
+enum Agreed {
+    /// Run the next batch.
+    GoOn,
+    /// A graceful stop was asked for: stop the inputs (if not yet) and run
+    /// batches until every process is drained.
+    Drain,
+    /// Stop after this batch.
+    Stop,
+}
+
+/// Cluster mode, after the batch at `time`: one round in which the
+/// processes agree whether to stop and which checkpoint is committed. A
+/// stop any process asked for stops all after this batch; a graceful one
+/// only once every process is drained. Before stopping, the parts still
+/// being written are committed.
+fn agree_after_batch(shared: &ExecutorShared, time: Time) -> Result<Agreed, StreamingError> {
+    let control = &shared.control;
+    let parts = shared.checkpointer.as_ref().and_then(|c| c.cluster());
+    let drained = control.draining.load(Ordering::SeqCst) && {
+        // Held: the generator cannot take input data into a new batch
+        // between the two checks.
+        let generated = control
+            .generated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        !shared.graph.has_unallocated_data()? && generated.is_none_or(|g| g <= time)
+    };
+    let mine = AfterBatch {
+        stop: control.stop_requested.load(Ordering::SeqCst),
+        graceful: control.graceful_requested.load(Ordering::SeqCst),
+        drained,
+        parts: parts.map(|p| p.vote()),
+    };
+    let all = shared.rdd.all_gather(Ok(mine))?;
+    if let Some(parts) = parts {
+        let votes: Vec<PartsVote> = all
+            .iter()
+            .map(|a| a.parts.clone().unwrap_or_default())
+            .collect();
+        if let Err(e) = parts.decide(&votes) {
+            tracing::error!(error = %e, "committing a cluster checkpoint failed; the next one will be tried");
+            shared.termination.report_error(e);
+        }
+    }
+    let hard = all.iter().any(|a| a.stop && !a.graceful);
+    let graceful = all.iter().any(|a| a.stop && a.graceful);
+    let agreed = if hard || (graceful && all.iter().all(|a| a.drained)) {
+        Agreed::Stop
+    } else if graceful {
+        Agreed::Drain
+    } else {
+        Agreed::GoOn
+    };
+    if matches!(agreed, Agreed::Stop)
+        && let Some(checkpointer) = &shared.checkpointer
+        && let Err(e) = checkpointer.commit_now(&shared.rdd)
+    {
+        tracing::error!(error = %e, "committing the last cluster checkpoint before stopping failed");
+        shared.termination.report_error(e);
+    }
+    Ok(agreed)
 }
 
 /// Runs `f`, a user callback named `callback`, turning a panic into an error.

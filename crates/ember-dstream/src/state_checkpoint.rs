@@ -95,9 +95,18 @@ fn last_rdd<T: Data>(
     }
 }
 
-/// Puts saved elements back as the RDD a stream generated at their time.
+/// Puts saved elements back as the RDD a stream generated at their time
+/// (in cluster mode: this process's part, held here; the next shuffle
+/// sends every key to the process owning its partition).
 fn restore_rdd<T: Data>(core: &StreamCore<T>, partitions: usize, time: Time, elements: Vec<T>) {
-    let rdd = core.env.rdd.parallelize(elements, partitions);
+    let ctx = &core.env.rdd;
+    let rdd = match ctx.exchange() {
+        Some(_) => {
+            let slices = (ctx.default_parallelism() / ctx.processes()).max(1);
+            ctx.from_process_partitions(vec![elements], slices)
+        }
+        None => ctx.parallelize(elements, partitions),
+    };
     rdd.cache();
     core.insert_generated(time, rdd);
 }
@@ -121,10 +130,22 @@ impl<T: Data, P: StateData> Checkpointable for StateParticipant<T, P> {
         let Some(core) = self.stream.upgrade() else {
             return Ok(None);
         };
-        // The RDD (its lineage cut after its batch) is all that is kept
-        // here; the writer thread collects and serializes it.
         let last = last_rdd(&core, self.id, time)?;
         let (id, save) = (self.id, self.save);
+        if core.env.rdd.exchange().is_some() {
+            // Cluster mode: this process's partitions, taken here (jobs
+            // run on the executor thread); the writer serializes them.
+            let saved = match last {
+                Some((last, rdd)) => Some(SavedRdd {
+                    time_ms: last.milliseconds(),
+                    elements: rdd.flat_map(save).collect_local()?,
+                }),
+                None => None,
+            };
+            return Ok(Some(Box::new(move || encode(id, &saved))));
+        }
+        // The RDD (its lineage cut after its batch) is all that is kept
+        // here; the writer thread collects and serializes it.
         Ok(Some(Box::new(move || {
             let saved = match last {
                 Some((last, rdd)) => Some(SavedRdd {
@@ -235,6 +256,29 @@ impl<K: StateData, V: StateData> Checkpointable for WindowParticipant<K, V> {
         }
         reduced.reverse();
         let id = self.id;
+        if core.env.rdd.exchange().is_some() {
+            // Cluster mode: this process's partitions, taken here (jobs
+            // run on the executor thread); the writer serializes them.
+            let saved = SavedWindow {
+                window: match last {
+                    Some((last, rdd)) => Some(SavedRdd {
+                        time_ms: last.milliseconds(),
+                        elements: rdd.collect_local()?,
+                    }),
+                    None => None,
+                },
+                reduced: reduced
+                    .into_iter()
+                    .map(|(t, rdd)| {
+                        Ok(SavedRdd {
+                            time_ms: t.milliseconds(),
+                            elements: rdd.collect_local()?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StreamingError>>()?,
+            };
+            return Ok(Some(Box::new(move || encode(id, &saved))));
+        }
         Ok(Some(Box::new(move || {
             let window = match last {
                 Some((last, rdd)) => Some(SavedRdd {
