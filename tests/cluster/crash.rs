@@ -7,7 +7,9 @@
 //! then (seeded), so the processes' parts of a checkpoint differ. No state
 //! process 0 ever reports may count a word more
 //! often than the files written so far hold it (a batch applied twice
-//! would), and the final state must equal the model's counts exactly.
+//! would), and the final state must equal the model's counts exactly —
+//! also when the last checkpoint is recovered with 2 threads a process;
+//! a 2-process cluster must refuse it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -210,18 +212,7 @@ pub(crate) fn check(seed: u64) -> Result<(), Error> {
     // by the test's seed and the run).
     let launch = |run: u64| -> Result<RunningCluster, Error> {
         Ok(LocalCluster::new(LAYOUT.0, LAYOUT.1)?
-            .args([
-                "--mode".to_owned(),
-                "crash".to_owned(),
-                "--dir".to_owned(),
-                input.display().to_string(),
-                "--ckpt".to_owned(),
-                checkpoint.display().to_string(),
-                "--out".to_owned(),
-                out.display().to_string(),
-                "--seed".to_owned(),
-                seed.wrapping_add(run).to_string(),
-            ])
+            .args(args(&input, &checkpoint, &out, seed.wrapping_add(run)))
             .spawn()?)
     };
     let mut rng = Rng(seed | 1);
@@ -283,6 +274,21 @@ pub(crate) fn check(seed: u64) -> Result<(), Error> {
         )
         .into());
     }
+    // The final checkpoint, recovered with 2 threads a process instead of
+    // 1 (the stop marker is still there: one batch runs, then all stop).
+    std::fs::remove_file(&out)?;
+    LocalCluster::new(LAYOUT.0, 2)?
+        .args(args(&input, &checkpoint, &out, seed))
+        .spawn()?
+        .wait()?;
+    let recovered = read_state(&out)?.unwrap_or_default();
+    if recovered != files.counts {
+        return Err(format!(
+            "seed {seed}: recovered with 2 threads a process, the state differs from the model\n  model:   {:?}\n  cluster: {recovered:?}",
+            files.counts
+        )
+        .into());
+    }
     check_other_process_count(&input, &checkpoint, &out)?;
     println!(
         "crash: {} x {} cluster, {KILLS} processes SIGKILLed and all restarted, {} files, {total} words: final state equals the model (seed {seed}, {:.1} s)",
@@ -294,21 +300,28 @@ pub(crate) fn check(seed: u64) -> Result<(), Error> {
     Ok(())
 }
 
+/// The arguments of a crash-mode process.
+fn args(input: &Path, checkpoint: &Path, out: &Path, seed: u64) -> [String; 10] {
+    [
+        "--mode".to_owned(),
+        "crash".to_owned(),
+        "--dir".to_owned(),
+        input.display().to_string(),
+        "--ckpt".to_owned(),
+        checkpoint.display().to_string(),
+        "--out".to_owned(),
+        out.display().to_string(),
+        "--seed".to_owned(),
+        seed.to_string(),
+    ]
+}
+
 /// A cluster of another size refuses the checkpoint, every process with
 /// an error saying how many processes wrote it.
 fn check_other_process_count(input: &Path, checkpoint: &Path, out: &Path) -> Result<(), Error> {
     let processes = LAYOUT.0 - 1;
     let statuses = LocalCluster::new(processes, LAYOUT.1)?
-        .args([
-            "--mode".to_owned(),
-            "crash".to_owned(),
-            "--dir".to_owned(),
-            input.display().to_string(),
-            "--ckpt".to_owned(),
-            checkpoint.display().to_string(),
-            "--out".to_owned(),
-            out.display().to_string(),
-        ])
+        .args(args(input, checkpoint, out, 0))
         .spawn()?
         .wait_all_within(StdDuration::from_secs(30))?;
     let wanted = format!(
