@@ -268,6 +268,7 @@ fn propose(
                 record.processes,
                 rdd.processes()
             ));
+            proposal.discardable = true;
             return Ok(proposal);
         }
         let part = series
