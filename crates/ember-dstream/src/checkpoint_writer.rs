@@ -14,7 +14,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -103,8 +103,9 @@ pub(crate) struct CheckpointHeader {
 
 /// The handle of the writer thread: a queue of [`WriteJob`]s.
 pub(crate) struct CheckpointWriter {
-    sender: Option<Sender<WriteJob>>,
-    thread: Option<JoinHandle<()>>,
+    /// `None` once closed: nothing more is written.
+    sender: Mutex<Option<Sender<WriteJob>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// What the writer thread owns.
@@ -141,16 +142,44 @@ impl CheckpointWriter {
                 message: e.to_string(),
             })?;
         Ok(CheckpointWriter {
-            sender: Some(sender),
-            thread: Some(thread),
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
     /// Queues a checkpoint; jobs are written in the order queued.
     pub(crate) fn submit(&self, job: WriteJob) {
-        let sent = self.sender.as_ref().map(|s| s.send(job));
+        let sent = self
+            .sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|s| s.send(job));
         if !matches!(sent, Some(Ok(()))) {
-            tracing::error!("the checkpoint writer thread is gone; checkpoint not written");
+            tracing::error!("the checkpoint writer is closed; checkpoint not written");
+        }
+    }
+
+    /// Writes every queued checkpoint, then ends the writer thread: a
+    /// checkpoint submitted afterwards is not written. Returns once the
+    /// thread ended (at once when called on the writer thread itself).
+    pub(crate) fn close(&self) {
+        drop(
+            self.sender
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread
+            && thread.thread().id() != std::thread::current().id()
+            && thread.join().is_err()
+        {
+            tracing::error!("the checkpoint writer thread panicked");
         }
     }
 }
@@ -158,13 +187,7 @@ impl CheckpointWriter {
 impl Drop for CheckpointWriter {
     /// Waits for every queued checkpoint to be written.
     fn drop(&mut self) {
-        drop(self.sender.take());
-        if let Some(thread) = self.thread.take()
-            && thread.thread().id() != std::thread::current().id()
-            && thread.join().is_err()
-        {
-            tracing::error!("the checkpoint writer thread panicked");
-        }
+        self.close();
     }
 }
 

@@ -165,8 +165,10 @@ pub struct StopOptions {
     /// batch took, and every generated batch runs; bounded by
     /// `spark.streaming.gracefulStopTimeout` (default 10 batch intervals,
     /// wall time), after which it stops as a non-graceful stop and logs
-    /// what was left. Otherwise the batch in progress finishes (it is never
-    /// interrupted) and queued batches are dropped.
+    /// what was left. Otherwise queued batches are dropped and the batch
+    /// in progress gets 1.5 s to finish; past that its thread is left
+    /// behind and the batch abandoned: it writes no checkpoint and cleans
+    /// nothing up, and recovery runs it again, as after a crash.
     pub stop_gracefully: bool,
 }
 
@@ -905,9 +907,10 @@ impl StreamingContext {
     /// being generated; a graceful stop first processes what the inputs
     /// accepted and every generated batch (see [`StopOptions`]); then the
     /// listener events posted so far are delivered. Every wait is bounded
-    /// by `spark.streaming.gracefulStopTimeout`, so a stop never hangs (a
-    /// batch in progress is not interrupted: past the timeout its thread
-    /// is left to finish it). Stopping twice is harmless.
+    /// by `spark.streaming.gracefulStopTimeout`, so a stop never hangs; the
+    /// batch in progress is not interrupted, but once no more batches are
+    /// to run it gets 1.5 s, then its thread is left behind and the batch
+    /// abandoned (see [`StopOptions`]). Stopping twice is harmless.
     ///
     /// Called from an output operation or a listener callback (threads of
     /// this context, which cannot wait for themselves), it returns at once
@@ -971,8 +974,9 @@ impl StreamingContext {
         {
             tracing::warn!(error = %e, "leaving the cluster");
         }
-        // The last checkpoint is written (the runtime's checkpointer waited
-        // for its writer): another context may take the directory now.
+        // The last checkpoint is written and the writer closed (a batch
+        // the stop left behind can write none): another context may take
+        // the directory now.
         drop(
             self.inner
                 .dir_lock
