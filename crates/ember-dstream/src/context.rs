@@ -365,6 +365,12 @@ impl StreamingContext {
     /// to discard the old state instead). A damaged newest checkpoint is
     /// skipped with a warning for an older valid one; when none is valid,
     /// the error names each file and what is wrong with it.
+    ///
+    /// The directory is locked (as by [`start`](Self::start)) before it is
+    /// read, and the returned context holds the lock until it stops or is
+    /// dropped: a directory another context holds, in this or another
+    /// process, fails with [`StreamingError::CheckpointDirLocked`] naming
+    /// the holder. On an error the lock is released.
     pub fn get_or_create(
         dir: impl AsRef<Path>,
         create: impl FnOnce() -> Result<StreamingContext, StreamingError>,
@@ -387,6 +393,14 @@ impl StreamingContext {
                 "the create function set another checkpoint directory; using the one given to get_or_create");
         }
         ssc.checkpoint(dir);
+        // Locked before anything in it is read (or stale files removed),
+        // and held into `start`: another process can neither write while
+        // this one reads nor start on what this one recovers. Every error
+        // below drops `ssc`, which releases it.
+        *ssc.inner
+            .dir_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(lock_dir(dir)?);
         let series = open_series(dir)?;
         if let Err(e) = series.store().remove_stale_temp_files() {
             tracing::warn!(dir = %dir.display(), error = %e, "could not remove stale temporary files");
@@ -615,9 +629,11 @@ impl StreamingContext {
     /// start succeeds.
     ///
     /// With a checkpoint directory, the context takes an exclusive lock on
-    /// it (`<dir>/.lock`, naming this process and host) until it stops; a
-    /// second context on the same directory, in this or another process,
-    /// fails with [`StreamingError::CheckpointDirLocked`] naming the holder.
+    /// it (`<dir>/.lock`, naming this process and host) until it stops
+    /// (a context made by [`get_or_create`](Self::get_or_create) already
+    /// holds it); a second context on the same directory, in this or
+    /// another process, fails with [`StreamingError::CheckpointDirLocked`]
+    /// naming the holder.
     pub fn start(&self) -> Result<(), StreamingError> {
         let mut life = self.life();
         match *life {
@@ -653,15 +669,20 @@ impl StreamingContext {
                 hint: "run without a checkpoint directory, or in local mode",
             });
         }
-        // Held until stop (or drop); released on every early return below.
+        // Held until stop (or drop). Taken here unless `get_or_create`
+        // already holds it (then kept on a failed start, which can be
+        // retried with the checkpoint it read); a lock taken here is
+        // released on every early return below.
+        let already_held = self
+            .inner
+            .dir_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|lock| lock.dir().to_path_buf());
         let dir_lock = match &checkpoint_dir {
-            Some(dir) => Some(DirLock::acquire(dir).map_err(|e| match e {
-                CheckpointError::Locked { dir, holder } => {
-                    StreamingError::CheckpointDirLocked { dir, holder }
-                }
-                other => checkpoint_error(dir, &other),
-            })?),
-            None => None,
+            Some(dir) if already_held.as_deref() != Some(dir.as_path()) => Some(lock_dir(dir)?),
+            _ => None,
         };
         let recovered = self.restore()?;
         let batch = self.inner.env.batch;
@@ -748,11 +769,13 @@ impl StreamingContext {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        *self
-            .inner
-            .dir_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = dir_lock;
+        if let Some(dir_lock) = dir_lock {
+            *self
+                .inner
+                .dir_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(dir_lock);
+        }
         *life = LifeCycle::Active;
         drop(life);
         tracing::info!(app = self.inner.conf.app_name_str(), %first_batch, %batch, "streaming context started");
@@ -996,4 +1019,14 @@ impl StreamingContext {
             "streaming context stopped"
         );
     }
+}
+
+/// Takes the exclusive lock on the checkpoint directory `dir`.
+fn lock_dir(dir: &Path) -> Result<DirLock, StreamingError> {
+    DirLock::acquire(dir).map_err(|e| match e {
+        CheckpointError::Locked { dir, holder } => {
+            StreamingError::CheckpointDirLocked { dir, holder }
+        }
+        other => checkpoint_error(dir, &other),
+    })
 }
