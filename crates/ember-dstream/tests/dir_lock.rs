@@ -197,7 +197,10 @@ fn get_or_create_locks_the_directory_before_it_reads_it_and_holds_it_into_start(
     // The recovered context holds it from get_or_create on, through start,
     // until it stops.
     let first = recover(dir.path(), 1)?;
-    assert_eq!(first.recovered_from(), Some(ember_dstream::Time::from_millis(0)));
+    assert_eq!(
+        first.recovered_from(),
+        Some(ember_dstream::Time::from_millis(0))
+    );
     let err = recover(dir.path(), 1).unwrap_err();
     assert_locked_by(&err, dir.path(), std::process::id());
     first.start()?;
