@@ -371,6 +371,13 @@ impl Checkpointer {
         failure.map_or(Ok(()), Err)
     }
 
+    /// Writes the checkpoints queued so far and closes the writer: nothing
+    /// is written after this returns (a stop calls it before it releases
+    /// the directory's lock, so a batch it left behind cannot write).
+    pub(crate) fn close(&self) {
+        self.writer.close();
+    }
+
     /// Writes the checkpoint of a fresh start, at the zero time (no batch
     /// yet, every input at its start), and returns once it is durable. A
     /// crash before the first interval checkpoint then recovers from it:

@@ -166,8 +166,10 @@ pub struct StopOptions {
     /// batch took, and every generated batch runs; bounded by
     /// `spark.streaming.gracefulStopTimeout` (default 10 batch intervals,
     /// wall time), after which it stops as a non-graceful stop and logs
-    /// what was left. Otherwise the batch in progress finishes (it is never
-    /// interrupted) and queued batches are dropped.
+    /// what was left. Otherwise queued batches are dropped and the batch
+    /// in progress gets 1.5 s to finish; past that its thread is left
+    /// behind and the batch abandoned: it writes no checkpoint and cleans
+    /// nothing up, and recovery runs it again, as after a crash.
     pub stop_gracefully: bool,
 }
 
@@ -364,6 +366,12 @@ impl StreamingContext {
     /// to discard the old state instead). A damaged newest checkpoint is
     /// skipped with a warning for an older valid one; when none is valid,
     /// the error names each file and what is wrong with it.
+    ///
+    /// The directory is locked (as by [`start`](Self::start)) before it is
+    /// read, and the returned context holds the lock until it stops or is
+    /// dropped: a directory another context holds, in this or another
+    /// process, fails with [`StreamingError::CheckpointDirLocked`] naming
+    /// the holder. On an error the lock is released.
     pub fn get_or_create(
         dir: impl AsRef<Path>,
         create: impl FnOnce() -> Result<StreamingContext, StreamingError>,
@@ -386,6 +394,16 @@ impl StreamingContext {
                 "the create function set another checkpoint directory; using the one given to get_or_create");
         }
         ssc.checkpoint(dir);
+        // Locked before anything in it is read (or stale files removed),
+        // and held into `start`: another process can neither write while
+        // this one reads nor start on what this one recovers. Every error
+        // below drops `ssc`, which releases it. (In cluster mode: this
+        // process's own part of the directory.)
+        let own = cluster_checkpoint::own_dir(dir, &ssc.inner.env.rdd);
+        *ssc.inner
+            .dir_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(lock_dir(&own)?);
         let batch = ssc.batch_duration();
         let (fingerprint, pipeline) = pipeline_fingerprint(&ssc.inner.graph);
         // Why a checkpoint cannot continue in this pipeline, and whether
@@ -668,9 +686,11 @@ impl StreamingContext {
     /// start succeeds.
     ///
     /// With a checkpoint directory, the context takes an exclusive lock on
-    /// it (`<dir>/.lock`, naming this process and host) until it stops; a
-    /// second context on the same directory, in this or another process,
-    /// fails with [`StreamingError::CheckpointDirLocked`] naming the holder.
+    /// it (`<dir>/.lock`, naming this process and host) until it stops
+    /// (a context made by [`get_or_create`](Self::get_or_create) already
+    /// holds it); a second context on the same directory, in this or
+    /// another process, fails with [`StreamingError::CheckpointDirLocked`]
+    /// naming the holder.
     pub fn start(&self) -> Result<(), StreamingError> {
         let mut life = self.life();
         match *life {
@@ -712,15 +732,20 @@ impl StreamingContext {
         let own_dir = checkpoint_dir
             .as_deref()
             .map(|dir| cluster_checkpoint::own_dir(dir, rdd));
-        // Held until stop (or drop); released on every early return below.
+        // Held until stop (or drop). Taken here unless `get_or_create`
+        // already holds it (then kept on a failed start, which can be
+        // retried with the checkpoint it read); a lock taken here is
+        // released on every early return below.
+        let already_held = self
+            .inner
+            .dir_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|lock| lock.dir().to_path_buf());
         let dir_lock = match &own_dir {
-            Some(dir) => Some(DirLock::acquire(dir).map_err(|e| match e {
-                CheckpointError::Locked { dir, holder } => {
-                    StreamingError::CheckpointDirLocked { dir, holder }
-                }
-                other => checkpoint_error(dir, &other),
-            })?),
-            None => None,
+            Some(dir) if already_held.as_deref() != Some(dir.as_path()) => Some(lock_dir(dir)?),
+            _ => None,
         };
         let recovered = self.restore()?;
         if clustered
@@ -819,11 +844,13 @@ impl StreamingContext {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        *self
-            .inner
-            .dir_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = dir_lock;
+        if let Some(dir_lock) = dir_lock {
+            *self
+                .inner
+                .dir_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(dir_lock);
+        }
         *life = LifeCycle::Active;
         drop(life);
         tracing::info!(app = self.inner.conf.app_name_str(), %first_batch, %batch, "streaming context started");
@@ -978,9 +1005,10 @@ impl StreamingContext {
     /// being generated; a graceful stop first processes what the inputs
     /// accepted and every generated batch (see [`StopOptions`]); then the
     /// listener events posted so far are delivered. Every wait is bounded
-    /// by `spark.streaming.gracefulStopTimeout`, so a stop never hangs (a
-    /// batch in progress is not interrupted: past the timeout its thread
-    /// is left to finish it). Stopping twice is harmless.
+    /// by `spark.streaming.gracefulStopTimeout`, so a stop never hangs; the
+    /// batch in progress is not interrupted, but once no more batches are
+    /// to run it gets 1.5 s, then its thread is left behind and the batch
+    /// abandoned (see [`StopOptions`]). Stopping twice is harmless.
     ///
     /// Called from an output operation or a listener callback (threads of
     /// this context, which cannot wait for themselves), it returns at once
@@ -1044,8 +1072,9 @@ impl StreamingContext {
         {
             tracing::warn!(error = %e, "leaving the cluster");
         }
-        // The last checkpoint is written (the runtime's checkpointer waited
-        // for its writer): another context may take the directory now.
+        // The last checkpoint is written and the writer closed (a batch
+        // the stop left behind can write none): another context may take
+        // the directory now.
         drop(
             self.inner
                 .dir_lock
@@ -1065,4 +1094,14 @@ impl StreamingContext {
             "streaming context stopped"
         );
     }
+}
+
+/// Takes the exclusive lock on the checkpoint directory `dir`.
+fn lock_dir(dir: &Path) -> Result<DirLock, StreamingError> {
+    DirLock::acquire(dir).map_err(|e| match e {
+        CheckpointError::Locked { dir, holder } => {
+            StreamingError::CheckpointDirLocked { dir, holder }
+        }
+        other => checkpoint_error(dir, &other),
+    })
 }

@@ -268,7 +268,7 @@ impl<T: Data> Checkpointable for InputHandle<T> {
     }
     fn snapshot(&self, time: Time) -> Result<Option<Snapshot>, StreamingError> {
         let bytes = self.0.source.checkpoint_state(time, &self.0.env)?;
-        Ok(bytes.map(|bytes| -> Snapshot { Box::new(move || Ok(bytes)) }))
+        Ok(bytes.map(|bytes| -> Snapshot { Box::new(bytes) }))
     }
     fn restore(&self, time: Time, bytes: &[u8]) -> Result<(), StreamingError> {
         self.0.source.restore_state(time, bytes, &self.0.env)

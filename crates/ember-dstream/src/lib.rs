@@ -25,6 +25,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod checkpoint;
+mod checkpoint_entry;
 mod checkpoint_writer;
 mod clock;
 #[cfg(feature = "cluster")]

@@ -40,6 +40,13 @@ use crate::{StreamingError, Time};
 /// How long the generator sleeps at most before checking for a stop.
 const POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// How long a stop waits for the batch in progress once no more batches
+/// are to run (a non-graceful stop, or a graceful one past its timeout)
+/// before it leaves that batch's thread behind. Spark interrupts the job
+/// threads and waits 2 s; ember waits 1.5 s, so that the whole
+/// non-graceful stop (inputs and listeners included) stays within 2 s.
+pub(crate) const RUNNING_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// One batch's jobs.
 struct JobSet {
     info: BatchInfo,
@@ -225,10 +232,9 @@ impl Drop for AliveGuard {
     }
 }
 
-/// The threads of a started context.
 /// Turns a stop in progress into a prompt one (a second shutdown signal):
 /// no more batches are generated and the queued ones are dropped; the
-/// batch in progress finishes.
+/// batch in progress gets [`RUNNING_BATCH_WAIT`].
 #[derive(Clone)]
 pub(crate) struct HardStop(Arc<Control>);
 
@@ -238,8 +244,12 @@ impl HardStop {
     }
 }
 
+/// The threads of a started context.
 pub(crate) struct Runtime {
     control: Arc<Control>,
+    /// What the executors share: a stop that leaves a running batch
+    /// behind marks it abandoned there.
+    shared: Arc<ExecutorShared>,
     /// Cluster mode: stops are agreed between the processes.
     clustered: bool,
     /// A handle on the queue of generated batches, to say how many are left.
@@ -262,6 +272,19 @@ struct ExecutorShared {
     rdd: ember_rdd::RddContext,
 }
 
+impl ExecutorShared {
+    fn completed(&self) -> MutexGuard<'_, Completed> {
+        self.completed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a stop left this batch behind (see [`Completed::abandoned`]).
+    fn abandoned(&self) -> bool {
+        self.completed().abandoned
+    }
+}
+
 /// What an executor needs to agree on stops with the other processes
 /// (the rounds go through the RDD context's exchange).
 pub(crate) struct ClusterStop {
@@ -276,6 +299,11 @@ struct Completed {
     frontier: Time,
     ahead: BTreeSet<Time>,
     batch: crate::Duration,
+    /// A stop returned while a batch still ran: that batch (and any job
+    /// left) must change nothing any more — no checkpoint, no clean-up,
+    /// no lineage cut, no event. Set and read under this lock, so a batch
+    /// either finished its clean-up before the stop or does none of it.
+    abandoned: bool,
 }
 
 impl Completed {
@@ -335,12 +363,6 @@ impl Runtime {
         let (sender, receiver) =
             crossbeam_channel::bounded::<JobSet>(inner.conf.max_queued_batches()?);
         let control = Arc::new(Control::default());
-        let mut runtime = Runtime {
-            control: Arc::clone(&control),
-            clustered: cluster.is_some(),
-            queued: receiver.clone(),
-            threads: Vec::new(),
-        };
         let shared = Arc::new(ExecutorShared {
             graph: Arc::clone(&inner.graph),
             listeners: inner.listeners.clone(),
@@ -352,10 +374,18 @@ impl Runtime {
                 frontier: first_batch - inner.env.batch,
                 ahead: BTreeSet::new(),
                 batch: inner.env.batch,
+                abandoned: false,
             }),
             cluster,
             rdd: inner.env.rdd.clone(),
         });
+        let mut runtime = Runtime {
+            control: Arc::clone(&control),
+            shared: Arc::clone(&shared),
+            clustered: shared.cluster.is_some(),
+            queued: receiver.clone(),
+            threads: Vec::new(),
+        };
         for _ in 0..executors {
             let receiver = receiver.clone();
             let shared = Arc::clone(&shared);
@@ -399,22 +429,27 @@ impl Runtime {
         self.threads.iter().any(|t| t.thread().id() == me)
     }
 
+    /// A handle that makes a stop of this runtime prompt.
+    pub(crate) fn hard_stop(&self) -> HardStop {
+        HardStop(Arc::clone(&self.control))
+    }
+
     /// Stops the threads and waits for them (never from one of them: see
-    /// [`owns_current_thread`](Self::owns_current_thread)).
+    /// [`owns_current_thread`](Self::owns_current_thread)), then closes the
+    /// checkpoint writer once every checkpoint queued is written.
     ///
     /// Graceful (Spark's `JobGenerator.stop(processReceivedData = true)`):
     /// the generator goes on generating batches at their times while an
     /// input holds unallocated data, then stops, and every queued batch
     /// runs; after `timeout` (wall time) it stops as a non-graceful stop,
     /// logging what is left. Non-graceful: no more batches are generated
-    /// and the queued ones are dropped. Either way the batch in progress is
-    /// not interrupted: it runs to its end, waited for at most `timeout`
-    /// more (then its thread is left behind, with an error logged).
-    /// A handle that makes a stop of this runtime prompt.
-    pub(crate) fn hard_stop(&self) -> HardStop {
-        HardStop(Arc::clone(&self.control))
-    }
-
+    /// and the queued ones are dropped. Either way the batch in progress
+    /// then gets [`RUNNING_BATCH_WAIT`] (at most `timeout`) to end; past
+    /// that its thread is left behind, *abandoned*: whatever it does
+    /// afterwards changes nothing (no later output job of that batch, no
+    /// checkpoint, no clean-up, no event). An abandoned batch is one that
+    /// did not complete: as after a crash, recovery from the checkpoint
+    /// runs it again (its outputs' side effects so far may repeat).
     pub(crate) fn stop(mut self, graceful: bool, timeout: std::time::Duration) {
         if self.clustered {
             // The executor agrees with the other processes and stops
@@ -438,7 +473,15 @@ impl Runtime {
             // threads end by themselves, this one included.
             return;
         }
-        let mut ended = self.control.wait_ended(Instant::now() + timeout);
+        let running_batch_wait = RUNNING_BATCH_WAIT.min(timeout);
+        let mut ended = self.control.wait_ended(
+            Instant::now()
+                + if graceful || self.clustered {
+                    timeout
+                } else {
+                    running_batch_wait
+                },
+        );
         if !ended && graceful {
             tracing::error!(
                 ?timeout,
@@ -447,19 +490,23 @@ impl Runtime {
                 self.queued.len()
             );
             self.control.hard_stop.store(true, Ordering::SeqCst);
-            ended = self.control.wait_ended(Instant::now() + timeout);
+            ended = self.control.wait_ended(Instant::now() + running_batch_wait);
         }
-        if !ended {
-            tracing::error!(
-                ?timeout,
-                "a batch is still running after the stop timeout; its thread is left to finish it"
-            );
-            return;
-        }
-        for thread in self.threads.drain(..) {
-            if thread.join().is_err() {
-                tracing::error!("a streaming scheduler thread panicked");
+        if ended {
+            for thread in self.threads.drain(..) {
+                if thread.join().is_err() {
+                    tracing::error!("a streaming scheduler thread panicked");
+                }
             }
+        } else {
+            self.shared.completed().abandoned = true;
+            tracing::error!(
+                wait = ?running_batch_wait,
+                "a batch is still running after the stop's wait; its thread is left behind and the batch abandoned: it writes no checkpoint and cleans nothing up, and recovery runs it again"
+            );
+        }
+        if let Some(checkpointer) = &self.shared.checkpointer {
+            checkpointer.close();
         }
     }
 }
@@ -562,7 +609,9 @@ fn run_executor(receiver: &Receiver<JobSet>, shared: &ExecutorShared) {
         }
         let time = job_set.info.batch_time;
         if let Err(e) = run_job_set(job_set, shared) {
-            (shared.fail)(e);
+            if !shared.abandoned() {
+                (shared.fail)(e);
+            }
             break;
         }
         if let Some(cluster) = &shared.cluster {
@@ -682,6 +731,9 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
     info.processing_start = Some(Instant::now());
     shared.listeners.post(|l| l.on_batch_started(&info));
     for planned in jobs {
+        if shared.abandoned() {
+            return Ok(());
+        }
         let mut op = OutputOperationInfo {
             batch_time: time,
             id: planned.output,
@@ -698,6 +750,9 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
                 .unwrap_or_else(|panic| Err(crate::panic_message(panic.as_ref())))
         });
         op.end = Some(Instant::now());
+        if shared.abandoned() {
+            return Ok(());
+        }
         if let Err(message) = result {
             tracing::error!(%time, output = op.id, name = op.name, %message, "output operation failed");
             shared
@@ -718,23 +773,31 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
     // Cut the batch's state lineage, take the checkpoint's snapshot (if
     // it is a checkpoint time), and only then forget old RDDs: with
     // concurrent jobs the frontier may jump past this batch at once, and
-    // clearing first would drop the very RDDs the snapshot saves.
+    // clearing first would drop the very RDDs the snapshot saves. A batch
+    // a stop abandoned does none of it (the lineage cut is checked before
+    // it starts: one already under way when the stop returns only cuts
+    // in-memory lineage, it changes no data and no file).
+    if shared.abandoned() {
+        return Ok(());
+    }
     let truncated = guarded("cutting the state's lineage after a batch", || {
         shared.graph.truncate_state(time)
     })?
     .map_err(|e| {
-        tracing::error!(%time, error = %e, "cutting the state's lineage after a batch failed");
-        shared.termination.report_error(e);
+        if !shared.abandoned() {
+            tracing::error!(%time, error = %e, "cutting the state's lineage after a batch failed");
+            shared.termination.report_error(e);
+        }
     });
     let checkpointed = guarded(
         "checkpointing and cleaning up after a batch (InputSource::checkpoint_state, clear_metadata)",
         || {
             // Under the lock: the checkpointer and the inputs see the
             // frontier move in order.
-            let mut completed = shared
-                .completed
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut completed = shared.completed();
+            if completed.abandoned {
+                return None;
+            }
             let moved = completed.complete(time);
             let checkpointed = shared.checkpointer.as_ref().map_or(Ok(()), |checkpointer| {
                 checkpointer.after_batch(time, completed.frontier, truncated.is_ok())
@@ -742,9 +805,12 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
             if let Some(frontier) = moved {
                 shared.graph.clear_metadata(frontier);
             }
-            checkpointed
+            Some(checkpointed)
         },
     )?;
+    let Some(checkpointed) = checkpointed else {
+        return Ok(());
+    };
     if let Err(e) = checkpointed {
         tracing::error!(%time, error = %e, "writing a checkpoint failed");
         shared.termination.report_error(e);
