@@ -159,7 +159,7 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
 fn run_checks() -> Result<(), Error> {
     if let Ok(only) = std::env::var("EMBER_CLUSTER_CHECK") {
         return match only.as_str() {
-            "crash" => crash::check(seed_or(crash::DEFAULT_SEED)?),
+            "crash" => check_crash(),
             "graceful" => graceful::check(),
             other => Err(format!("unknown check {other}").into()),
         };
@@ -169,8 +169,16 @@ fn run_checks() -> Result<(), Error> {
     inputs::check_file_stream()?;
     inputs::check_peer_death()?;
     graceful::check()?;
-    crash::check(seed_or(crash::DEFAULT_SEED)?)?;
+    check_crash()?;
     Ok(())
+}
+
+/// The crash check, its seed named in any failure.
+fn check_crash() -> Result<(), Error> {
+    let seed = seed_or(crash::DEFAULT_SEED)?;
+    crash::check(seed).map_err(|e| {
+        format!("crash check, seed {seed} (rerun: EMBER_CLUSTER_CHECK=crash EMBER_CLUSTER_SEED={seed}): {e}").into()
+    })
 }
 
 /// `EMBER_CLUSTER_SEED` if set, otherwise `default`.
