@@ -82,7 +82,13 @@ pub(crate) fn process(
     })?;
     ssc.start()?;
     if cluster.process == 1 {
-        std::thread::sleep(StdDuration::from_millis(1_500)); // the scenario
+        // The scenario: 1.5 s, and some records processed (a loaded
+        // machine may start the receivers late).
+        std::thread::sleep(StdDuration::from_millis(1_500));
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(30);
+        while count.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(StdDuration::from_millis(50));
+        }
         ssc.stop(StopOptions {
             stop_gracefully: true,
         })?;
