@@ -21,7 +21,17 @@
 //! process SIGKILLed while a 3-process cluster runs makes the other two
 //! fail promptly with an error naming it (no hang); so does a process
 //! SIGSTOPped in a cluster with a round timeout.
+//!
+//! A graceful stop asked by process 1 of a 2 x 2 cluster processes every
+//! record its two receivers accepted (`graceful.rs`).
+//!
+//! Crash recovery (`crash.rs`): a 3-process checkpointed word count over a
+//! file stream has a process SIGKILLed 10 times at seeded random moments;
+//! each time all are restarted through `get_or_create`, and the final
+//! state must equal the model exactly.
 
+mod crash;
+mod graceful;
 mod inputs;
 mod save;
 mod suite;
@@ -63,6 +73,7 @@ struct Task {
     out: String,
     ports: Vec<u16>,
     dir: String,
+    checkpoint: String,
     expected_words: u64,
 }
 
@@ -77,6 +88,7 @@ fn run_process(args: Vec<String>) -> Result<(), Error> {
         out: String::new(),
         ports: Vec::new(),
         dir: String::new(),
+        checkpoint: String::new(),
         expected_words: 0,
     };
     let mut it = rest.into_iter();
@@ -89,6 +101,7 @@ fn run_process(args: Vec<String>) -> Result<(), Error> {
             "--port" => task.ports.push(value.parse()?),
             "--expected-words" => task.expected_words = value.parse()?,
             "--dir" => task.dir = value,
+            "--ckpt" => task.checkpoint = value,
             _ => return Err(format!("unexpected argument {flag}").into()),
         }
     }
@@ -106,6 +119,23 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
     // Joined here, not from the configuration, so that one process also
     // runs through the exchange.
     let joined = Arc::new(Cluster::connect(cluster)?);
+    if task.mode == "graceful" {
+        graceful::process(&joined, cluster, &task.out)?;
+        joined.shutdown()?;
+        return Ok(());
+    }
+    if task.mode == "crash" {
+        crash::process(
+            &joined,
+            cluster,
+            &task.dir,
+            &task.checkpoint,
+            &task.out,
+            task.seed,
+        )?;
+        joined.shutdown()?;
+        return Ok(());
+    }
     let conf = StreamingConf::new()
         .master(format!("local[{}]", cluster.threads))
         .app_name("ClusterTest")
@@ -133,14 +163,23 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
     Ok(())
 }
 
-/// Every check.
+/// Every check (`EMBER_CLUSTER_CHECK=crash`, say, runs one).
 fn run_checks() -> Result<(), Error> {
+    if let Ok(only) = std::env::var("EMBER_CLUSTER_CHECK") {
+        return match only.as_str() {
+            "crash" => check_crash(),
+            "graceful" => graceful::check(),
+            other => Err(format!("unknown check {other}").into()),
+        };
+    }
     check_equivalence()?;
     save::check_save(seeds()?[0])?;
     inputs::check_receivers()?;
     inputs::check_file_stream()?;
     inputs::check_peer_death()?;
     inputs::check_peer_stopped()?;
+    graceful::check()?;
+    check_crash()?;
     Ok(())
 }
 
@@ -149,6 +188,17 @@ fn seeds() -> Result<Vec<u64>, Error> {
     Ok(match std::env::var("EMBER_CLUSTER_SEED") {
         Ok(seed) => vec![seed.parse()?],
         Err(_) => SEEDS.to_vec(),
+    })
+}
+
+/// The crash check, its seed named in any failure.
+fn check_crash() -> Result<(), Error> {
+    let seed = match std::env::var("EMBER_CLUSTER_SEED") {
+        Ok(seed) => seed.parse()?,
+        Err(_) => crash::DEFAULT_SEED,
+    };
+    crash::check(seed).map_err(|e| {
+        format!("crash check, seed {seed} (rerun: EMBER_CLUSTER_CHECK=crash EMBER_CLUSTER_SEED={seed}): {e}").into()
     })
 }
 

@@ -113,6 +113,23 @@ impl<S: CheckpointStore> CheckpointSeries<S> {
         Ok(())
     }
 
+    /// Like [`write_value`](Self::write_value), with the payload written
+    /// by `fill` straight into the store
+    /// ([`format::write_payload_to`]), e.g. part by part.
+    pub fn write_payload_with(
+        &self,
+        time_ms: u64,
+        fingerprint: u64,
+        fill: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<()>,
+    ) -> Result<()> {
+        let name = Self::name_for(time_ms);
+        self.store.write_with(&name, &mut |out| {
+            format::write_payload_to(out, fingerprint, &mut *fill)
+        })?;
+        self.apply_retention(&name);
+        Ok(())
+    }
+
     /// Reads and checks the checkpoint at `time_ms`.
     ///
     /// A checkpoint that exists but does not decode fails with

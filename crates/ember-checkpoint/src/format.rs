@@ -116,6 +116,40 @@ where
     W: Write + Seek + ?Sized,
     T: Serialize + ?Sized,
 {
+    write_payload_to(out, fingerprint, &mut |payload| to_writer(payload, value))
+}
+
+/// Writes a checkpoint object of the pipeline `fingerprint` into `out`
+/// whose payload `fill` writes, without holding the payload in memory: a
+/// zeroed header first, then the payload while its length and CRC32C are
+/// computed, then the header is filled in (seek back) and the writer is
+/// left at the object's end. An error of `fill` is returned as it is
+/// (an I/O error of `out` as that error).
+///
+/// ```
+/// use ember_checkpoint::format::{encode, write_payload_to};
+/// use std::io::Write;
+///
+/// let mut out = std::io::Cursor::new(Vec::new());
+/// write_payload_to(&mut out, 7, &mut |payload| {
+///     payload.write_all(b"sta").and_then(|()| payload.write_all(b"te"))
+///         .map_err(|source| ember_checkpoint::CheckpointError::Io {
+///             action: "writing",
+///             path: Default::default(),
+///             source,
+///         })
+/// })
+/// .unwrap();
+/// assert_eq!(out.into_inner(), encode(7, b"state"));
+/// ```
+pub fn write_payload_to<W>(
+    out: &mut W,
+    fingerprint: u64,
+    fill: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+) -> Result<()>
+where
+    W: Write + Seek + ?Sized,
+{
     let io_error = |source| CheckpointError::Io {
         action: "writing checkpoint object",
         path: std::path::PathBuf::new(),
@@ -129,10 +163,10 @@ where
         len: 0,
         error: None,
     };
-    if let Err(source) = postcard::to_io(value, &mut sink) {
+    if let Err(e) = fill(&mut sink) {
         return Err(match sink.error.take() {
-            Some(e) => io_error(e),
-            None => CheckpointError::Serialize { source },
+            Some(io) => io_error(io),
+            None => e,
         });
     }
     let (payload_crc, payload_len) = (sink.crc, sink.len);
@@ -146,6 +180,59 @@ where
     out.write_all(&header).map_err(io_error)?;
     out.seek(SeekFrom::End(0)).map_err(io_error)?;
     Ok(())
+}
+
+/// Serializes `value` with postcard straight into `out` (a bare payload,
+/// or a part of one: postcard encodes a struct as its fields one after
+/// the other, so parts written in order read back as one value).
+///
+/// ```
+/// use ember_checkpoint::format::{to_payload, to_writer};
+///
+/// let mut out = Vec::new();
+/// to_writer(&mut out, &(7u64, "key")).unwrap();
+/// to_writer(&mut out, &vec![1u32, 2]).unwrap();
+/// assert_eq!(out, to_payload(&(7u64, "key", vec![1u32, 2])).unwrap());
+/// ```
+pub fn to_writer<W, T>(out: &mut W, value: &T) -> Result<()>
+where
+    W: Write + ?Sized,
+    T: Serialize + ?Sized,
+{
+    let mut errors = IoErrorKeeper {
+        inner: out,
+        error: None,
+    };
+    postcard::to_io(value, &mut errors)
+        .map(|_| ())
+        .map_err(|source| match errors.error.take() {
+            Some(e) => CheckpointError::Io {
+                action: "writing checkpoint payload",
+                path: std::path::PathBuf::new(),
+                source: e,
+            },
+            None => CheckpointError::Serialize { source },
+        })
+}
+
+/// A writer that keeps the I/O error postcard does not pass on.
+struct IoErrorKeeper<'a, W: ?Sized> {
+    inner: &'a mut W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write + ?Sized> Write for IoErrorKeeper<'_, W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.inner.write(bytes).map_err(|e| {
+            let kind = e.kind();
+            self.error = Some(e);
+            kind.into()
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A writer that passes bytes on and keeps their CRC32C and count (and

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint_writer::{
     CheckpointHeader, CheckpointWriter, Snapshot, WriteJob, WriterHooks,
 };
+use crate::cluster_checkpoint::ClusterParts;
 use crate::graph::Graph;
 use crate::{Duration, StreamingError, Time};
 
@@ -92,6 +93,19 @@ pub(crate) struct StreamingCheckpoint {
     /// One entry per participant: key and postcard bytes.
     pub(crate) entries: Vec<(String, Vec<u8>)>,
 }
+
+/// Why a checkpoint cannot continue in the pipeline being recovered.
+pub(crate) struct Mismatch {
+    /// What differs (old vs new).
+    pub(crate) difference: String,
+    /// Whether `discard_mismatched_state` may discard it (a different
+    /// batch interval may not be).
+    pub(crate) discardable: bool,
+}
+
+/// Tells whether the checkpoint at a time can continue in the pipeline
+/// being recovered (`None`: it can).
+pub(crate) type Compatibility<'a> = &'a dyn Fn(u64, &StreamingCheckpoint) -> Option<Mismatch>;
 
 /// FNV-1a, stable across builds and platforms (unlike std's hasher).
 fn fnv1a(lines: &[String]) -> u64 {
@@ -212,11 +226,15 @@ pub(crate) struct Checkpointer {
     interval: Duration,
     progress: Mutex<Progress>,
     writer: CheckpointWriter,
+    /// Cluster mode: this process's side of the two-phase checkpoint.
+    cluster: Option<Arc<ClusterParts>>,
 }
 
 impl Checkpointer {
     /// A checkpointer writing into `store` (default: a
-    /// [`LocalCheckpointStore`] in `dir`).
+    /// [`LocalCheckpointStore`] in `dir`); in cluster mode `dir` is this
+    /// process's own directory and `cluster` its side of the commits.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         dir: &Path,
         store: Option<Arc<dyn CheckpointStore>>,
@@ -225,6 +243,7 @@ impl Checkpointer {
         zero: Time,
         app_name: String,
         hooks: WriterHooks,
+        cluster: Option<Arc<ClusterParts>>,
     ) -> Result<Self, StreamingError> {
         let store: Arc<dyn CheckpointStore> = match store {
             Some(store) => store,
@@ -247,12 +266,18 @@ impl Checkpointer {
             fingerprint,
             pipeline,
         };
+        // In cluster mode parts go only once the commits allow it.
+        let series = match &cluster {
+            Some(_) => CheckpointSeries::new(store).with_retain(usize::MAX),
+            None => CheckpointSeries::new(store),
+        };
         let writer = CheckpointWriter::start(
             dir.to_path_buf(),
-            CheckpointSeries::new(store),
+            series,
             Arc::clone(&graph),
             header,
             hooks,
+            cluster.clone(),
         )?;
         Ok(Checkpointer {
             dir: dir.to_path_buf(),
@@ -262,7 +287,30 @@ impl Checkpointer {
             interval,
             progress: Mutex::new(Progress::default()),
             writer,
+            cluster,
         })
+    }
+
+    /// Cluster mode: this process's side of the two-phase checkpoint.
+    pub(crate) fn cluster(&self) -> Option<&Arc<ClusterParts>> {
+        self.cluster.as_ref()
+    }
+
+    /// Cluster mode, run by every process at once: waits until this
+    /// process's queued parts are written, then commits the newest
+    /// checkpoint every process holds (two rounds: process 0 commits
+    /// after the first and tells the others in the second).
+    pub(crate) fn commit_now(&self, rdd: &ember_rdd::RddContext) -> Result<(), StreamingError> {
+        let Some(parts) = &self.cluster else {
+            return Ok(());
+        };
+        self.writer.flush();
+        let mut failure = Ok(());
+        for _ in 0..2 {
+            let votes = rdd.all_gather(Ok(parts.vote()))?;
+            failure = failure.and(parts.decide(&votes));
+        }
+        failure
     }
 
     fn progress(&self) -> MutexGuard<'_, Progress> {
@@ -321,6 +369,13 @@ impl Checkpointer {
             });
         }
         failure.map_or(Ok(()), Err)
+    }
+
+    /// Writes the checkpoints queued so far and closes the writer: nothing
+    /// is written after this returns (a stop calls it before it releases
+    /// the directory's lock, so a batch it left behind cannot write).
+    pub(crate) fn close(&self) {
+        self.writer.close();
     }
 
     /// Writes the checkpoint of a fresh start, at the zero time (no batch

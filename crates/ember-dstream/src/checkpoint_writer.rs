@@ -3,24 +3,35 @@
 //!
 //! The executor hands over a [`WriteJob`]: the checkpoint's time and a
 //! cheap [`Snapshot`] of each participant (state RDD handles, an input's
-//! position). The writer collects and serializes each participant's entry,
-//! streams the checkpoint straight into its file (temp file, checksum
-//! computed while writing, fsync, rename: [`CheckpointSeries::write_value`])
-//! and, only once the write succeeded, tells the inputs which checkpoint is
+//! position). The writer streams the checkpoint straight into its file
+//! (temp file, checksum computed while writing, fsync, rename:
+//! [`CheckpointSeries::write_payload_with`]): the header fields, then each
+//! participant's entry, measured and then serialized element by element
+//! into the file ([`Entry`]), never collected into memory. Only once the
+//! write succeeded it tells the inputs which checkpoint is
 //! the oldest one kept ([`InputSource::checkpoint_durable`](crate::InputSource::checkpoint_durable)),
-//! so that they never drop a log a kept checkpoint still needs. A failed
+//! so that they never drop a log a kept checkpoint still needs.
+//! The file reads back as one [`StreamingCheckpoint`]: its fields are
+//! written in its order, in postcard's encoding. A failed
 //! write is logged and the next one goes on, as Spark's `CheckpointWriter`
 //! does: nothing is advanced on its strength.
 
+use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
-use ember_checkpoint::{CheckpointSeries, CheckpointStore};
+use ember_checkpoint::format::to_writer;
+use ember_checkpoint::{CheckpointError, CheckpointSeries, CheckpointStore};
+use serde::Serialize;
 
-use crate::checkpoint::{CHECKPOINT_LAYOUT, StreamingCheckpoint, checkpoint_error, in_dir};
+#[cfg(doc)]
+use crate::checkpoint::StreamingCheckpoint;
+use crate::checkpoint::{CHECKPOINT_LAYOUT, checkpoint_error, in_dir};
+use crate::checkpoint_entry::{CountingWriter, Entry};
+use crate::cluster_checkpoint::ClusterParts;
 use crate::graph::Graph;
 use crate::listener_bus::FailureHook;
 use crate::{StreamingError, Time};
@@ -71,9 +82,23 @@ enum Failure {
     Panicked(StreamingError),
 }
 
-/// A participant's entry, taken cheaply on the batch path and turned into
-/// bytes by the writer thread.
-pub(crate) type Snapshot = Box<dyn FnOnce() -> Result<Vec<u8>, StreamingError> + Send>;
+/// A participant's entry, taken cheaply on the batch path and streamed
+/// into the file by the writer thread.
+pub(crate) type Snapshot = Box<dyn Entry>;
+
+/// The fields of a [`StreamingCheckpoint`] before its entries, in its
+/// order: written first, they read back as the start of one.
+#[derive(Serialize)]
+struct CheckpointHead<'a> {
+    layout: u32,
+    app_name: &'a str,
+    batch_ms: u64,
+    zero_ms: u64,
+    time_ms: u64,
+    pending_ms: &'a [u64],
+    fingerprint: u64,
+    pipeline: &'a [String],
+}
 
 /// One checkpoint to write.
 pub(crate) struct WriteJob {
@@ -101,10 +126,19 @@ pub(crate) struct CheckpointHeader {
     pub(crate) pipeline: Vec<String>,
 }
 
+/// What the writer thread is asked to do.
+enum Message {
+    /// Write a checkpoint.
+    Write(WriteJob),
+    /// Say when everything queued before is written.
+    Flush(Sender<()>),
+}
+
 /// The handle of the writer thread: a queue of [`WriteJob`]s.
 pub(crate) struct CheckpointWriter {
-    sender: Option<Sender<WriteJob>>,
-    thread: Option<JoinHandle<()>>,
+    /// `None` once closed: nothing more is written.
+    sender: Mutex<Option<Sender<Message>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// What the writer thread owns.
@@ -114,6 +148,9 @@ struct WriterThread {
     graph: Arc<Graph>,
     header: CheckpointHeader,
     hooks: WriterHooks,
+    /// Cluster mode: told of every part written; decides which old parts
+    /// go.
+    cluster: Option<Arc<ClusterParts>>,
 }
 
 impl CheckpointWriter {
@@ -124,6 +161,7 @@ impl CheckpointWriter {
         graph: Arc<Graph>,
         header: CheckpointHeader,
         hooks: WriterHooks,
+        cluster: Option<Arc<ClusterParts>>,
     ) -> Result<Self, StreamingError> {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let writer = WriterThread {
@@ -132,6 +170,7 @@ impl CheckpointWriter {
             graph,
             header,
             hooks,
+            cluster,
         };
         let thread = std::thread::Builder::new()
             .name("ember-checkpoint-writer".to_owned())
@@ -141,16 +180,59 @@ impl CheckpointWriter {
                 message: e.to_string(),
             })?;
         Ok(CheckpointWriter {
-            sender: Some(sender),
-            thread: Some(thread),
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
     /// Queues a checkpoint; jobs are written in the order queued.
     pub(crate) fn submit(&self, job: WriteJob) {
-        let sent = self.sender.as_ref().map(|s| s.send(job));
+        let sent = self
+            .sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|s| s.send(Message::Write(job)));
         if !matches!(sent, Some(Ok(()))) {
-            tracing::error!("the checkpoint writer thread is gone; checkpoint not written");
+            tracing::error!("the checkpoint writer is closed; checkpoint not written");
+        }
+    }
+
+    /// Writes every queued checkpoint, then ends the writer thread: a
+    /// checkpoint submitted afterwards is not written. Returns once the
+    /// thread ended (at once when called on the writer thread itself).
+    pub(crate) fn close(&self) {
+        drop(
+            self.sender
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread
+            && thread.thread().id() != std::thread::current().id()
+            && thread.join().is_err()
+        {
+            tracing::error!("the checkpoint writer thread panicked");
+        }
+    }
+
+    /// Waits until every checkpoint queued before is written (or failed).
+    pub(crate) fn flush(&self) {
+        let (done, written) = crossbeam_channel::bounded(1);
+        let sent = self
+            .sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|s| s.send(Message::Flush(done)));
+        if let Some(Ok(())) = sent {
+            // An error here: the thread ended, nothing is queued any more.
+            let _ = written.recv();
         }
     }
 }
@@ -158,19 +240,20 @@ impl CheckpointWriter {
 impl Drop for CheckpointWriter {
     /// Waits for every queued checkpoint to be written.
     fn drop(&mut self) {
-        drop(self.sender.take());
-        if let Some(thread) = self.thread.take()
-            && thread.thread().id() != std::thread::current().id()
-            && thread.join().is_err()
-        {
-            tracing::error!("the checkpoint writer thread panicked");
-        }
+        self.close();
     }
 }
 
 impl WriterThread {
-    fn run(self, receiver: &Receiver<WriteJob>) {
-        for mut job in receiver {
+    fn run(self, receiver: &Receiver<Message>) {
+        for message in receiver {
+            let mut job = match message {
+                Message::Write(job) => job,
+                Message::Flush(done) => {
+                    let _ = done.send(());
+                    continue;
+                }
+            };
             let time = job.time;
             let started = std::time::Instant::now();
             let done = job.done.take();
@@ -208,6 +291,59 @@ impl WriterThread {
         }
     }
 
+    /// Writes the checkpoint's payload into `out`: `head`, then each
+    /// participant's entry as postcard writes a `(String, Vec<u8>)` (its
+    /// key, its length, its bytes), streamed. Returns the entries' size.
+    fn write_payload(
+        &self,
+        out: &mut dyn Write,
+        head: &CheckpointHead<'_>,
+        snapshots: Vec<(String, Snapshot)>,
+    ) -> Result<u64, Failure> {
+        let format_error = |e: CheckpointError| Failure::Write(checkpoint_error(&self.dir, &e));
+        to_writer(out, head).map_err(format_error)?;
+        to_writer(out, &snapshots.len()).map_err(format_error)?;
+        let mut size = 0;
+        for (key, mut entry) in snapshots {
+            let len = self.run_entry(&key, || entry.measure())?;
+            to_writer(out, &key).map_err(format_error)?;
+            to_writer(out, &len).map_err(format_error)?;
+            let mut counted = CountingWriter {
+                inner: &mut *out,
+                written: 0,
+            };
+            self.run_entry(&key, || entry.write_to(&mut counted))?;
+            if counted.written != len {
+                return Err(Failure::Write(StreamingError::Checkpoint {
+                    dir: self.dir.clone(),
+                    message: format!(
+                        "{key} changed while it was saved: {len} bytes measured, {} written",
+                        counted.written
+                    ),
+                }));
+            }
+            size += len;
+        }
+        Ok(size)
+    }
+
+    /// Runs a step of saving the entry `key`: its error is a failed write,
+    /// its panic (a user's `Serialize` impl) ends the context.
+    fn run_entry<R>(
+        &self,
+        key: &str,
+        step: impl FnOnce() -> Result<R, StreamingError>,
+    ) -> Result<R, Failure> {
+        catch_unwind(AssertUnwindSafe(step))
+            .map_err(|panic| {
+                Failure::Panicked(StreamingError::CallbackPanicked {
+                    callback: format!("saving {key} into a checkpoint (its Serialize impl)"),
+                    message: crate::panic_message(panic.as_ref()),
+                })
+            })?
+            .map_err(|e| Failure::Write(in_dir(&self.dir, e)))
+    }
+
     fn observe(&self, event: &CheckpointEvent) {
         if let Some(observer) = &self.hooks.observer
             && let Err(panic) = catch_unwind(AssertUnwindSafe(|| observer.on_checkpoint(event)))
@@ -220,45 +356,55 @@ impl WriterThread {
     /// Returns the checkpoint file's size (the entries' size when the
     /// store cannot say).
     fn write(&self, job: WriteJob) -> Result<u64, Failure> {
-        let mut entries = Vec::with_capacity(job.snapshots.len());
-        for (key, snapshot) in job.snapshots {
-            let bytes = catch_unwind(AssertUnwindSafe(snapshot))
-                .map_err(|panic| {
-                    Failure::Panicked(StreamingError::CallbackPanicked {
-                        callback: format!("saving {key} into a checkpoint (its Serialize impl)"),
-                        message: crate::panic_message(panic.as_ref()),
-                    })
-                })?
-                .map_err(|e| Failure::Write(in_dir(&self.dir, e)))?;
-            entries.push((key, bytes));
-        }
-        let checkpoint = StreamingCheckpoint {
+        let head = CheckpointHead {
             layout: CHECKPOINT_LAYOUT,
-            app_name: self.header.app_name.clone(),
+            app_name: &self.header.app_name,
             batch_ms: self.header.batch_ms,
             zero_ms: self.header.zero_ms,
             time_ms: job.time.milliseconds(),
-            pending_ms: job.pending_ms,
+            pending_ms: &job.pending_ms,
             fingerprint: self.header.fingerprint,
-            pipeline: self.header.pipeline.clone(),
-            entries,
+            pipeline: &self.header.pipeline,
         };
-        self.series
-            .write_value(
-                job.time.milliseconds(),
-                self.header.fingerprint,
-                &checkpoint,
-            )
-            .map_err(|e| Failure::Write(checkpoint_error(&self.dir, &e)))?;
-        let entries_size: usize = checkpoint.entries.iter().map(|(_, b)| b.len()).sum();
-        drop(checkpoint);
+        let mut snapshots = Some(job.snapshots);
+        let mut failure = None;
+        let mut entries_size = 0;
+        let written = self.series.write_payload_with(
+            job.time.milliseconds(),
+            self.header.fingerprint,
+            &mut |out| {
+                let result = match snapshots.take() {
+                    Some(snapshots) => self.write_payload(out, &head, snapshots),
+                    None => Err(Failure::Write(StreamingError::Checkpoint {
+                        dir: self.dir.clone(),
+                        message: "the store asked for the checkpoint's payload twice".to_owned(),
+                    })),
+                };
+                result.map(|size| entries_size = size).map_err(|f| {
+                    failure = Some(f);
+                    CheckpointError::Io {
+                        action: "writing the checkpoint's entries",
+                        path: PathBuf::new(),
+                        source: std::io::Error::other("an entry failed"),
+                    }
+                })
+            },
+        );
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        written.map_err(|e| Failure::Write(checkpoint_error(&self.dir, &e)))?;
         let location =
             self.series
                 .store()
                 .location(&CheckpointSeries::<Arc<dyn CheckpointStore>>::name_for(
                     job.time.milliseconds(),
                 ));
-        let size_bytes = std::fs::metadata(location).map_or(entries_size as u64, |meta| meta.len());
+        let size_bytes = std::fs::metadata(location).map_or(entries_size, |meta| meta.len());
+        if let Some(parts) = &self.cluster {
+            parts.part_written(job.time.milliseconds());
+            self.drop_old_parts(parts)?;
+        }
         // The log of every kept checkpoint must stay: a damaged newest one
         // falls back to an older one, which replays from its own time.
         let oldest_kept = self
@@ -276,5 +422,25 @@ impl WriterThread {
             }
         }
         Ok(size_bytes)
+    }
+
+    /// Cluster mode: deletes this process's parts older than the oldest
+    /// confirmed commit kept (newer ones may still be committed, or be
+    /// what recovery falls back to).
+    fn drop_old_parts(&self, parts: &ClusterParts) -> Result<(), Failure> {
+        let Some(floor) = parts.retention_floor() else {
+            return Ok(());
+        };
+        let times = self
+            .series
+            .times()
+            .map_err(|e| Failure::Write(checkpoint_error(&self.dir, &e)))?;
+        for time in times.into_iter().filter(|&t| t < floor) {
+            let name = CheckpointSeries::<Arc<dyn CheckpointStore>>::name_for(time);
+            if let Err(e) = self.series.store().delete(&name) {
+                tracing::warn!(dir = %self.dir.display(), time_ms = time, error = %e, "could not delete an old checkpoint part");
+            }
+        }
+        Ok(())
     }
 }

@@ -12,11 +12,12 @@ use ember_checkpoint::{CheckpointError, CheckpointStore, DirLock};
 use ember_rdd::{Exchange, RddConf, RddContext};
 
 use crate::checkpoint::{
-    CHECKPOINT_LAYOUT, Checkpointer, StreamingCheckpoint, checkpoint_error, describe_difference,
-    in_dir, open_series, pipeline_fingerprint,
+    CHECKPOINT_LAYOUT, Checkpointer, Compatibility, Mismatch, StreamingCheckpoint,
+    checkpoint_error, describe_difference, in_dir, open_series, pipeline_fingerprint,
 };
 use crate::checkpoint_writer::{CheckpointObserver, WriterHooks};
 use crate::clock::{Clock, SystemClock};
+use crate::cluster_checkpoint::{self, ClusterParts, Expected};
 use crate::graph::{Graph, stop_input};
 use crate::listener::StreamingListener;
 use crate::listener_bus::{FailureHook, ListenerBus};
@@ -165,8 +166,10 @@ pub struct StopOptions {
     /// batch took, and every generated batch runs; bounded by
     /// `spark.streaming.gracefulStopTimeout` (default 10 batch intervals,
     /// wall time), after which it stops as a non-graceful stop and logs
-    /// what was left. Otherwise the batch in progress finishes (it is never
-    /// interrupted) and queued batches are dropped.
+    /// what was left. Otherwise queued batches are dropped and the batch
+    /// in progress gets 1.5 s to finish; past that its thread is left
+    /// behind and the batch abandoned: it writes no checkpoint and cleans
+    /// nothing up, and recovery runs it again, as after a crash.
     pub stop_gracefully: bool,
 }
 
@@ -363,6 +366,12 @@ impl StreamingContext {
     /// to discard the old state instead). A damaged newest checkpoint is
     /// skipped with a warning for an older valid one; when none is valid,
     /// the error names each file and what is wrong with it.
+    ///
+    /// The directory is locked (as by [`start`](Self::start)) before it is
+    /// read, and the returned context holds the lock until it stops or is
+    /// dropped: a directory another context holds, in this or another
+    /// process, fails with [`StreamingError::CheckpointDirLocked`] naming
+    /// the holder. On an error the lock is released.
     pub fn get_or_create(
         dir: impl AsRef<Path>,
         create: impl FnOnce() -> Result<StreamingContext, StreamingError>,
@@ -385,6 +394,95 @@ impl StreamingContext {
                 "the create function set another checkpoint directory; using the one given to get_or_create");
         }
         ssc.checkpoint(dir);
+        // Locked before anything in it is read (or stale files removed),
+        // and held into `start`: another process can neither write while
+        // this one reads nor start on what this one recovers. Every error
+        // below drops `ssc`, which releases it. (In cluster mode: this
+        // process's own part of the directory.)
+        let own = cluster_checkpoint::own_dir(dir, &ssc.inner.env.rdd);
+        *ssc.inner
+            .dir_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(lock_dir(&own)?);
+        let batch = ssc.batch_duration();
+        let (fingerprint, pipeline) = pipeline_fingerprint(&ssc.inner.graph);
+        // Why a checkpoint cannot continue in this pipeline, and whether
+        // that may be discarded (a different batch interval may not).
+        let check = |time_ms: u64, checkpoint: &StreamingCheckpoint| {
+            let (difference, discardable) = if checkpoint.batch_ms != batch.milliseconds() {
+                (
+                    format!(
+                        "batch interval was {} ms in checkpoint-{time_ms}, is {} ms now",
+                        checkpoint.batch_ms,
+                        batch.milliseconds()
+                    ),
+                    false,
+                )
+            } else if checkpoint.layout != CHECKPOINT_LAYOUT {
+                (
+                    format!(
+                        "checkpoint-{time_ms} has layout {}, this version reads layout {CHECKPOINT_LAYOUT}",
+                        checkpoint.layout
+                    ),
+                    true,
+                )
+            } else if checkpoint.fingerprint != fingerprint {
+                (
+                    format!(
+                        "pipeline changed since checkpoint-{time_ms}: {}",
+                        describe_difference(&checkpoint.pipeline, &pipeline)
+                    ),
+                    true,
+                )
+            } else {
+                return None;
+            };
+            Some(Mismatch {
+                difference,
+                discardable,
+            })
+        };
+        let recovered = if ssc.inner.env.rdd.exchange().is_some() {
+            let expected = Expected {
+                fingerprint,
+                check: &check,
+            };
+            cluster_checkpoint::recover(
+                dir,
+                &ssc.inner.env.rdd,
+                &expected,
+                options.discard_mismatched_state,
+            )?
+        } else {
+            Self::recover_local(dir, options, &check)?
+        };
+        let Some((time_ms, checkpoint)) = recovered else {
+            return Ok(ssc);
+        };
+        tracing::info!(dir = %dir.display(), time_ms, pending = ?checkpoint.pending_ms,
+            "recovering from checkpoint");
+        *ssc.inner
+            .recovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(checkpoint);
+        Ok(ssc)
+    }
+
+    /// Local mode's recovery: the newest valid checkpoint in `dir`, unless
+    /// `check` finds it made by another pipeline (an error, or with
+    /// `discard_mismatched_state` every checkpoint is deleted); `None` to
+    /// start afresh.
+    fn recover_local(
+        dir: &Path,
+        options: RecoveryOptions,
+        check: Compatibility<'_>,
+    ) -> Result<Option<(u64, StreamingCheckpoint)>, StreamingError> {
+        if cluster_checkpoint::holds_cluster_checkpoint(dir) {
+            return Err(StreamingError::CheckpointMismatch {
+                dir: dir.to_path_buf(),
+                difference: "the directory holds a cluster checkpoint (commits/ and process-*/); run the program as a cluster of the same number of processes".to_owned(),
+            });
+        }
         let series = open_series(dir)?;
         if let Err(e) = series.store().remove_stale_temp_files() {
             tracing::warn!(dir = %dir.display(), error = %e, "could not remove stale temporary files");
@@ -394,57 +492,30 @@ impl StreamingContext {
             .map_err(|e| checkpoint_error(dir, &e))?
         else {
             tracing::info!(dir = %dir.display(), "no checkpoint found: starting a new context");
-            return Ok(ssc);
+            return Ok(None);
         };
-        let batch = ssc.batch_duration();
-        if checkpoint.batch_ms != batch.milliseconds() {
+        let Some(Mismatch {
+            difference,
+            discardable,
+        }) = check(time_ms, &checkpoint)
+        else {
+            return Ok(Some((time_ms, checkpoint)));
+        };
+        if !options.discard_mismatched_state || !discardable {
             return Err(StreamingError::CheckpointMismatch {
                 dir: dir.to_path_buf(),
-                difference: format!(
-                    "batch interval was {} ms in checkpoint-{time_ms}, is {} ms now",
-                    checkpoint.batch_ms,
-                    batch.milliseconds()
-                ),
+                difference,
             });
         }
-        let (fingerprint, pipeline) = pipeline_fingerprint(&ssc.inner.graph);
-        let difference = if checkpoint.layout != CHECKPOINT_LAYOUT {
-            Some(format!(
-                "checkpoint-{time_ms} has layout {}, this version reads layout {CHECKPOINT_LAYOUT}",
-                checkpoint.layout
-            ))
-        } else if checkpoint.fingerprint != fingerprint {
-            Some(format!(
-                "pipeline changed since checkpoint-{time_ms}: {}",
-                describe_difference(&checkpoint.pipeline, &pipeline)
-            ))
-        } else {
-            None
-        };
-        if let Some(difference) = difference {
-            if !options.discard_mismatched_state {
-                return Err(StreamingError::CheckpointMismatch {
-                    dir: dir.to_path_buf(),
-                    difference,
-                });
-            }
-            tracing::warn!(dir = %dir.display(), %difference, "discarding the old checkpoints and their state");
-            for time in series.times().map_err(|e| checkpoint_error(dir, &e))? {
-                let name = ember_checkpoint::CheckpointSeries::<
-                    ember_checkpoint::LocalCheckpointStore,
-                >::name_for(time);
-                ember_checkpoint::CheckpointStore::delete(series.store(), &name)
-                    .map_err(|e| checkpoint_error(dir, &e))?;
-            }
-            return Ok(ssc);
+        tracing::warn!(dir = %dir.display(), %difference, "discarding the old checkpoints and their state");
+        for time in series.times().map_err(|e| checkpoint_error(dir, &e))? {
+            let name = ember_checkpoint::CheckpointSeries::<
+                ember_checkpoint::LocalCheckpointStore,
+            >::name_for(time);
+            ember_checkpoint::CheckpointStore::delete(series.store(), &name)
+                .map_err(|e| checkpoint_error(dir, &e))?;
         }
-        tracing::info!(dir = %dir.display(), time_ms, pending = ?checkpoint.pending_ms,
-            "recovering from checkpoint");
-        *ssc.inner
-            .recovered
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(checkpoint);
-        Ok(ssc)
+        Ok(None)
     }
 
     /// Whether this context continues from a checkpoint (made by
@@ -536,7 +607,9 @@ impl StreamingContext {
     /// reads `dir`: this is meant for wrappers such as
     /// [`FaultyStore`](ember_checkpoint::testing::FaultyStore), which
     /// fault-injection tests use to fail checkpoint writes on command.
-    /// Inputs keep their logs in `dir` itself.
+    /// Inputs keep their logs in `dir` itself. In cluster mode the store
+    /// holds this process's parts of the checkpoints, so it must keep its
+    /// objects where a local store in `<dir>/process-<p>` finds them.
     pub fn checkpoint_with_store(&self, dir: impl AsRef<Path>, store: Arc<dyn CheckpointStore>) {
         self.checkpoint(dir);
         *self
@@ -613,9 +686,11 @@ impl StreamingContext {
     /// start succeeds.
     ///
     /// With a checkpoint directory, the context takes an exclusive lock on
-    /// it (`<dir>/.lock`, naming this process and host) until it stops; a
-    /// second context on the same directory, in this or another process,
-    /// fails with [`StreamingError::CheckpointDirLocked`] naming the holder.
+    /// it (`<dir>/.lock`, naming this process and host) until it stops
+    /// (a context made by [`get_or_create`](Self::get_or_create) already
+    /// holds it); a second context on the same directory, in this or
+    /// another process, fails with [`StreamingError::CheckpointDirLocked`]
+    /// naming the holder.
     pub fn start(&self) -> Result<(), StreamingError> {
         let mut life = self.life();
         match *life {
@@ -645,23 +720,41 @@ impl StreamingContext {
             });
         }
         let checkpoint_dir = self.checkpoint_dir();
-        if checkpoint_dir.is_some() && self.inner.env.rdd.exchange().is_some() {
-            return Err(StreamingError::ClusterUnsupported {
-                what: "checkpointing",
-                hint: "run without a checkpoint directory, or in local mode",
-            });
-        }
-        // Held until stop (or drop); released on every early return below.
-        let dir_lock = match &checkpoint_dir {
-            Some(dir) => Some(DirLock::acquire(dir).map_err(|e| match e {
-                CheckpointError::Locked { dir, holder } => {
-                    StreamingError::CheckpointDirLocked { dir, holder }
-                }
-                other => checkpoint_error(dir, &other),
-            })?),
-            None => None,
+        let rdd = &self.inner.env.rdd;
+        let clustered = rdd.exchange().is_some();
+        let custom_store = self
+            .inner
+            .checkpoint_store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        // In cluster mode, this process's own part of the directory.
+        let own_dir = checkpoint_dir
+            .as_deref()
+            .map(|dir| cluster_checkpoint::own_dir(dir, rdd));
+        // Held until stop (or drop). Taken here unless `get_or_create`
+        // already holds it (then kept on a failed start, which can be
+        // retried with the checkpoint it read); a lock taken here is
+        // released on every early return below.
+        let already_held = self
+            .inner
+            .dir_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|lock| lock.dir().to_path_buf());
+        let dir_lock = match &own_dir {
+            Some(dir) if already_held.as_deref() != Some(dir.as_path()) => Some(lock_dir(dir)?),
+            _ => None,
         };
         let recovered = self.restore()?;
+        if clustered
+            && recovered.is_none()
+            && let Some(dir) = &checkpoint_dir
+        {
+            // A new start discards an old run's parts and commits.
+            cluster_checkpoint::start_afresh(dir, rdd)?;
+        }
         let batch = self.inner.env.batch;
         let (zero_time, first_batch) = match recovered {
             Some((zero, checkpoint_time)) => (zero, checkpoint_time + batch),
@@ -673,32 +766,38 @@ impl StreamingContext {
         // Before the inputs start, so they know their remember duration.
         self.inner.graph.start(zero_time);
         let fail = self.failure_hook();
-        let checkpointer = match checkpoint_dir {
-            Some(dir) => Some(Arc::new(Checkpointer::new(
-                &dir,
-                self.inner
-                    .checkpoint_store
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone(),
-                Arc::clone(&self.inner.graph),
-                batch,
-                zero_time,
-                self.inner.conf.app_name_str().to_owned(),
-                WriterHooks {
-                    fail: Arc::clone(&fail),
-                    observer: self.checkpoint_observer(),
-                },
-            )?)),
-            None => None,
+        let checkpointer = match (&checkpoint_dir, &own_dir) {
+            (Some(dir), Some(own)) => {
+                let parts = clustered.then(|| {
+                    let (fingerprint, _) = pipeline_fingerprint(&self.inner.graph);
+                    let committed = recovered.map(|(_, time)| time.milliseconds());
+                    Arc::new(ClusterParts::new(dir, rdd, fingerprint, committed))
+                });
+                Some(Arc::new(Checkpointer::new(
+                    own,
+                    custom_store,
+                    Arc::clone(&self.inner.graph),
+                    batch,
+                    zero_time,
+                    self.inner.conf.app_name_str().to_owned(),
+                    WriterHooks {
+                        fail: Arc::clone(&fail),
+                        observer: self.checkpoint_observer(),
+                    },
+                    parts,
+                )?))
+            }
+            _ => None,
         };
-        // A fresh start's own checkpoint, durable before any input accepts
-        // data (a crash before the first interval checkpoint recovers from
-        // it; the write-ahead log replays only for a recovered checkpoint).
+        // A fresh start's own checkpoint, durable (in cluster mode:
+        // committed) before any input accepts data (a crash before the
+        // first interval checkpoint recovers from it; the write-ahead log
+        // replays only for a recovered checkpoint).
         if recovered.is_none()
             && let Some(checkpointer) = &checkpointer
         {
             checkpointer.write_initial()?;
+            checkpointer.commit_now(rdd)?;
         }
         for (started, input) in inputs.iter().enumerate() {
             let result = catch_unwind(AssertUnwindSafe(|| input.start())).unwrap_or_else(|panic| {
@@ -716,8 +815,7 @@ impl StreamingContext {
             }
         }
         self.inner.listeners.set_failure_hook(Arc::clone(&fail));
-        let cluster = self.inner.env.rdd.exchange().map(|exchange| ClusterStop {
-            exchange: Arc::clone(exchange),
+        let cluster = self.inner.env.rdd.exchange().map(|_| ClusterStop {
             stop: self.agreed_stop_hook(),
         });
         let runtime = match Runtime::start(&self.inner, first_batch, checkpointer, fail, cluster) {
@@ -746,11 +844,13 @@ impl StreamingContext {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        *self
-            .inner
-            .dir_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = dir_lock;
+        if let Some(dir_lock) = dir_lock {
+            *self
+                .inner
+                .dir_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(dir_lock);
+        }
         *life = LifeCycle::Active;
         drop(life);
         tracing::info!(app = self.inner.conf.app_name_str(), %first_batch, %batch, "streaming context started");
@@ -878,12 +978,12 @@ impl StreamingContext {
 
     /// Cluster mode: how a stop the processes agreed on (another process
     /// asked) stops this context, in the background.
-    fn agreed_stop_hook(&self) -> Arc<dyn Fn() + Send + Sync> {
+    fn agreed_stop_hook(&self) -> Arc<dyn Fn(bool) + Send + Sync> {
         let weak = Arc::downgrade(&self.inner);
-        Arc::new(move || {
+        Arc::new(move |stop_gracefully| {
             if let Some(inner) = weak.upgrade() {
-                tracing::info!("the cluster agreed to stop");
-                (StreamingContext { inner }).stop_with(StopOptions::default(), true);
+                tracing::info!(stop_gracefully, "the cluster agreed to stop");
+                (StreamingContext { inner }).stop_with(StopOptions { stop_gracefully }, true);
             }
         })
     }
@@ -905,9 +1005,10 @@ impl StreamingContext {
     /// being generated; a graceful stop first processes what the inputs
     /// accepted and every generated batch (see [`StopOptions`]); then the
     /// listener events posted so far are delivered. Every wait is bounded
-    /// by `spark.streaming.gracefulStopTimeout`, so a stop never hangs (a
-    /// batch in progress is not interrupted: past the timeout its thread
-    /// is left to finish it). Stopping twice is harmless.
+    /// by `spark.streaming.gracefulStopTimeout`, so a stop never hangs; the
+    /// batch in progress is not interrupted, but once no more batches are
+    /// to run it gets 1.5 s, then its thread is left behind and the batch
+    /// abandoned (see [`StopOptions`]). Stopping twice is harmless.
     ///
     /// Called from an output operation or a listener callback (threads of
     /// this context, which cannot wait for themselves), it returns at once
@@ -971,8 +1072,9 @@ impl StreamingContext {
         {
             tracing::warn!(error = %e, "leaving the cluster");
         }
-        // The last checkpoint is written (the runtime's checkpointer waited
-        // for its writer): another context may take the directory now.
+        // The last checkpoint is written and the writer closed (a batch
+        // the stop left behind can write none): another context may take
+        // the directory now.
         drop(
             self.inner
                 .dir_lock
@@ -992,4 +1094,14 @@ impl StreamingContext {
             "streaming context stopped"
         );
     }
+}
+
+/// Takes the exclusive lock on the checkpoint directory `dir`.
+fn lock_dir(dir: &Path) -> Result<DirLock, StreamingError> {
+    DirLock::acquire(dir).map_err(|e| match e {
+        CheckpointError::Locked { dir, holder } => {
+            StreamingError::CheckpointDirLocked { dir, holder }
+        }
+        other => checkpoint_error(dir, &other),
+    })
 }

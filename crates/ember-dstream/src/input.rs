@@ -144,13 +144,16 @@ impl InputEnv {
     pub fn listeners(&self) -> &ListenerBus {
         &self.listeners
     }
-    /// The context's checkpoint directory, if set (a write-ahead log goes
-    /// under it).
+    /// Where this input's logs go, if the context has a checkpoint
+    /// directory (a write-ahead log goes under it): the directory itself,
+    /// or in cluster mode this process's own part of it,
+    /// `<dir>/process-<p>`.
     pub fn checkpoint_dir(&self) -> Option<PathBuf> {
         self.checkpoint_dir
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .as_deref()
+            .map(|dir| crate::cluster_checkpoint::own_dir(dir, &self.env.rdd))
     }
     /// How long the graph needs this input's batches after their time: the
     /// input stream's remember duration (the longest window reading it,
@@ -265,7 +268,7 @@ impl<T: Data> Checkpointable for InputHandle<T> {
     }
     fn snapshot(&self, time: Time) -> Result<Option<Snapshot>, StreamingError> {
         let bytes = self.0.source.checkpoint_state(time, &self.0.env)?;
-        Ok(bytes.map(|bytes| -> Snapshot { Box::new(move || Ok(bytes)) }))
+        Ok(bytes.map(|bytes| -> Snapshot { Box::new(bytes) }))
     }
     fn restore(&self, time: Time, bytes: &[u8]) -> Result<(), StreamingError> {
         self.0.source.restore_state(time, bytes, &self.0.env)

@@ -25,10 +25,12 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod checkpoint;
+mod checkpoint_entry;
 mod checkpoint_writer;
 mod clock;
 #[cfg(feature = "cluster")]
 mod cluster;
+mod cluster_checkpoint;
 mod conf;
 mod context;
 mod dstream;

@@ -13,8 +13,11 @@
 //!
 //! In cluster mode one executor thread runs the batches (every process
 //! runs the same jobs in the same order), and after each batch the
-//! processes agree whether to stop: a stop requested on any process stops
-//! every process after that batch.
+//! processes hold one round: a stop requested on any process stops every
+//! process after that batch (a graceful one: every process stops its
+//! inputs, and they stop after the first batch after which every process
+//! has processed what its inputs accepted), and the round carries the
+//! two-phase checkpoint's votes (`cluster_checkpoint.rs`).
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -27,6 +30,7 @@ use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
 
 use crate::checkpoint::Checkpointer;
 use crate::clock::Clock;
+use crate::cluster_checkpoint::PartsVote;
 use crate::context::{ContextInner, StreamEnv};
 use crate::graph::{Graph, PlannedJob};
 use crate::listener::{BatchInfo, OutputOperationInfo};
@@ -35,6 +39,13 @@ use crate::{StreamingError, Time};
 
 /// How long the generator sleeps at most before checking for a stop.
 const POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// How long a stop waits for the batch in progress once no more batches
+/// are to run (a non-graceful stop, or a graceful one past its timeout)
+/// before it leaves that batch's thread behind. Spark interrupts the job
+/// threads and waits 2 s; ember waits 1.5 s, so that the whole
+/// non-graceful stop (inputs and listeners included) stays within 2 s.
+pub(crate) const RUNNING_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// One batch's jobs.
 struct JobSet {
@@ -167,6 +178,18 @@ struct Control {
     /// Cluster mode: this process asks every process to stop after the
     /// current batch.
     stop_requested: AtomicBool,
+    /// Cluster mode: the stop this process asks for is graceful: every
+    /// process stops its inputs and the processes run batches until each
+    /// has processed what its inputs accepted.
+    graceful_requested: AtomicBool,
+    /// Cluster mode: this process's inputs stopped for a graceful stop.
+    draining: AtomicBool,
+    /// Cluster mode: this process was told of a graceful stop another
+    /// process asked for.
+    told_graceful: AtomicBool,
+    /// The newest batch generated, held while one is generated (so that
+    /// whether an input's data went into a batch not yet run can be told).
+    generated: Mutex<Option<Time>>,
     /// Generate nothing more and drop the queued batches.
     hard_stop: AtomicBool,
     alive: Mutex<usize>,
@@ -209,10 +232,9 @@ impl Drop for AliveGuard {
     }
 }
 
-/// The threads of a started context.
 /// Turns a stop in progress into a prompt one (a second shutdown signal):
 /// no more batches are generated and the queued ones are dropped; the
-/// batch in progress finishes.
+/// batch in progress gets [`RUNNING_BATCH_WAIT`].
 #[derive(Clone)]
 pub(crate) struct HardStop(Arc<Control>);
 
@@ -222,8 +244,12 @@ impl HardStop {
     }
 }
 
+/// The threads of a started context.
 pub(crate) struct Runtime {
     control: Arc<Control>,
+    /// What the executors share: a stop that leaves a running batch
+    /// behind marks it abandoned there.
+    shared: Arc<ExecutorShared>,
     /// Cluster mode: stops are agreed between the processes.
     clustered: bool,
     /// A handle on the queue of generated batches, to say how many are left.
@@ -246,11 +272,25 @@ struct ExecutorShared {
     rdd: ember_rdd::RddContext,
 }
 
-/// What an executor needs to agree on stops with the other processes.
+impl ExecutorShared {
+    fn completed(&self) -> MutexGuard<'_, Completed> {
+        self.completed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a stop left this batch behind (see [`Completed::abandoned`]).
+    fn abandoned(&self) -> bool {
+        self.completed().abandoned
+    }
+}
+
+/// What an executor needs to agree on stops with the other processes
+/// (the rounds go through the RDD context's exchange).
 pub(crate) struct ClusterStop {
-    pub(crate) exchange: Arc<dyn ember_rdd::Exchange>,
-    /// Stops this process's context (in the background).
-    pub(crate) stop: Arc<dyn Fn() + Send + Sync>,
+    /// Stops this process's context in the background, gracefully or
+    /// not.
+    pub(crate) stop: Arc<dyn Fn(bool) + Send + Sync>,
 }
 
 /// Which batches completed: every one up to `frontier`, and those after it
@@ -259,6 +299,11 @@ struct Completed {
     frontier: Time,
     ahead: BTreeSet<Time>,
     batch: crate::Duration,
+    /// A stop returned while a batch still ran: that batch (and any job
+    /// left) must change nothing any more — no checkpoint, no clean-up,
+    /// no lineage cut, no event. Set and read under this lock, so a batch
+    /// either finished its clean-up before the stop or does none of it.
+    abandoned: bool,
 }
 
 impl Completed {
@@ -318,12 +363,6 @@ impl Runtime {
         let (sender, receiver) =
             crossbeam_channel::bounded::<JobSet>(inner.conf.max_queued_batches()?);
         let control = Arc::new(Control::default());
-        let mut runtime = Runtime {
-            control: Arc::clone(&control),
-            clustered: cluster.is_some(),
-            queued: receiver.clone(),
-            threads: Vec::new(),
-        };
         let shared = Arc::new(ExecutorShared {
             graph: Arc::clone(&inner.graph),
             listeners: inner.listeners.clone(),
@@ -335,10 +374,18 @@ impl Runtime {
                 frontier: first_batch - inner.env.batch,
                 ahead: BTreeSet::new(),
                 batch: inner.env.batch,
+                abandoned: false,
             }),
             cluster,
             rdd: inner.env.rdd.clone(),
         });
+        let mut runtime = Runtime {
+            control: Arc::clone(&control),
+            shared: Arc::clone(&shared),
+            clustered: shared.cluster.is_some(),
+            queued: receiver.clone(),
+            threads: Vec::new(),
+        };
         for _ in 0..executors {
             let receiver = receiver.clone();
             let shared = Arc::clone(&shared);
@@ -382,26 +429,38 @@ impl Runtime {
         self.threads.iter().any(|t| t.thread().id() == me)
     }
 
+    /// A handle that makes a stop of this runtime prompt.
+    pub(crate) fn hard_stop(&self) -> HardStop {
+        HardStop(Arc::clone(&self.control))
+    }
+
     /// Stops the threads and waits for them (never from one of them: see
-    /// [`owns_current_thread`](Self::owns_current_thread)).
+    /// [`owns_current_thread`](Self::owns_current_thread)), then closes the
+    /// checkpoint writer once every checkpoint queued is written.
     ///
     /// Graceful (Spark's `JobGenerator.stop(processReceivedData = true)`):
     /// the generator goes on generating batches at their times while an
     /// input holds unallocated data, then stops, and every queued batch
     /// runs; after `timeout` (wall time) it stops as a non-graceful stop,
     /// logging what is left. Non-graceful: no more batches are generated
-    /// and the queued ones are dropped. Either way the batch in progress is
-    /// not interrupted: it runs to its end, waited for at most `timeout`
-    /// more (then its thread is left behind, with an error logged).
-    /// A handle that makes a stop of this runtime prompt.
-    pub(crate) fn hard_stop(&self) -> HardStop {
-        HardStop(Arc::clone(&self.control))
-    }
-
+    /// and the queued ones are dropped. Either way the batch in progress
+    /// then gets [`RUNNING_BATCH_WAIT`] (at most `timeout`) to end; past
+    /// that its thread is left behind, *abandoned*: whatever it does
+    /// afterwards changes nothing (no later output job of that batch, no
+    /// checkpoint, no clean-up, no event). An abandoned batch is one that
+    /// did not complete: as after a crash, recovery from the checkpoint
+    /// runs it again (its outputs' side effects so far may repeat).
     pub(crate) fn stop(mut self, graceful: bool, timeout: std::time::Duration) {
         if self.clustered {
             // The executor agrees with the other processes and stops
-            // every one after the same batch.
+            // every one after the same batch (after a graceful stop: the
+            // batch after which every process is drained).
+            if graceful {
+                self.control
+                    .graceful_requested
+                    .store(true, Ordering::SeqCst);
+                self.control.draining.store(true, Ordering::SeqCst);
+            }
             self.control.stop_requested.store(true, Ordering::SeqCst);
         } else {
             self.control.stopping.store(true, Ordering::SeqCst);
@@ -414,7 +473,15 @@ impl Runtime {
             // threads end by themselves, this one included.
             return;
         }
-        let mut ended = self.control.wait_ended(Instant::now() + timeout);
+        let running_batch_wait = RUNNING_BATCH_WAIT.min(timeout);
+        let mut ended = self.control.wait_ended(
+            Instant::now()
+                + if graceful || self.clustered {
+                    timeout
+                } else {
+                    running_batch_wait
+                },
+        );
         if !ended && graceful {
             tracing::error!(
                 ?timeout,
@@ -423,19 +490,23 @@ impl Runtime {
                 self.queued.len()
             );
             self.control.hard_stop.store(true, Ordering::SeqCst);
-            ended = self.control.wait_ended(Instant::now() + timeout);
+            ended = self.control.wait_ended(Instant::now() + running_batch_wait);
         }
-        if !ended {
-            tracing::error!(
-                ?timeout,
-                "a batch is still running after the stop timeout; its thread is left to finish it"
-            );
-            return;
-        }
-        for thread in self.threads.drain(..) {
-            if thread.join().is_err() {
-                tracing::error!("a streaming scheduler thread panicked");
+        if ended {
+            for thread in self.threads.drain(..) {
+                if thread.join().is_err() {
+                    tracing::error!("a streaming scheduler thread panicked");
+                }
             }
+        } else {
+            self.shared.completed().abandoned = true;
+            tracing::error!(
+                wait = ?running_batch_wait,
+                "a batch is still running after the stop's wait; its thread is left behind and the batch abandoned: it writes no checkpoint and cleans nothing up, and recovery runs it again"
+            );
+        }
+        if let Some(checkpointer) = &self.shared.checkpointer {
+            checkpointer.close();
         }
     }
 }
@@ -484,7 +555,14 @@ impl Generator {
     }
 
     fn generate(&self, time: Time) -> Result<JobSet, StreamingError> {
+        let mut generated = self
+            .control
+            .generated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let jobs = self.graph.generate_jobs(time)?;
+        *generated = Some(time);
+        drop(generated);
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.generated(time);
         }
@@ -529,16 +607,24 @@ fn run_executor(receiver: &Receiver<JobSet>, shared: &ExecutorShared) {
         if shared.control.hard_stop() {
             break;
         }
+        let time = job_set.info.batch_time;
         if let Err(e) = run_job_set(job_set, shared) {
-            (shared.fail)(e);
+            if !shared.abandoned() {
+                (shared.fail)(e);
+            }
             break;
         }
         if let Some(cluster) = &shared.cluster {
-            match agree_to_stop(cluster.exchange.as_ref(), &shared.control) {
-                Ok(false) => {}
-                Ok(true) => {
+            match agree_after_batch(shared, time) {
+                Ok(Agreed::GoOn) => {}
+                Ok(Agreed::Drain) => {
+                    if !shared.control.told_graceful.swap(true, Ordering::SeqCst) {
+                        (cluster.stop)(true);
+                    }
+                }
+                Ok(Agreed::Stop) => {
                     shared.control.hard_stop.store(true, Ordering::SeqCst);
-                    (cluster.stop)();
+                    (cluster.stop)(false);
                     break;
                 }
                 Err(e) => {
@@ -550,16 +636,82 @@ fn run_executor(receiver: &Receiver<JobSet>, shared: &ExecutorShared) {
     }
 }
 
-/// Cluster mode, after a batch: whether any process asked to stop.
-fn agree_to_stop(
-    exchange: &dyn ember_rdd::Exchange,
-    control: &Control,
-) -> Result<bool, StreamingError> {
-    let mine = u8::from(control.stop_requested.load(Ordering::SeqCst));
-    let votes = exchange
-        .all_to_all(vec![vec![mine]; exchange.processes()])
-        .map_err(|e| StreamingError::Job(e.into()))?;
-    Ok(votes.iter().any(|vote| vote.first() == Some(&1)))
+/// What each process says in the round after a batch (cluster mode).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AfterBatch {
+    /// It was asked to stop.
+    stop: bool,
+    /// The stop it was asked for is graceful.
+    graceful: bool,
+    /// Its inputs stopped for a graceful stop, they hold no data no batch
+    /// took, and no batch after this one was generated.
+    drained: bool,
+    /// Its side of the two-phase checkpoint, when checkpointing.
+    parts: Option<PartsVote>,
+}
+
+/// What the processes agreed after a batch.
+enum Agreed {
+    /// Run the next batch.
+    GoOn,
+    /// A graceful stop was asked for: stop the inputs (if not yet) and run
+    /// batches until every process is drained.
+    Drain,
+    /// Stop after this batch.
+    Stop,
+}
+
+/// Cluster mode, after the batch at `time`: one round in which the
+/// processes agree whether to stop and which checkpoint is committed. A
+/// stop any process asked for stops all after this batch; a graceful one
+/// only once every process is drained. Before stopping, the parts still
+/// being written are committed.
+fn agree_after_batch(shared: &ExecutorShared, time: Time) -> Result<Agreed, StreamingError> {
+    let control = &shared.control;
+    let parts = shared.checkpointer.as_ref().and_then(|c| c.cluster());
+    let drained = control.draining.load(Ordering::SeqCst) && {
+        // Held: the generator cannot take input data into a new batch
+        // between the two checks.
+        let generated = control
+            .generated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        !shared.graph.has_unallocated_data()? && generated.is_none_or(|g| g <= time)
+    };
+    let mine = AfterBatch {
+        stop: control.stop_requested.load(Ordering::SeqCst),
+        graceful: control.graceful_requested.load(Ordering::SeqCst),
+        drained,
+        parts: parts.map(|p| p.vote()),
+    };
+    let all = shared.rdd.all_gather(Ok(mine))?;
+    if let Some(parts) = parts {
+        let votes: Vec<PartsVote> = all
+            .iter()
+            .map(|a| a.parts.clone().unwrap_or_default())
+            .collect();
+        if let Err(e) = parts.decide(&votes) {
+            tracing::error!(error = %e, "committing a cluster checkpoint failed; the next one will be tried");
+            shared.termination.report_error(e);
+        }
+    }
+    let hard = all.iter().any(|a| a.stop && !a.graceful);
+    let graceful = all.iter().any(|a| a.stop && a.graceful);
+    let agreed = if hard || (graceful && all.iter().all(|a| a.drained)) {
+        Agreed::Stop
+    } else if graceful {
+        Agreed::Drain
+    } else {
+        Agreed::GoOn
+    };
+    if matches!(agreed, Agreed::Stop)
+        && let Some(checkpointer) = &shared.checkpointer
+        && let Err(e) = checkpointer.commit_now(&shared.rdd)
+    {
+        tracing::error!(error = %e, "committing the last cluster checkpoint before stopping failed");
+        shared.termination.report_error(e);
+    }
+    Ok(agreed)
 }
 
 /// Runs `f`, a user callback named `callback`, turning a panic into an error.
@@ -579,6 +731,9 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
     info.processing_start = Some(Instant::now());
     shared.listeners.post(|l| l.on_batch_started(&info));
     for planned in jobs {
+        if shared.abandoned() {
+            return Ok(());
+        }
         let mut op = OutputOperationInfo {
             batch_time: time,
             id: planned.output,
@@ -595,6 +750,9 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
                 .unwrap_or_else(|panic| Err(crate::panic_message(panic.as_ref())))
         });
         op.end = Some(Instant::now());
+        if shared.abandoned() {
+            return Ok(());
+        }
         if let Err(message) = result {
             tracing::error!(%time, output = op.id, name = op.name, %message, "output operation failed");
             shared
@@ -615,23 +773,31 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
     // Cut the batch's state lineage, take the checkpoint's snapshot (if
     // it is a checkpoint time), and only then forget old RDDs: with
     // concurrent jobs the frontier may jump past this batch at once, and
-    // clearing first would drop the very RDDs the snapshot saves.
+    // clearing first would drop the very RDDs the snapshot saves. A batch
+    // a stop abandoned does none of it (the lineage cut is checked before
+    // it starts: one already under way when the stop returns only cuts
+    // in-memory lineage, it changes no data and no file).
+    if shared.abandoned() {
+        return Ok(());
+    }
     let truncated = guarded("cutting the state's lineage after a batch", || {
         shared.graph.truncate_state(time)
     })?
     .map_err(|e| {
-        tracing::error!(%time, error = %e, "cutting the state's lineage after a batch failed");
-        shared.termination.report_error(e);
+        if !shared.abandoned() {
+            tracing::error!(%time, error = %e, "cutting the state's lineage after a batch failed");
+            shared.termination.report_error(e);
+        }
     });
     let checkpointed = guarded(
         "checkpointing and cleaning up after a batch (InputSource::checkpoint_state, clear_metadata)",
         || {
             // Under the lock: the checkpointer and the inputs see the
             // frontier move in order.
-            let mut completed = shared
-                .completed
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut completed = shared.completed();
+            if completed.abandoned {
+                return None;
+            }
             let moved = completed.complete(time);
             let checkpointed = shared.checkpointer.as_ref().map_or(Ok(()), |checkpointer| {
                 checkpointer.after_batch(time, completed.frontier, truncated.is_ok())
@@ -639,9 +805,12 @@ fn run_job_set(job_set: JobSet, shared: &ExecutorShared) -> Result<(), Streaming
             if let Some(frontier) = moved {
                 shared.graph.clear_metadata(frontier);
             }
-            checkpointed
+            Some(checkpointed)
         },
     )?;
+    let Some(checkpointed) = checkpointed else {
+        return Ok(());
+    };
     if let Err(e) = checkpointed {
         tracing::error!(%time, error = %e, "writing a checkpoint failed");
         shared.termination.report_error(e);

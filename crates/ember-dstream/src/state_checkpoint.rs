@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpointable, default_interval};
+use crate::checkpoint_entry::{Entry, Parts, RddPart, value_part};
 use crate::checkpoint_writer::Snapshot;
 use crate::dstream::{StreamCore, StreamInfo};
 use crate::{DStream, Duration, StreamResult, StreamingContext, StreamingError, Time};
@@ -49,16 +50,17 @@ fn entry_error(id: usize, doing: &str, error: impl std::fmt::Display) -> Streami
     }
 }
 
-fn encode<P: Serialize>(id: usize, value: &P) -> Result<Vec<u8>, StreamingError> {
-    ember_checkpoint::format::to_payload(value).map_err(|e| entry_error(id, "serializing", e))
-}
+/// postcard's tags of `None` and `Some`, the first byte of an `Option`.
+const OPTION_NONE: u8 = 0;
+const OPTION_SOME: u8 = 1;
 
 fn decode<P: DeserializeOwned>(id: usize, bytes: &[u8]) -> Result<P, StreamingError> {
     ember_checkpoint::format::from_payload(bytes).map_err(|e| entry_error(id, "deserializing", e))
 }
 
-/// One saved RDD: the batch time it belongs to and its elements.
-#[derive(Serialize, Deserialize)]
+/// One saved RDD: the batch time it belongs to and its elements (written
+/// by [`RddPart`], read back as this).
+#[derive(Deserialize)]
 struct SavedRdd<P> {
     time_ms: u64,
     elements: Vec<P>,
@@ -95,9 +97,31 @@ fn last_rdd<T: Data>(
     }
 }
 
-/// Puts saved elements back as the RDD a stream generated at their time.
+/// In cluster mode, `rdd` with its lineage cut where it lives: jobs run
+/// only on the executor thread (this one), not on the checkpoint writer,
+/// and each process saves only the partitions it owns. A state RDD after
+/// its batch already is so; a reduced batch a window has not read yet is
+/// computed now. In local mode, `rdd` itself.
+fn in_place<T: Data>(rdd: Rdd<T>) -> Result<Rdd<T>, StreamingError> {
+    if rdd.context().exchange().is_none() || rdd.dependencies().is_empty() {
+        return Ok(rdd);
+    }
+    rdd.local_checkpoint()?;
+    Ok(rdd)
+}
+
+/// Puts saved elements back as the RDD a stream generated at their time
+/// (in cluster mode: this process's part, held here; the next shuffle
+/// sends every key to the process owning its partition).
 fn restore_rdd<T: Data>(core: &StreamCore<T>, partitions: usize, time: Time, elements: Vec<T>) {
-    let rdd = core.env.rdd.parallelize(elements, partitions);
+    let ctx = &core.env.rdd;
+    let rdd = match ctx.exchange() {
+        Some(_) => {
+            let slices = (ctx.default_parallelism() / ctx.processes()).max(1);
+            ctx.from_process_partitions(vec![elements], slices)
+        }
+        None => ctx.parallelize(elements, partitions),
+    };
     rdd.cache();
     core.insert_generated(time, rdd);
 }
@@ -122,19 +146,17 @@ impl<T: Data, P: StateData> Checkpointable for StateParticipant<T, P> {
             return Ok(None);
         };
         // The RDD (its lineage cut after its batch) is all that is kept
-        // here; the writer thread collects and serializes it.
-        let last = last_rdd(&core, self.id, time)?;
-        let (id, save) = (self.id, self.save);
-        Ok(Some(Box::new(move || {
-            let saved = match last {
-                Some((last, rdd)) => Some(SavedRdd {
-                    time_ms: last.milliseconds(),
-                    elements: rdd.flat_map(save).collect()?,
-                }),
-                None => None,
-            };
-            encode(id, &saved)
-        })))
+        // here; the writer thread streams it into the file as an
+        // `Option<SavedRdd<P>>`, element by element.
+        let parts = match last_rdd(&core, self.id, time)? {
+            Some((last, rdd)) => vec![
+                value_part(&OPTION_SOME)?,
+                Box::new(RddPart::new(last.milliseconds(), in_place(rdd)?, self.save))
+                    as Box<dyn Entry>,
+            ],
+            None => vec![value_part(&OPTION_NONE)?],
+        };
+        Ok(Some(Box::new(Parts(parts))))
     }
     fn restore(&self, time: Time, bytes: &[u8]) -> Result<(), StreamingError> {
         let Some(core) = self.stream.upgrade() else {
@@ -186,7 +208,7 @@ fn register<T: Data>(stream: &DStream<T>, participant: Arc<dyn Checkpointable>) 
 
 /// The saved part of an incremental window: its last window and the
 /// reduced batches the next windows still read.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct SavedWindow<K, V> {
     window: Option<SavedRdd<(K, V)>>,
     reduced: Vec<SavedRdd<(K, V)>>,
@@ -234,26 +256,23 @@ impl<K: StateData, V: StateData> Checkpointable for WindowParticipant<K, V> {
             at = reduced_core.last_time_until(t - slide);
         }
         reduced.reverse();
-        let id = self.id;
-        Ok(Some(Box::new(move || {
-            let window = match last {
-                Some((last, rdd)) => Some(SavedRdd {
-                    time_ms: last.milliseconds(),
-                    elements: rdd.collect()?,
-                }),
-                None => None,
-            };
-            let reduced = reduced
-                .into_iter()
-                .map(|(t, rdd)| {
-                    Ok(SavedRdd {
-                        time_ms: t.milliseconds(),
-                        elements: rdd.collect()?,
-                    })
-                })
-                .collect::<Result<Vec<_>, StreamingError>>()?;
-            encode(id, &SavedWindow { window, reduced })
-        })))
+        // Streamed by the writer thread as a `SavedWindow<K, V>`.
+        let mut parts = match last {
+            Some((last, rdd)) => vec![
+                value_part(&OPTION_SOME)?,
+                Box::new(RddPart::new(last.milliseconds(), in_place(rdd)?, Some)) as Box<dyn Entry>,
+            ],
+            None => vec![value_part(&OPTION_NONE)?],
+        };
+        parts.push(value_part(&reduced.len())?);
+        for (t, rdd) in reduced {
+            parts.push(Box::new(RddPart::new(
+                t.milliseconds(),
+                in_place(rdd)?,
+                Some,
+            )));
+        }
+        Ok(Some(Box::new(Parts(parts))))
     }
     fn restore(&self, time: Time, bytes: &[u8]) -> Result<(), StreamingError> {
         let (Some(core), Some(reduced_core)) = (self.windowed.upgrade(), self.reduced.upgrade())

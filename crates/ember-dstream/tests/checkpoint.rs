@@ -186,6 +186,25 @@ fn changed_pipeline_is_an_error_unless_discarded() -> R {
 }
 
 #[test]
+fn a_local_context_refuses_a_cluster_checkpoint_directory() -> R {
+    // A cluster's directory: commit records and one part per process
+    // (README, "Cluster mode"). Starting afresh on it would lose its state.
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join("commits"))?;
+    std::fs::create_dir_all(dir.path().join("process-0"))?;
+    let err = StreamingContext::get_or_create(dir.path(), || {
+        build(Arc::new(ManualClock::new()), Arc::default(), 1000, false)
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&err, StreamingError::CheckpointMismatch { difference, .. }
+            if difference.contains("cluster checkpoint")),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
 fn damaged_newest_checkpoint_falls_back_and_all_damaged_is_an_error() -> R {
     let dir = tempfile::tempdir()?;
     let clock = Arc::new(ManualClock::new());

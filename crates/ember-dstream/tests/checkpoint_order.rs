@@ -371,3 +371,98 @@ fn a_graceful_stop_waits_for_the_checkpoint_being_written() -> R {
     assert_eq!(*probe.out.lock().unwrap(), expected_outputs(1, 2));
     Ok(())
 }
+
+/// Every file in `dir` (its dot files aside, the lock's among them) with
+/// its bytes.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let bytes = if e.file_type().unwrap().is_file() {
+                std::fs::read(e.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            (name, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn a_non_graceful_stop_leaves_a_stuck_batch_behind_and_it_changes_nothing() -> R {
+    let dir = tempfile::tempdir()?;
+    let clock = Arc::new(ManualClock::new());
+    let probe = Probe::default();
+    let (entered_tx, entered) = crossbeam_channel::unbounded();
+    let (release_tx, release_rx) = crossbeam_channel::unbounded::<()>();
+    let gate = Gate {
+        time: 2000,
+        entered: entered_tx,
+        release: release_rx,
+    };
+    let ssc = StreamingContext::get_or_create(dir.path(), || {
+        build(Arc::clone(&clock), 1, &probe, Some(gate), None, dir.path())
+    })?;
+    let release = release_tx;
+    ssc.start()?;
+    clock.set_time(Time::from_millis(1000));
+    wait_for_checkpoint(dir.path(), 1000);
+    // Batch 2 blocks in its output until released.
+    clock.set_time(Time::from_millis(2000));
+    entered.recv_timeout(PATIENCE)?;
+
+    // The stop does not wait for the stuck batch beyond its bound (1.5 s;
+    // before, it waited the whole gracefulStopTimeout, 10 s here).
+    let stopping = Instant::now();
+    ssc.stop(StopOptions::default())?;
+    let took = stopping.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "stop took {took:?}"
+    );
+    assert!(ssc.await_termination_or_timeout(Duration::from_millis(1))?);
+    assert_eq!(checkpoints(dir.path()), [0, 1000]);
+    let at_stop = files(dir.path());
+
+    // The batch left behind finishes its output and ends its thread: the
+    // output's closure (and the gate in it) is dropped with the pipeline
+    // once that thread let go of it.
+    drop(ssc);
+    release.send(())?;
+    assert_eq!(
+        entered.recv_timeout(PATIENCE),
+        Err(crossbeam_channel::RecvTimeoutError::Disconnected)
+    );
+    assert_eq!(
+        probe
+            .out
+            .lock()
+            .unwrap()
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        [1000, 2000]
+    );
+    // It wrote no checkpoint and changed no file.
+    assert_eq!(checkpoints(dir.path()), [0, 1000]);
+    assert_eq!(files(dir.path()), at_stop);
+
+    // Like a crash: recovery runs the abandoned batch again.
+    let clock = Arc::new(ManualClock::new());
+    clock.set_time(Time::from_millis(2000));
+    let recovered = Probe::default();
+    let ssc = StreamingContext::get_or_create(dir.path(), || {
+        build(Arc::clone(&clock), 1, &recovered, None, None, dir.path())
+    })?;
+    assert_eq!(ssc.recovered_from(), Some(Time::from_millis(1000)));
+    ssc.start()?;
+    assert!(ssc.await_batches(1, Duration::from_secs(30))?);
+    ssc.stop(StopOptions {
+        stop_gracefully: true,
+    })?;
+    assert_eq!(*recovered.out.lock().unwrap(), expected_outputs(2, 2));
+    Ok(())
+}

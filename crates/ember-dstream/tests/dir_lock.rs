@@ -3,7 +3,8 @@
 //! checkpoint directory, a context here fails to start with a typed error
 //! naming the directory and the child's pid; once the child stops (or is
 //! killed), the directory is free. Within one process, a stopped context
-//! frees it for the next.
+//! frees it for the next. `get_or_create` locks the directory before it
+//! reads it and holds the lock into `start`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -156,5 +157,66 @@ fn a_stopped_or_dropped_context_frees_the_directory_in_process() -> R {
     let third = context(dir.path())?;
     third.start()?;
     third.stop(StopOptions::default())?;
+    Ok(())
+}
+
+/// A context made by `get_or_create` on `dir` with the batch interval
+/// `batch_s`.
+fn recover(dir: &Path, batch_s: u64) -> Result<StreamingContext, StreamingError> {
+    StreamingContext::get_or_create(dir, || {
+        let ssc = context(dir)?;
+        if batch_s == 1 {
+            return Ok(ssc);
+        }
+        let other = StreamingContext::with_clock(
+            StreamingConf::new().master("local[2]").app_name("lock"),
+            Duration::from_secs(batch_s),
+            Arc::new(ManualClock::new()),
+        )?;
+        other
+            .queue_stream::<u32>(std::collections::VecDeque::new(), true)
+            .foreach_rdd(|_, _| Ok(()))?;
+        Ok(other)
+    })
+}
+
+#[test]
+fn get_or_create_locks_the_directory_before_it_reads_it_and_holds_it_into_start() -> R {
+    let dir = tempfile::tempdir()?;
+    // A checkpoint to recover from.
+    let ssc = context(dir.path())?;
+    ssc.start()?;
+    ssc.stop(StopOptions::default())?;
+
+    // Another process holds the directory: recovery does not read it.
+    let holder = Holder::start(dir.path())?;
+    let err = recover(dir.path(), 1).unwrap_err();
+    assert_locked_by(&err, dir.path(), holder.child.id());
+    assert!(holder.finish()?);
+
+    // The recovered context holds it from get_or_create on, through start,
+    // until it stops.
+    let first = recover(dir.path(), 1)?;
+    assert_eq!(
+        first.recovered_from(),
+        Some(ember_dstream::Time::from_millis(0))
+    );
+    let err = recover(dir.path(), 1).unwrap_err();
+    assert_locked_by(&err, dir.path(), std::process::id());
+    first.start()?;
+    let err = context(dir.path())?.start().unwrap_err();
+    assert_locked_by(&err, dir.path(), std::process::id());
+    first.stop(StopOptions::default())?;
+
+    // A failed recovery (another batch interval) releases it, and so does
+    // dropping a recovered context that never started.
+    assert!(matches!(
+        recover(dir.path(), 2),
+        Err(StreamingError::CheckpointMismatch { .. })
+    ));
+    drop(recover(dir.path(), 1)?);
+    let last = recover(dir.path(), 1)?;
+    last.start()?;
+    last.stop(StopOptions::default())?;
     Ok(())
 }

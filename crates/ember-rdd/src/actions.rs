@@ -46,6 +46,25 @@ impl<T: Data> Rdd<T> {
         Ok(self.collect_partitions()?.into_iter().flatten().collect())
     }
 
+    /// The elements of the partitions this process owns, in partition
+    /// order, without gathering them: in local mode every element (as
+    /// [`collect`](Self::collect)); in a cluster, this process's share,
+    /// where it lives (a checkpoint saves each process's share of a state
+    /// this way). The shuffles it needs still run across the cluster.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// assert_eq!(ctx.parallelize(vec![1, 2, 3], 2).collect_local()?, vec![1, 2, 3]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn collect_local(&self) -> Result<Vec<T>, JobError> {
+        let computed =
+            crate::scheduler::run_job_in_place(self, &self.all_partitions(), |_, iter| {
+                Ok(iter.collect::<Vec<T>>())
+            })?;
+        Ok(computed.into_iter().flat_map(|(_, part)| part).collect())
+    }
+
     /// Every partition's elements, one vector per partition.
     pub fn collect_partitions(&self) -> Result<Vec<Vec<T>>, JobError> {
         self.run_partitions(|iter| iter.collect())

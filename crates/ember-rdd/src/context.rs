@@ -166,6 +166,30 @@ impl RddContext {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::thread::current().id());
     }
 
+    /// A round in which every process of the cluster contributes `local`
+    /// and gets every process's value, by process index (in local mode:
+    /// `[local]`). An error on any process fails the round on every
+    /// process with [`JobError::RemoteFailed`] naming it, so processes
+    /// that must agree (on a checkpoint to recover, say) fail together.
+    /// Every process must take part in the same rounds in the same order.
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(1)?;
+    /// assert_eq!(ctx.all_gather(Ok(7u64))?, vec![7]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn all_gather<P: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        local: Result<P, JobError>,
+    ) -> Result<Vec<P>, JobError> {
+        match &self.inner.exchange {
+            Some(exchange) => {
+                crate::cluster_round::all_gather(exchange.as_ref(), &self.inner.metrics, local)
+            }
+            None => Ok(vec![local?]),
+        }
+    }
+
     /// In cluster mode, an error unless the calling thread may run jobs.
     pub(crate) fn check_job_thread(&self) -> Result<(), JobError> {
         if self.inner.exchange.is_none() {

@@ -1,0 +1,343 @@
+//! Crash recovery of a cluster (issue #12): a 3-process stateful word count
+//! over a shared directory, checkpointed two-phase into a shared checkpoint
+//! directory, has one process SIGKILLed at seeded random moments (at least
+//! 10 times) while files keep arriving; the survivors fail (timely has no
+//! fault tolerance), and every time all processes are restarted through
+//! `get_or_create`. Each process's checkpoint writes also fail now and
+//! then (seeded), so the processes' parts of a checkpoint differ. No state
+//! process 0 ever reports may count a word more
+//! often than the files written so far hold it (a batch applied twice
+//! would), and the final state must equal the model's counts exactly —
+//! also when the last checkpoint is recovered with 2 threads a process;
+//! a 2-process cluster must refuse it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use ember::checkpoint::testing::FaultyStore;
+use ember::checkpoint::{CheckpointStore, LocalCheckpointStore};
+use ember::cluster::{Cluster, ClusterConf, LocalCluster, RunningCluster};
+use ember::prelude::*;
+use ember::sources::file::FileStreamOptions;
+
+use crate::Error;
+
+/// The seed a default run uses.
+pub(crate) const DEFAULT_SEED: u64 = 20_261_206;
+
+/// The cluster's layout: processes x threads.
+const LAYOUT: (usize, usize) = (3, 1);
+
+/// How many processes are killed.
+const KILLS: usize = 10;
+
+/// The batch interval of the crash pipeline.
+const BATCH_MS: u64 = 200;
+
+/// The marker file that asks the cluster to stop (ignored by the file
+/// stream: its name starts with `_`).
+const STOP: &str = "_stop";
+
+/// Words of the generated files.
+const WORDS: [&str; 8] = [
+    "apple", "banana", "cherry", "date", "elder", "fig", "grape", "honey",
+];
+
+type Counts = BTreeMap<String, u64>;
+
+/// A cluster process's part: the recoverable word count over `input`,
+/// checkpointed into `checkpoint`; process 0 writes the whole state after
+/// every batch to `out` (atomically). Runs until the stop marker appears
+/// in `input` (then stops gracefully) or until killed.
+pub(crate) fn process(
+    joined: &Arc<Cluster>,
+    cluster: &ClusterConf,
+    input: &str,
+    checkpoint: &str,
+    out: &str,
+    seed: u64,
+) -> Result<(), Error> {
+    let threads = cluster.threads;
+    // This process's parts go through a store whose writes fail now and
+    // then (seeded per process and run), so that the processes' parts of
+    // one checkpoint differ: only checkpoints every process holds may be
+    // committed and recovered.
+    let own = Path::new(checkpoint).join(format!("process-{}", cluster.process));
+    let store = Arc::new(FaultyStore::new(LocalCheckpointStore::open(&own)?));
+    let faulty = Arc::clone(&store);
+    let input = PathBuf::from(input);
+    let out = PathBuf::from(out);
+    let ssc = StreamingContext::get_or_create(checkpoint, || {
+        let conf = StreamingConf::new()
+            .master(format!("local[{threads}]"))
+            .app_name("ClusterCrash")
+            .set("spark.ui.enabled", "false");
+        let ssc = StreamingContext::with_exchange(
+            conf,
+            Duration::from_millis(BATCH_MS),
+            Arc::clone(joined) as Arc<dyn ember::rdd::Exchange>,
+        )?;
+        ssc.checkpoint_with_store(checkpoint, Arc::clone(&faulty) as Arc<dyn CheckpointStore>);
+        let options = FileStreamOptions {
+            new_files_only: false,
+            ..FileStreamOptions::default()
+        };
+        let counts = ssc
+            .file_stream(&input, options)
+            .flat_map(|line: String| {
+                line.split_whitespace()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .map(|w| (w, 1u64))
+            .update_state_by_key(|values: &[u64], state: Option<u64>| {
+                Some(state.unwrap_or(0) + values.iter().sum::<u64>())
+            })
+            .checkpoint(Duration::from_millis(2 * BATCH_MS))?;
+        counts.foreach_rdd(move |rdd, time| {
+            let mut counts = rdd.collect()?;
+            if rdd.context().is_driver() {
+                counts.sort();
+                let mut text = format!("time {}\n", time.milliseconds());
+                for (word, count) in counts {
+                    text.push_str(&format!("{word} {count}\n"));
+                }
+                let tmp = out.with_extension("tmp");
+                std::fs::write(&tmp, text)?;
+                std::fs::rename(&tmp, &out)?;
+            }
+            Ok(())
+        })?;
+        Ok(ssc)
+    })?;
+    ssc.start()?;
+    // Once started (a failed first checkpoint would fail the start).
+    let mut rng = Rng(seed ^ (cluster.process as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(StdDuration::from_millis(200 + rng.below(800)));
+            store.fail_next_writes(1);
+        }
+    });
+    let stop = input.join(STOP);
+    while !ssc.await_termination_or_timeout(Duration::from_millis(50))? {
+        if stop.exists() {
+            ssc.stop(StopOptions {
+                stop_gracefully: true,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// A seeded xorshift generator: the test's randomness.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// The files written so far and the counts they hold.
+struct Files {
+    dir: PathBuf,
+    written: usize,
+    counts: Counts,
+}
+
+impl Files {
+    /// Writes the next file atomically (a `.`-name, then a rename).
+    fn write_one(&mut self, rng: &mut Rng) -> Result<(), Error> {
+        let mut text = String::new();
+        for _ in 0..1 + rng.below(4) {
+            for _ in 0..1 + rng.below(6) {
+                let word = WORDS[rng.below(WORDS.len() as u64) as usize];
+                *self.counts.entry(word.to_owned()).or_default() += 1;
+                text.push_str(word);
+                text.push(' ');
+            }
+            text.push('\n');
+        }
+        let tmp = self.dir.join(format!(".tmp-{}", self.written));
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, self.dir.join(format!("f-{:05}.txt", self.written)))?;
+        self.written += 1;
+        Ok(())
+    }
+}
+
+/// The last state process 0 wrote, if any.
+fn read_state(path: &Path) -> Result<Option<Counts>, Error> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(None);
+    };
+    let mut counts = Counts::new();
+    for line in text.lines().skip(1) {
+        let (word, count) = line
+            .split_once(' ')
+            .ok_or_else(|| format!("bad state line {line:?}"))?;
+        counts.insert(word.to_owned(), count.parse()?);
+    }
+    Ok(Some(counts))
+}
+
+/// No count above what the files written so far hold.
+fn check_not_over(state: &Counts, files: &Counts, when: &str) -> Result<(), Error> {
+    for (word, &count) in state {
+        let max = files.get(word).copied().unwrap_or(0);
+        if count > max {
+            return Err(format!(
+                "{when}: {word} counted {count} times, but the files hold only {max}: a batch was applied twice"
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The kills and restarts, then the final comparison with the model.
+pub(crate) fn check(seed: u64) -> Result<(), Error> {
+    let started = Instant::now();
+    let root = tempfile::tempdir()?;
+    let (input, checkpoint) = (root.path().join("in"), root.path().join("ckpt"));
+    let out = root.path().join("state.txt");
+    std::fs::create_dir_all(&input)?;
+    // Run `run` of the cluster (its processes' write failures are seeded
+    // by the test's seed and the run).
+    let launch = |run: u64| -> Result<RunningCluster, Error> {
+        Ok(LocalCluster::new(LAYOUT.0, LAYOUT.1)?
+            .args(args(&input, &checkpoint, &out, seed.wrapping_add(run)))
+            .spawn()?)
+    };
+    let mut rng = Rng(seed | 1);
+    let mut files = Files {
+        dir: input.clone(),
+        written: 0,
+        counts: Counts::new(),
+    };
+    let mut cluster = launch(0)?;
+    for kill in 0..KILLS {
+        // Files keep arriving until the kill, 300 ms to 2.5 s away.
+        let at = Instant::now() + StdDuration::from_millis(300 + rng.below(2_200));
+        while Instant::now() < at {
+            files.write_one(&mut rng)?;
+            std::thread::sleep(StdDuration::from_millis(20 + rng.below(100)));
+        }
+        let victim = rng.below(LAYOUT.0 as u64) as usize;
+        cluster.kill(victim)?;
+        let statuses = cluster.wait_all_within(StdDuration::from_secs(30))?;
+        if let Some(p) = (0..LAYOUT.0).find(|&p| p != victim && statuses[p].success()) {
+            return Err(format!(
+                "seed {seed}: process {p} exited successfully after process {victim} was killed"
+            )
+            .into());
+        }
+        if let Some(state) = read_state(&out)? {
+            check_not_over(
+                &state,
+                &files.counts,
+                &format!("seed {seed}, after kill {kill}"),
+            )?;
+        }
+        cluster = launch(kill as u64 + 1)?;
+    }
+    // The last files, then wait until every word is counted.
+    for _ in 0..5 {
+        files.write_one(&mut rng)?;
+    }
+    let total: u64 = files.counts.values().sum();
+    let deadline = Instant::now() + StdDuration::from_secs(60);
+    let last = loop {
+        let state = read_state(&out)?.unwrap_or_default();
+        check_not_over(
+            &state,
+            &files.counts,
+            &format!("seed {seed}, after the kills"),
+        )?;
+        if state.values().sum::<u64>() == total || Instant::now() > deadline {
+            break state;
+        }
+        std::thread::sleep(StdDuration::from_millis(50));
+    };
+    std::fs::write(input.join(STOP), "")?;
+    cluster.wait()?;
+    if last != files.counts {
+        return Err(format!(
+            "seed {seed}: after {KILLS} kills the final state differs from the model\n  model:   {:?}\n  cluster: {last:?}\n(rerun with EMBER_CLUSTER_SEED={seed})",
+            files.counts
+        )
+        .into());
+    }
+    // The final checkpoint, recovered with 2 threads a process instead of
+    // 1 (the stop marker is still there: one batch runs, then all stop).
+    std::fs::remove_file(&out)?;
+    LocalCluster::new(LAYOUT.0, 2)?
+        .args(args(&input, &checkpoint, &out, seed))
+        .spawn()?
+        .wait()?;
+    let recovered = read_state(&out)?.unwrap_or_default();
+    if recovered != files.counts {
+        return Err(format!(
+            "seed {seed}: recovered with 2 threads a process, the state differs from the model\n  model:   {:?}\n  cluster: {recovered:?}",
+            files.counts
+        )
+        .into());
+    }
+    check_other_process_count(&input, &checkpoint, &out)?;
+    println!(
+        "crash: {} x {} cluster, {KILLS} processes SIGKILLed and all restarted, {} files, {total} words: final state equals the model (seed {seed}, {:.1} s)",
+        LAYOUT.0,
+        LAYOUT.1,
+        files.written,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The arguments of a crash-mode process.
+fn args(input: &Path, checkpoint: &Path, out: &Path, seed: u64) -> [String; 10] {
+    [
+        "--mode".to_owned(),
+        "crash".to_owned(),
+        "--dir".to_owned(),
+        input.display().to_string(),
+        "--ckpt".to_owned(),
+        checkpoint.display().to_string(),
+        "--out".to_owned(),
+        out.display().to_string(),
+        "--seed".to_owned(),
+        seed.to_string(),
+    ]
+}
+
+/// A cluster of another size refuses the checkpoint, every process with
+/// an error saying how many processes wrote it.
+fn check_other_process_count(input: &Path, checkpoint: &Path, out: &Path) -> Result<(), Error> {
+    let processes = LAYOUT.0 - 1;
+    let statuses = LocalCluster::new(processes, LAYOUT.1)?
+        .args(args(input, checkpoint, out, 0))
+        .spawn()?
+        .wait_all_within(StdDuration::from_secs(30))?;
+    let wanted = format!(
+        "written by a cluster of {} processes, this one has {processes}",
+        LAYOUT.0
+    );
+    for (p, status) in statuses.iter().enumerate() {
+        let error =
+            std::fs::read_to_string(format!("{}.{p}.err", out.display())).unwrap_or_default();
+        if status.success() || !error.contains(&wanted) {
+            return Err(format!(
+                "a {processes}-process cluster on a {}-process checkpoint: process {p} should fail saying {wanted:?}, got {error:?}",
+                LAYOUT.0
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
