@@ -18,7 +18,6 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::cluster_round::all_gather;
 use crate::scheduler::run_job;
 use crate::{Data, JobError, Rdd, RddContext};
 
@@ -140,11 +139,5 @@ fn agree(
     ctx: &RddContext,
     outcome: Result<Option<String>, JobError>,
 ) -> Result<Option<String>, JobError> {
-    match ctx.exchange() {
-        None => outcome,
-        Some(exchange) => {
-            let all = all_gather(exchange.as_ref(), &ctx.inner.metrics, outcome)?;
-            Ok(all.into_iter().next().flatten())
-        }
-    }
+    Ok(ctx.all_gather(outcome)?.into_iter().next().flatten())
 }
