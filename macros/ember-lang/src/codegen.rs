@@ -346,48 +346,7 @@ impl<'a> Gen<'a> {
             .any(|s| !s.fused.is_empty() || stage_combine(s).is_some());
         let helper = fuses.then(|| {
             let stage_fn = gen_ident("__ember_stage");
-            let hasher = gen_ident("__EmberHasher");
             quote! {
-                /// The map-side combine's hasher (FxHash's mixing: fast on
-                /// short keys; the keys come from the pipeline, not from an
-                /// adversary choosing collisions).
-                #[derive(Default, Clone, Copy)]
-                struct #hasher(u64);
-                impl ::core::hash::Hasher for #hasher {
-                    #[inline]
-                    fn finish(&self) -> u64 {
-                        self.0.rotate_left(26)
-                    }
-                    #[inline]
-                    fn write(&mut self, bytes: &[u8]) {
-                        let mut chunks = bytes.chunks_exact(8);
-                        for c in &mut chunks {
-                            let mut word = [0u8; 8];
-                            word.copy_from_slice(c);
-                            self.write_u64(u64::from_le_bytes(word));
-                        }
-                        let mut word = [0u8; 8];
-                        let rest = chunks.remainder();
-                        word[..rest.len()].copy_from_slice(rest);
-                        self.write_u64(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
-                    }
-                    #[inline]
-                    fn write_u8(&mut self, i: u8) {
-                        self.write_u64(u64::from(i));
-                    }
-                    #[inline]
-                    fn write_u32(&mut self, i: u32) {
-                        self.write_u64(u64::from(i));
-                    }
-                    #[inline]
-                    fn write_u64(&mut self, i: u64) {
-                        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0xf135_7aea_2e62_a9c5);
-                    }
-                    #[inline]
-                    fn write_usize(&mut self, i: usize) {
-                        self.write_u64(i as u64);
-                    }
-                }
                 /// Types a stage's per-partition closure by the stream it reads.
                 fn #stage_fn<T, R, F>(_: &#dstream::DStream<T>, f: F) -> ::std::sync::Arc<F>
                 where
@@ -619,7 +578,8 @@ impl<'a> Gen<'a> {
         let it = gen_ident("__ember_it");
         let n = gen_ident("__ember_n");
         let map = gen_ident("__ember_map");
-        let hasher = gen_ident("__EmberHasher");
+        let dstream = self.rt.path();
+        let hasher = quote!(#dstream::fused::CombineHasher);
         let (k, v) = (gen_ident("__ember_k"), gen_ident("__ember_v"));
         let partitions = quote!(let #n = #rdd.context().default_parallelism(););
         let reduce_side = || match func {
@@ -640,7 +600,7 @@ impl<'a> Gen<'a> {
                 (
                     quote! {
                         let mut #map = ::std::collections::HashMap::with_hasher(
-                            ::core::hash::BuildHasherDefault::<#hasher>::default(),
+                            <#hasher as ::core::default::Default>::default(),
                         );
                     },
                     Sink::ByKey {
@@ -662,7 +622,7 @@ impl<'a> Gen<'a> {
             Combine::CountByValue => (
                 quote! {
                     let mut #map = ::std::collections::HashMap::with_hasher(
-                        ::core::hash::BuildHasherDefault::<#hasher>::default(),
+                        <#hasher as ::core::default::Default>::default(),
                     );
                 },
                 Sink::CountByValue(map.clone()),
