@@ -35,6 +35,7 @@ mod conf;
 mod context;
 mod dstream;
 mod error;
+pub mod fused;
 mod graph;
 mod input;
 mod listener;

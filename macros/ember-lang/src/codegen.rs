@@ -11,8 +11,8 @@
 //! `union`, `transform`, `map_partitions`, `glom`, `repartition`, …).
 //!
 //! When the stage fuses something — element-wise operators and/or the
-//! map-side combine of `reduce_by_key`, `count`, `reduce` or `count_by_value`
-//! — the generator emits one closure per stage, created once when the
+//! map-side combine of `reduce_by_key`, `combine_by_key`, `count`, `reduce`
+//! or `count_by_value` — the generator emits one closure per stage, created once when the
 //! pipeline is defined:
 //!
 //! ```text
@@ -40,7 +40,15 @@
 //! dynamic dispatch, no collection per operator. A stage without a combine
 //! collects its loop's output into one `Vec` per partition.
 //!
-//! A `reduce_by_key` whose stage ends in a `map` building its key with
+//! `combine_by_key(create, merge_value, merge_combiners, num_partitions)`
+//! fuses the same way: a new key's entry is `create` inlined on its value,
+//! later values are added with `merge_value` inlined, and the reduce side is
+//! `reduce_by_key_with_partitions(merge_combiners, n)` (each key's combiners
+//! merged, as `DStream::combine_by_key` merges them), with `n` the
+//! `num_partitions` argument, evaluated once when the pipeline is defined,
+//! or the default parallelism.
+//!
+//! A `reduce_by_key` or `combine_by_key` whose stage ends in a `map` building its key with
 //! `to_owned`, `|w| (X.to_owned(), VALUE)` (inlined, `VALUE` naming nothing
 //! `X` names), builds the key only when it is new: `X` is borrowed, `VALUE`
 //! evaluated, the entry looked up by the borrowed `X` (through a local trait
@@ -346,48 +354,7 @@ impl<'a> Gen<'a> {
             .any(|s| !s.fused.is_empty() || stage_combine(s).is_some());
         let helper = fuses.then(|| {
             let stage_fn = gen_ident("__ember_stage");
-            let hasher = gen_ident("__EmberHasher");
             quote! {
-                /// The map-side combine's hasher (FxHash's mixing: fast on
-                /// short keys; the keys come from the pipeline, not from an
-                /// adversary choosing collisions).
-                #[derive(Default, Clone, Copy)]
-                struct #hasher(u64);
-                impl ::core::hash::Hasher for #hasher {
-                    #[inline]
-                    fn finish(&self) -> u64 {
-                        self.0.rotate_left(26)
-                    }
-                    #[inline]
-                    fn write(&mut self, bytes: &[u8]) {
-                        let mut chunks = bytes.chunks_exact(8);
-                        for c in &mut chunks {
-                            let mut word = [0u8; 8];
-                            word.copy_from_slice(c);
-                            self.write_u64(u64::from_le_bytes(word));
-                        }
-                        let mut word = [0u8; 8];
-                        let rest = chunks.remainder();
-                        word[..rest.len()].copy_from_slice(rest);
-                        self.write_u64(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
-                    }
-                    #[inline]
-                    fn write_u8(&mut self, i: u8) {
-                        self.write_u64(u64::from(i));
-                    }
-                    #[inline]
-                    fn write_u32(&mut self, i: u32) {
-                        self.write_u64(u64::from(i));
-                    }
-                    #[inline]
-                    fn write_u64(&mut self, i: u64) {
-                        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0xf135_7aea_2e62_a9c5);
-                    }
-                    #[inline]
-                    fn write_usize(&mut self, i: usize) {
-                        self.write_u64(i as u64);
-                    }
-                }
                 /// Types a stage's per-partition closure by the stream it reads.
                 fn #stage_fn<T, R, F>(_: &#dstream::DStream<T>, f: F) -> ::std::sync::Arc<F>
                 where
@@ -509,24 +476,8 @@ impl<'a> Gen<'a> {
             .iter()
             .enumerate()
             .map(|(i, (node, _))| {
-                let func = node.op.func_params().next().and_then(|p| node.func(p))?;
-                Some(match func {
-                    Func::Closure(c) if inlinable(c) => FuncCode::Inline(c),
-                    Func::Closure(c) => FuncCode::Call(c.to_token_stream()),
-                    Func::Path(p) => FuncCode::Call(p.to_token_stream()),
-                    Func::Other(e) => {
-                        let var = gen_ident(&format!("__ember_f{i}"));
-                        let map_side = gen_ident(&format!("__ember_fm{i}"));
-                        shared.push(quote_spanned! {e.span()=>
-                            let #var = ::std::sync::Arc::new(#e);
-                            let #map_side = ::std::sync::Arc::clone(&#var);
-                        });
-                        FuncCode::Shared {
-                            map_side,
-                            reduce_side: var,
-                        }
-                    }
-                })
+                let p = node.op.func_params().next()?;
+                func_code(node, p, &i.to_string(), &mut shared)
             })
             .collect();
 
@@ -547,7 +498,8 @@ impl<'a> Gen<'a> {
             Some((op, c)) => {
                 let node = ops.last().map(|(n, _)| *n).expect("the combine was pushed");
                 let func = funcs.last().and_then(Option::as_ref);
-                self.combine_parts(op, c, node, func)
+                let tag = ops.len() - 1;
+                self.combine_parts(op, c, node, func, tag, &mut shared)
             }
         };
         let n_elems = stage.fused.len();
@@ -606,12 +558,18 @@ impl<'a> Gen<'a> {
         )
     }
 
+    /// init, sink, result and reduce-side tail of a stage that ends in the
+    /// map-side combine of `op` (`node`, the stage's operator number `tag`);
+    /// `func` is the combine's first function argument. Arguments evaluated
+    /// once, when the pipeline is defined, go to `shared`.
     fn combine_parts<'f>(
         &self,
         op: &Operator,
         combine: Combine,
-        node: &OpNode,
+        node: &'f OpNode,
         func: Option<&FuncCode<'f>>,
+        tag: usize,
+        shared: &mut Vec<TokenStream>,
     ) -> (TokenStream, Sink<'f>, TokenStream, TokenStream) {
         let span = node.method.span();
         let part = gen_ident("__ember_part");
@@ -619,10 +577,11 @@ impl<'a> Gen<'a> {
         let it = gen_ident("__ember_it");
         let n = gen_ident("__ember_n");
         let map = gen_ident("__ember_map");
-        let hasher = gen_ident("__EmberHasher");
+        let dstream = self.rt.path();
+        let hasher = quote!(#dstream::fused::CombineHasher);
         let (k, v) = (gen_ident("__ember_k"), gen_ident("__ember_v"));
         let partitions = quote!(let #n = #rdd.context().default_parallelism(););
-        let reduce_side = || match func {
+        let reduce_side = |func: Option<&FuncCode>| match func {
             Some(FuncCode::Inline(c)) => c.to_token_stream(),
             Some(FuncCode::Call(f)) => f.clone(),
             Some(FuncCode::Shared { reduce_side, .. }) => {
@@ -635,16 +594,57 @@ impl<'a> Gen<'a> {
             None => quote!(|a, b| a + b),
         };
         match combine {
-            Combine::ByKey { .. } => {
-                let f = reduce_side();
+            Combine::Combiners {
+                merge_value,
+                merge_combiners,
+                partitions,
+                ..
+            } => {
+                let np = gen_ident(&format!("__ember_np{tag}"));
+                let arg = node.args.get(partitions);
+                shared.push(quote_spanned! {arg.span()=>
+                    let #np: ::core::option::Option<usize> = #arg;
+                });
+                let merge_value = func_code(node, merge_value, &format!("{tag}v"), shared);
+                let merge_combiners = func_code(node, merge_combiners, &format!("{tag}c"), shared);
+                let f = reduce_side(merge_combiners.as_ref());
                 (
                     quote! {
                         let mut #map = ::std::collections::HashMap::with_hasher(
-                            ::core::hash::BuildHasherDefault::<#hasher>::default(),
+                            <#hasher as ::core::default::Default>::default(),
                         );
                     },
                     Sink::ByKey {
                         map: map.clone(),
+                        create: func.cloned(),
+                        func: merge_value,
+                        span,
+                        deferred: false,
+                    },
+                    quote!(::core::iter::Iterator::filter_map(
+                        ::core::iter::IntoIterator::into_iter(#map),
+                        |(#k, #v)| ::core::option::Option::map(#v, |#v| (#k, #v)),
+                    )),
+                    quote_spanned! {span=>
+                        let #n = ::core::option::Option::unwrap_or_else(
+                            #np,
+                            || #rdd.context().default_parallelism(),
+                        );
+                        #rdd.map_partitions(move |#it| #part(#it)).reduce_by_key_with_partitions(#f, #n)
+                    },
+                )
+            }
+            Combine::ByKey { .. } => {
+                let f = reduce_side(func);
+                (
+                    quote! {
+                        let mut #map = ::std::collections::HashMap::with_hasher(
+                            <#hasher as ::core::default::Default>::default(),
+                        );
+                    },
+                    Sink::ByKey {
+                        map: map.clone(),
+                        create: None,
                         func: func.cloned(),
                         span,
                         deferred: false,
@@ -662,7 +662,7 @@ impl<'a> Gen<'a> {
             Combine::CountByValue => (
                 quote! {
                     let mut #map = ::std::collections::HashMap::with_hasher(
-                        ::core::hash::BuildHasherDefault::<#hasher>::default(),
+                        <#hasher as ::core::default::Default>::default(),
                     );
                 },
                 Sink::CountByValue(map.clone()),
@@ -688,7 +688,7 @@ impl<'a> Gen<'a> {
             }
             Combine::All { .. } => {
                 let acc = gen_ident("__ember_acc");
-                let f = reduce_side();
+                let f = reduce_side(func);
                 let _ = op;
                 (
                     quote!(let mut #acc = ::core::option::Option::None;),
@@ -730,6 +730,7 @@ impl<'a> Gen<'a> {
         };
         if let Sink::ByKey {
             map,
+            create,
             func: reduce,
             span: combine_span,
             deferred: true,
@@ -737,7 +738,13 @@ impl<'a> Gen<'a> {
             && i + 1 == n
             && let Some((c, owned, value)) = deferred_key(ops, funcs, i)
         {
-            return deferred_combine(c, &elem, owned, value, map, reduce.as_ref(), *combine_span);
+            let combine = DeferredCombine {
+                map,
+                create: create.as_ref(),
+                merge: reduce.as_ref(),
+                span: *combine_span,
+            };
+            return deferred_combine(c, &elem, owned, value, &combine);
         }
         match element {
             Some(ElementOp::Map) => {
@@ -833,6 +840,35 @@ impl FuncCode<'_> {
     }
 }
 
+/// How the function argument at `param` of `node` is used in the loop. An
+/// argument that is neither a closure nor a path is evaluated once, when the
+/// pipeline is defined, into `__ember_f{tag}` (pushed to `shared`), which the
+/// map side and the reduce side share.
+fn func_code<'n>(
+    node: &'n OpNode,
+    param: usize,
+    tag: &str,
+    shared: &mut Vec<TokenStream>,
+) -> Option<FuncCode<'n>> {
+    Some(match node.func(param)? {
+        Func::Closure(c) if inlinable(c) => FuncCode::Inline(c),
+        Func::Closure(c) => FuncCode::Call(c.to_token_stream()),
+        Func::Path(p) => FuncCode::Call(p.to_token_stream()),
+        Func::Other(e) => {
+            let var = gen_ident(&format!("__ember_f{tag}"));
+            let map_side = gen_ident(&format!("__ember_fm{tag}"));
+            shared.push(quote_spanned! {e.span()=>
+                let #var = ::std::sync::Arc::new(#e);
+                let #map_side = ::std::sync::Arc::clone(&#var);
+            });
+            FuncCode::Shared {
+                map_side,
+                reduce_side: var,
+            }
+        }
+    })
+}
+
 /// `let <pattern> = <arg>;` for each parameter of a closure.
 fn bindings(c: &ExprClosure, args: &[TokenStream]) -> TokenStream {
     c.inputs
@@ -924,9 +960,13 @@ fn shadows_later(c: &ExprClosure, ops: &[(&OpNode, Option<ElementOp>)], i: usize
 enum Sink<'a> {
     /// Collect it.
     Push(Ident),
-    /// Merge its value into its key's entry.
+    /// Merge its value into its key's entry: a new key's value becomes its
+    /// entry through `create` (as it is when `None`: the checks saw that
+    /// `combine_by_key` has its `create`), later ones are merged into it
+    /// with `func`.
     ByKey {
         map: Ident,
+        create: Option<FuncCode<'a>>,
         func: Option<FuncCode<'a>>,
         span: Span,
         /// Whether the stage's last `map` builds its key with `to_owned`,
@@ -954,27 +994,31 @@ impl Sink<'_> {
                 *::std::collections::HashMap::entry(&mut #map, #elem).or_insert(0u64) += 1;
             },
             Sink::ByKey {
-                map, func, span, ..
+                map,
+                create,
+                func,
+                span,
+                ..
             } => {
                 let (k, v) = (gen_ident("__ember_k"), gen_ident("__ember_v"));
                 let (slot, prev) = (gen_ident("__ember_slot"), gen_ident("__ember_prev"));
                 let merged = merge(func.as_ref(), &prev, &v);
+                let created = created(create.as_ref(), &v);
+                let typing = typing_hint(create.as_ref(), &slot, &v);
                 quote_spanned! {*span=>
                     let (#k, #v) = #elem;
                     match ::std::collections::HashMap::entry(&mut #map, #k) {
+                        ::std::collections::hash_map::Entry::Vacant(#slot) => {
+                            #slot.insert(::core::option::Option::Some(#created));
+                        }
                         ::std::collections::hash_map::Entry::Occupied(mut #slot) => {
                             let #slot = #slot.get_mut();
-                            // Types the map's values by the element's before
-                            // the reduce function is inlined on them.
-                            let _ = [::core::option::Option::as_ref(#slot), ::core::option::Option::Some(&#v)];
+                            #typing
                             let #v = match ::core::option::Option::take(#slot) {
                                 ::core::option::Option::Some(#prev) => #merged,
-                                ::core::option::Option::None => #v,
+                                ::core::option::Option::None => #created,
                             };
                             *#slot = ::core::option::Option::Some(#v);
-                        }
-                        ::std::collections::hash_map::Entry::Vacant(#slot) => {
-                            #slot.insert(::core::option::Option::Some(#v));
                         }
                     }
                 }
@@ -1070,6 +1114,14 @@ fn lookup_trait() -> TokenStream {
     }
 }
 
+/// The map-side combine a deferred key feeds (see [`Sink::ByKey`]).
+struct DeferredCombine<'s, 'a> {
+    map: &'s Ident,
+    create: Option<&'s FuncCode<'a>>,
+    merge: Option<&'s FuncCode<'a>>,
+    span: Span,
+}
+
 /// The map-side combine of `(X.to_owned(), VALUE)` with the key built only
 /// when it is missing: `X` is evaluated once (borrowed), then `VALUE`, then
 /// the entry is looked up by reference; a new key is `X.to_owned()`, the
@@ -1079,10 +1131,14 @@ fn deferred_combine(
     elem: &Ident,
     owned: &syn::ExprMethodCall,
     value: &syn::Expr,
-    map: &Ident,
-    reduce: Option<&FuncCode<'_>>,
-    span: Span,
+    combine: &DeferredCombine<'_, '_>,
 ) -> TokenStream {
+    let DeferredCombine {
+        map,
+        create,
+        merge: reduce,
+        span,
+    } = *combine;
     let binds = bindings(c, &[elem.to_token_stream()]);
     let (x, v) = (gen_ident("__ember_x"), gen_ident("__ember_v"));
     let (slot, prev) = (gen_ident("__ember_slot"), gen_ident("__ember_prev"));
@@ -1090,6 +1146,8 @@ fn deferred_combine(
     let receiver = &owned.receiver;
     let method = &owned.method;
     let merged = merge(reduce, &prev, &v);
+    let created = created(create, &v);
+    let typing = typing_hint(create, &slot, &v);
     let new_key = quote_spanned!(owned.span()=> (*#x).#method());
     let get = quote_spanned!(span=> (*#x).#lookup(&mut #map));
     quote_spanned! {c.span()=>
@@ -1098,23 +1156,44 @@ fn deferred_combine(
             let #x = &#receiver;
             let #v = #value;
             match #get {
-                ::core::option::Option::Some(#slot) => {
-                    let _ = [::core::option::Option::as_ref(#slot), ::core::option::Option::Some(&#v)];
-                    let #v = match ::core::option::Option::take(#slot) {
-                        ::core::option::Option::Some(#prev) => #merged,
-                        ::core::option::Option::None => #v,
-                    };
-                    *#slot = ::core::option::Option::Some(#v);
-                }
                 ::core::option::Option::None => {
                     ::std::collections::HashMap::insert(
                         &mut #map,
                         #new_key,
-                        ::core::option::Option::Some(#v),
+                        ::core::option::Option::Some(#created),
                     );
+                }
+                ::core::option::Option::Some(#slot) => {
+                    #typing
+                    let #v = match ::core::option::Option::take(#slot) {
+                        ::core::option::Option::Some(#prev) => #merged,
+                        ::core::option::Option::None => #created,
+                    };
+                    *#slot = ::core::option::Option::Some(#v);
                 }
             }
         }
+    }
+}
+
+/// A new key's entry made from its first value `v`: `v` itself, or
+/// `create(v)` for `combine_by_key`. The arm that inserts it comes first, so
+/// that the entry's type is known when the merge function is inlined on it.
+fn created(create: Option<&FuncCode<'_>>, v: &Ident) -> TokenStream {
+    match create {
+        None => v.to_token_stream(),
+        Some(f) => f.apply(&[v.to_token_stream()]),
+    }
+}
+
+/// Where values are merged as they are (`reduce_by_key`): types the map's
+/// entry by the value before the reduce function is inlined on them.
+fn typing_hint(create: Option<&FuncCode<'_>>, slot: &Ident, v: &Ident) -> TokenStream {
+    match create {
+        None => quote! {
+            let _ = [::core::option::Option::as_ref(#slot), ::core::option::Option::Some(&#v)];
+        },
+        Some(_) => TokenStream::new(),
     }
 }
 
@@ -1170,6 +1249,49 @@ mod tests {
                 "{op}"
             );
         }
+    }
+
+    #[test]
+    fn combine_by_key_fuses_its_map_side() {
+        let src = quote! {
+            fn f(lines: DStream<String>) -> DStream<(String, (u64, u32))> {
+                lines
+                    .flat_map(|line| line.split(' '))
+                    .map(|w| (w.to_owned(), 1u64))
+                    .combine_by_key(|v| (v, 1u32), |(s, n), v| (s + v, n + 1), |(a, m), (b, k)| (a + b, m + k), Some(3))
+            }
+        };
+        assert_eq!(
+            codes(src.clone(), "f"),
+            [
+                stage(HeadCode::Param, LoopCode::Combine("combine_by_key"), 2),
+                stage(HeadCode::Completed("combine_by_key"), LoopCode::None, 0),
+            ]
+        );
+        let text = crate::expand_with(src, &Runtime::default()).to_string();
+        // The key is built only when missing; a new key's entry is `create`,
+        // inlined, and later values are merged with `merge_value`, inlined;
+        // the reduce side merges combiners, into the given partition count.
+        assert!(text.contains("__ember_lookup"), "{text}");
+        assert!(
+            text.contains("{ let v = __ember_v ; (v , 1u32) }"),
+            "{text}"
+        );
+        assert!(
+            text.contains("let (s , n) = __ember_prev ; let v = __ember_v ; (s + v , n + 1)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("let __ember_np2 : :: core :: option :: Option < usize > = Some (3) ;"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "reduce_by_key_with_partitions (| (a , m) , (b , k) | (a + b , m + k) , __ember_n)"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains(". combine_by_key ("), "{text}");
     }
 
     #[test]

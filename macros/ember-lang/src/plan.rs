@@ -683,7 +683,7 @@ mod tests {
         assert_eq!(
             plan.to_string(),
             "pipeline f:\n  \
-             stage 0: xs -> map => shuffle\n  \
+             stage 0: xs -> map | combine combine_by_key => shuffle\n  \
              stage 1: combine_by_key(stage 0) -> flat_map_values => shuffle\n  \
              stage 2: group_by_key_and_window(stage 1) -> map_values => shuffle\n  \
              stage 3: update_state_by_key_with(stage 2) => output\n\

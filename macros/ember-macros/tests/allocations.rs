@@ -3,7 +3,7 @@
 //! partitions, not to its records, both when the key itself does not
 //! allocate and when it is an owned `String` built by `w.to_owned()` (the
 //! map-side combine looks the borrowed `w` up and builds the key only for a
-//! new one).
+//! new one), and the same for `combine_by_key`'s map side.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,6 +53,14 @@ stream! {
             .filter(|w| !w.is_empty())
             .map(|w| (w.to_owned(), 1u64))
             .reduce_by_key(|a, b| a + b)
+    }
+
+    fn word_stats(lines: DStream<String>) -> DStream<(String, (u64, u32))> {
+        lines
+            .flat_map(|line| line.split(' '))
+            .filter(|w| !w.is_empty())
+            .map(|w| (w.to_owned(), 1u64))
+            .combine_by_key(|v| (v, 1u32), |(s, n), v| (s + v, n + 1), |(a, m), (b, k)| (a + b, m + k), None)
     }
 }
 
@@ -104,6 +112,18 @@ fn an_owned_key_is_built_once_per_distinct_key() {
     eprintln!(
         "owned key: {small} allocations for 10k words, {large} for 100k ({per_record:.4}/word)"
     );
+    assert!(
+        large < small + small / 2,
+        "allocations grew with the records: {small} → {large}"
+    );
+}
+
+#[test]
+fn combine_by_key_builds_an_owned_key_once_per_distinct_key() {
+    allocations(1_000, word_stats);
+    let small = allocations(10_000, word_stats);
+    let large = allocations(100_000, word_stats);
+    eprintln!("combine_by_key: {small} allocations for 10k words, {large} for 100k");
     assert!(
         large < small + small / 2,
         "allocations grew with the records: {small} → {large}"

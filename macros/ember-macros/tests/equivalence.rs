@@ -142,6 +142,31 @@ stream! {
         )
     }
 
+    /// `combine_by_key` on borrowed words: the key is built once per new
+    /// key, the combiner by the inlined `create`, values added by the
+    /// inlined `merge_value` (whose pattern destructures the combiner).
+    fn word_stats(lines: DStream<String>) -> DStream<(String, (u64, u32))> {
+        lines
+            .flat_map(|line| line.split(' '))
+            .filter(|w| !w.is_empty())
+            .map(|w| (w.to_owned(), 1u64))
+            .combine_by_key(
+                |v| (v, 1u32),
+                |(sum, n), v| (sum + v, n + 1),
+                |(s1, n1), (s2, n2)| (s1 + s2, n1 + n2),
+                Some(2),
+            )
+    }
+
+    /// `combine_by_key` whose functions are paths and whose key is built
+    /// eagerly (the value uses the word).
+    fn word_lengths(lines: DStream<String>) -> DStream<(String, Vec<usize>)> {
+        lines
+            .flat_map(|line| line.split(' '))
+            .map(|w| (w.to_owned(), w.len()))
+            .combine_by_key(one, push, concat, None)
+    }
+
     fn combined_default(xs: DStream<i64>) -> DStream<(i64, Vec<i64>)> {
         xs.map(|x| (x % 4, x))
             .combine_by_key(
@@ -203,6 +228,20 @@ stream! {
             },
         )
     }
+}
+
+fn one(v: usize) -> Vec<usize> {
+    vec![v]
+}
+
+fn push(mut c: Vec<usize>, v: usize) -> Vec<usize> {
+    c.push(v);
+    c
+}
+
+fn concat(mut a: Vec<usize>, b: Vec<usize>) -> Vec<usize> {
+    a.extend(b);
+    a
 }
 
 fn plain_word_count(lines: DStream<String>) -> DStream<(String, u64)> {
@@ -411,6 +450,33 @@ proptest! {
                 .map(|x| (x % 4, x))
                 .combine_by_key(|v| vec![v], |mut c, v| { c.push(v); c }, |mut a, b| { a.extend(b); a }, None)
                 .map_values(|mut vs: Vec<i64>| { vs.sort(); vs })
+        }, 4).unwrap());
+        prop_assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn combine_by_key_on_borrowed_words(input in lines(), n in partitions()) {
+        let fused = run_operation(input.clone(), |l| word_stats(l.repartition(n)).glom(), 4).unwrap();
+        let plain = run_operation(input.clone(), |l| {
+            l.repartition(n)
+                .flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+                .filter(|w| !w.is_empty())
+                .map(|w| (w, 1u64))
+                .combine_by_key(|v| (v, 1u32), |(sum, n), v| (sum + v, n + 1), |(s1, n1), (s2, n2)| (s1 + s2, n1 + n2), Some(2))
+                .glom()
+        }, 4).unwrap();
+        // Two partitions per batch, each key in the same one.
+        prop_assert!(fused.iter().all(|batch| batch.len() == 2));
+        prop_assert_eq!(sorted_partitions(fused), sorted_partitions(plain));
+        let sort_values = |batches: Vec<Vec<(String, Vec<usize>)>>| {
+            sorted(batches.into_iter().map(|b| b.into_iter().map(|(k, mut v)| { v.sort(); (k, v) }).collect()).collect())
+        };
+        let fused = sort_values(run_operation(input.clone(), |l| word_lengths(l.repartition(n)), 4).unwrap());
+        let plain = sort_values(run_operation(input, |l| {
+            l.repartition(n)
+                .flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+                .map(|w| { let len = w.len(); (w, len) })
+                .combine_by_key(one, push, concat, None)
         }, 4).unwrap());
         prop_assert_eq!(fused, plain);
     }

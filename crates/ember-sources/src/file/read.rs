@@ -1,7 +1,8 @@
 //! A file stream batch's RDD: one partition per byte range cut by the scan
 //! at generation, read from the filesystem only when a job computes it (so
 //! a backlog of generated batches holds no file data), and split into
-//! lines decoded lossily (a bad byte becomes U+FFFD, as Spark's text
+//! lines, its UTF-8 checked once; the lines of a range that is not UTF-8
+//! are decoded lossily (a bad byte becomes U+FFFD, as Spark's text
 //! decoding does). A file that shrank since it was scanned fails the
 //! partition with an error naming it; it never crashes the process.
 
@@ -10,7 +11,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ember_rdd::text::TextLines;
+use ember_rdd::text::{StrLines, TextLines};
 use ember_rdd::{BoxIter, Dependency, JobError, RddCompute, TaskContext};
 
 use super::fs::FileSystem;
@@ -65,6 +66,17 @@ fn read_split(fs: &dyn FileSystem, split: &FileSplit) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The lines of a split's bytes: checked as UTF-8 once, as a whole (the
+/// bytes become the text without a copy); only a split that is not UTF-8
+/// is checked line by line, its bad lines decoded with replacements.
+fn split_lines(bytes: Vec<u8>) -> BoxIter<String> {
+    let len = bytes.len();
+    match String::from_utf8(bytes) {
+        Ok(text) => Box::new(StrLines::new(Arc::new(text), 0..len)),
+        Err(e) => Box::new(TextLines::new(Arc::new(e.into_bytes()), 0..len)),
+    }
+}
+
 impl RddCompute<String> for FileLinesCompute {
     fn kind(&self) -> &'static str {
         "FileStreamRDD"
@@ -89,15 +101,14 @@ impl RddCompute<String> for FileLinesCompute {
         let Some(splits) = self.partitions.get(partition) else {
             return Ok(Box::new(std::iter::empty()));
         };
-        let mut lines: Vec<TextLines<Vec<u8>>> = Vec::with_capacity(splits.len());
+        let mut lines: Vec<BoxIter<String>> = Vec::with_capacity(splits.len());
         for split in splits {
             let bytes = read_split(self.fs.as_ref(), split)
                 .map_err(|e| JobError::io(split.path.as_ref(), e))?;
-            let len = bytes.len();
-            lines.push(TextLines::new(Arc::new(bytes), 0..len));
+            lines.push(split_lines(bytes));
         }
         Ok(match lines.len() {
-            1 => Box::new(lines.swap_remove(0)),
+            1 => lines.swap_remove(0),
             _ => Box::new(lines.into_iter().flatten()),
         })
     }

@@ -2,10 +2,15 @@
 //! in chunks (memory bounded by a chunk plus the longest line, never the
 //! whole file) that counts its lines, finds the lines that are not UTF-8
 //! and cuts it into partitions on line boundaries. The bytes themselves
-//! are read again by the batch's job, partition by partition.
+//! are read again by the batch's job, partition by partition. A batch's
+//! files are scanned in parallel, on as many threads as the context has.
 
 use std::io::{self, Read};
 use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::fs::FileSystem;
 
 /// How many bytes a scan reads at a time.
 const CHUNK: u64 = 1 << 20;
@@ -81,7 +86,7 @@ impl Counts {
     /// Counts the lines of `block` (whole lines, the last one possibly
     /// without a newline at the end of the file) and the invalid ones.
     fn take(&mut self, base: u64, block: &[u8]) {
-        let newlines = block.iter().filter(|&&b| b == b'\n').count() as u64;
+        let newlines = memchr::memchr_iter(b'\n', block).count() as u64;
         self.lines += newlines + u64::from(block.last().is_some_and(|&b| b != b'\n'));
         // The fast path: the whole block at once. Only a block with bad
         // bytes is looked at line by line.
@@ -119,7 +124,7 @@ pub(crate) fn scan(mut reader: impl Read, partition_bytes: u64) -> io::Result<Sc
         if read == 0 {
             break;
         }
-        let Some(last) = pending[old..].iter().rposition(|&b| b == b'\n') else {
+        let Some(last) = memchr::memrchr(b'\n', &pending[old..]) else {
             continue;
         };
         let whole = old + last + 1;
@@ -145,6 +150,54 @@ pub(crate) fn scan(mut reader: impl Read, partition_bytes: u64) -> io::Result<Sc
         first_invalid: counts.first_invalid,
         splits,
     })
+}
+
+/// Scans the files at `paths` from their start on up to `threads` threads
+/// (a batch's files are independent), each result in the place of its path.
+pub(crate) fn scan_files(
+    fs: &dyn FileSystem,
+    paths: &[PathBuf],
+    partition_bytes: u64,
+    threads: usize,
+) -> Vec<io::Result<Scanned>> {
+    let scan_one = |path: &PathBuf| {
+        fs.open_at(path, 0)
+            .and_then(|reader| scan(reader, partition_bytes))
+    };
+    let threads = threads.clamp(1, paths.len().max(1));
+    if threads == 1 {
+        return paths.iter().map(scan_one).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, io::Result<Scanned>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = paths.get(i) else { break done };
+                        done.push((i, scan_one(path)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            // A scan does not panic (it reads and counts bytes); were one
+            // to, its files are scanned again below.
+            .flat_map(|worker| worker.join().unwrap_or_default())
+            .collect()
+    });
+    let mut results: Vec<Option<io::Result<Scanned>>> = paths.iter().map(|_| None).collect();
+    for (i, result) in done.drain(..) {
+        results[i] = Some(result);
+    }
+    results
+        .into_iter()
+        .zip(paths)
+        .map(|(result, path)| result.unwrap_or_else(|| scan_one(path)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -183,6 +236,38 @@ mod tests {
             at = split.end;
         }
         assert_eq!(at, data.len() as u64);
+    }
+
+    #[test]
+    fn files_scanned_in_parallel_keep_their_places() {
+        let dir = tempfile::tempdir().unwrap();
+        let texts: Vec<Vec<u8>> = (0..7u8)
+            .map(|i| (0..=i).flat_map(|j| [b'a' + j, b'\n']).chain([i]).collect())
+            .collect();
+        let mut paths: Vec<PathBuf> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let path = dir.path().join(format!("f{i}"));
+                std::fs::write(&path, text).unwrap();
+                path
+            })
+            .collect();
+        paths.insert(3, dir.path().join("missing"));
+        let fs = super::super::fs::LocalFileSystem::new();
+        for threads in [1, 2, 3, 16] {
+            let results = scan_files(&fs, &paths, 4, threads);
+            assert_eq!(results.len(), paths.len());
+            let mut texts = texts.iter();
+            for (i, result) in results.into_iter().enumerate() {
+                if i == 3 {
+                    assert!(result.is_err(), "the missing file fails in its place");
+                    continue;
+                }
+                let text = texts.next().unwrap();
+                assert_eq!(result.unwrap(), scan(&text[..], 4).unwrap(), "file {i}");
+            }
+        }
     }
 
     #[test]

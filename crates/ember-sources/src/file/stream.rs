@@ -3,7 +3,7 @@
 //! and the remembered selections.
 //!
 //! Reading: at batch generation every selected file is scanned once in
-//! chunks (its lines counted, lines that are not UTF-8 found, partitions
+//! chunks, the files in parallel (its lines counted, lines that are not UTF-8 found, partitions
 //! cut on line boundaries; no more than a chunk and a line in memory), so
 //! the batch's record count is exact. The bytes are read again, partition
 //! by partition, when a job computes the batch (see `read.rs`): a backlog
@@ -29,7 +29,7 @@ use ember_rdd::{HashPartitioner, Partitioner, Rdd, deal_over_own_partitions};
 use super::fs::{FileStatus, FileSystem, LocalFileSystem};
 use super::glob;
 use super::read::{FileLinesCompute, FileSplit, Placement};
-use super::scan::{Scanned, scan};
+use super::scan::{Scanned, scan_files};
 
 /// Spark's `spark.streaming.fileStream.minRememberDuration`: how long
 /// selected file names are remembered (and how far back the window reaches).
@@ -572,7 +572,7 @@ impl FileSource {
         let Some(paths) = paths else {
             return env.rdd_context().empty();
         };
-        let scanned = self.scan_all(paths);
+        let scanned = self.scan_all(paths, env);
         for (path, error) in &scanned.failed {
             tracing::error!(%time, path = %path.display(), %error,
                 "a file of a batch from before the checkpoint cannot be read again");
@@ -582,14 +582,19 @@ impl FileSource {
         scanned.into_rdd(&self.fs, env)
     }
 
-    /// Scans `paths`, keeping apart the ones that fail.
-    fn scan_all(&self, paths: Vec<PathBuf>) -> ScannedBatch {
+    /// Scans `paths` (in parallel, on as many threads as this process's
+    /// share of the context), keeping apart the ones that fail.
+    fn scan_all(&self, paths: Vec<PathBuf>, env: &InputEnv) -> ScannedBatch {
+        let ctx = env.rdd_context();
+        let threads = ctx.default_parallelism() / ctx.processes().max(1);
+        let results = scan_files(
+            self.fs.as_ref(),
+            &paths,
+            self.options.max_partition_bytes,
+            threads,
+        );
         let mut batch = ScannedBatch::default();
-        for path in paths {
-            let scanned = self
-                .fs
-                .open_at(&path, 0)
-                .and_then(|reader| scan(reader, self.options.max_partition_bytes));
+        for (path, scanned) in paths.into_iter().zip(results) {
             match scanned {
                 Ok(scanned) => batch.add(path, scanned),
                 Err(error) => batch.failed.push((path, error)),
@@ -744,7 +749,7 @@ impl InputSource<String> for FileSource {
         if restored.is_some_and(|restored| time <= restored) {
             return Ok(Some(self.replay(time, env)));
         }
-        let mut scanned = self.scan_all(self.candidates(time, window));
+        let mut scanned = self.scan_all(self.candidates(time, window), env);
         let given_up = self.failed_reads(time, window, std::mem::take(&mut scanned.failed));
         for (path, lines, offset) in &scanned.invalid {
             tracing::warn!(%time, path = %path.display(), lines, offset,

@@ -149,6 +149,21 @@ pub enum Combine {
     Count,
     /// Count each distinct element (`count_by_value`).
     CountByValue,
+    /// Fold the values of each key into a combiner: a key's first value
+    /// through the function at `create`, later ones through the function at
+    /// `merge_value`; the reduce side merges combiners with the function at
+    /// `merge_combiners`, into the number of partitions at `partitions` (an
+    /// `Option<usize>`) (`combine_by_key`).
+    Combiners {
+        /// The argument position of the function making a combiner.
+        create: usize,
+        /// The argument position of the function adding a value to one.
+        merge_value: usize,
+        /// The argument position of the function merging two.
+        merge_combiners: usize,
+        /// The argument position of the partition count.
+        partitions: usize,
+    },
 }
 
 /// Whether and how an operator fuses into a stage's per-partition loop.
@@ -367,14 +382,25 @@ mod tests {
             if let Some(i) = first_optional {
                 assert!(op.params[i..].iter().all(|p| p.optional), "{}", op.name);
             }
-            // A combine's function argument exists and is a two-input function.
-            if let Some(Combine::ByKey { f } | Combine::All { f }) = op.dependency.combine() {
-                assert_eq!(
-                    op.params[f].kind,
-                    ParamKind::Func { inputs: 2 },
-                    "{}",
-                    op.name
-                );
+            // A combine's function arguments exist and take as many inputs
+            // as the combine gives them.
+            let func = |f: usize, inputs: usize| {
+                assert_eq!(op.params[f].kind, ParamKind::Func { inputs }, "{}", op.name);
+            };
+            match op.dependency.combine() {
+                Some(Combine::ByKey { f } | Combine::All { f }) => func(f, 2),
+                Some(Combine::Combiners {
+                    create,
+                    merge_value,
+                    merge_combiners,
+                    partitions,
+                }) => {
+                    func(create, 1);
+                    func(merge_value, 2);
+                    func(merge_combiners, 2);
+                    assert_eq!(op.params[partitions].kind, ParamKind::Value, "{}", op.name);
+                }
+                Some(Combine::Count | Combine::CountByValue) | None => {}
             }
             // Element-wise operators are narrow single-input operators.
             if op.fusion.is_element() {
@@ -430,7 +456,15 @@ mod tests {
             "combine_by_key(create, merge_value, merge_combiners, num_partitions)"
         );
         assert_eq!(cbk.func_params().collect::<Vec<_>>(), vec![0, 1, 2]);
-        assert_eq!(cbk.dependency, Dependency::Shuffle { combine: None });
+        assert_eq!(
+            cbk.dependency.combine(),
+            Some(Combine::Combiners {
+                create: 0,
+                merge_value: 1,
+                merge_combiners: 2,
+                partitions: 3
+            })
+        );
         let rbwi = lookup("reduce_by_window_inv").unwrap();
         assert_eq!(
             rbwi.window_args(),

@@ -1,9 +1,8 @@
 //! Operations on key-value streams: `map_values` and `flat_map_values`
 //! (narrow, element-wise, keeping the keys), and `combine_by_key`,
 //! `reduce_by_key`, `group_by_key`, the joins and `cogroup`, which shuffle by
-//! key. Only `reduce_by_key`'s map-side combine is fused into the feeding
-//! stage's loop; `combine_by_key` runs as the library's call, which does its
-//! own map-side combine.
+//! key. The map-side combines of `reduce_by_key` and `combine_by_key` are
+//! fused into the feeding stage's loop.
 
 use super::{Combine, Dependency, ElementOp, Family, Fusion, Operator, Param, ParamKind};
 
@@ -37,7 +36,8 @@ pub const FLAT_MAP_VALUES: Operator = Operator {
 /// per key, a combiner built from the first value with `create`, values
 /// added with `merge_value`, combiners of different partitions merged with
 /// `merge_combiners`, into `num_partitions` (an `Option<usize>`) partitions.
-/// The language does not fuse its map side: the library's call does it.
+/// Its map side (`create` and `merge_value`) is fused into the feeding
+/// stage's loop.
 pub const COMBINE_BY_KEY: Operator = Operator {
     name: "combine_by_key",
     family: Family::Pair,
@@ -47,7 +47,14 @@ pub const COMBINE_BY_KEY: Operator = Operator {
         Param::required("merge_combiners", ParamKind::Func { inputs: 2 }),
         Param::required("num_partitions", ParamKind::Value),
     ],
-    dependency: SHUFFLE,
+    dependency: Dependency::Shuffle {
+        combine: Some(Combine::Combiners {
+            create: 0,
+            merge_value: 1,
+            merge_combiners: 2,
+            partitions: 3,
+        }),
+    },
     fusion: Fusion::None,
     stateful: false,
     summary: "combines the values of each key with `create`, `merge_value` and `merge_combiners`",
