@@ -253,14 +253,6 @@ pub enum StreamingError {
     #[cfg(feature = "cluster")]
     #[error("cluster mode: {0}")]
     Cluster(#[source] std::sync::Arc<ember_cluster::ClusterError>),
-    /// Cluster mode does not offer this (yet).
-    #[error("{what} is not available in cluster mode yet: {hint}")]
-    ClusterUnsupported {
-        /// The feature.
-        what: &'static str,
-        /// What to do instead.
-        hint: &'static str,
-    },
     /// A duration or time computation overflowed the range of
     /// milliseconds in a `u64`.
     #[error("{what} overflows (at most {} ms): use a smaller value", u64::MAX)]
