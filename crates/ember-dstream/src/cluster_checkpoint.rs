@@ -125,9 +125,9 @@ pub(crate) struct Expected<'a> {
 
 /// Cluster mode's recovery, run by every process at once (it holds rounds
 /// with the others): the newest checkpoint every process has a readable
-/// part of, and this process's part; `None` to start afresh (then every
-/// part and, on process 0, every commit is gone). With `discard`, a
-/// checkpoint of another pipeline is deleted instead of refused.
+/// part of, and this process's part; `None` to start afresh (`start` then
+/// deletes every part and, on process 0, every commit). With `discard`, a
+/// checkpoint of another pipeline is discarded so instead of refused.
 pub(crate) fn recover(
     dir: &Path,
     rdd: &RddContext,
@@ -177,13 +177,12 @@ pub(crate) fn recover(
                 difference,
             });
         }
+        // `start` deletes them (see `start_afresh`).
         tracing::warn!(dir = %dir.display(), %difference, "discarding the old checkpoints and their state");
-        start_afresh(dir, rdd)?;
         return Ok(None);
     }
     if commits == 0 {
         tracing::info!(dir = %dir.display(), "no committed cluster checkpoint: starting a new context");
-        start_afresh(dir, rdd)?;
         return Ok(None);
     }
     let newest_common = all[0]
@@ -320,7 +319,7 @@ struct PartsState {
     durable: BTreeSet<u64>,
     /// The newest confirmed commits, oldest first.
     confirmed: VecDeque<u64>,
-    /// Process 0: the newest commit written.
+    /// The newest commit written (only process 0 writes commits).
     written: Option<u64>,
 }
 
@@ -378,7 +377,7 @@ impl ClusterParts {
         let state = self.state();
         PartsVote {
             durable: state.durable.iter().copied().collect(),
-            committed: state.written.filter(|_| self.process == 0),
+            committed: state.written,
         }
     }
 
