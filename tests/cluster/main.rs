@@ -22,6 +22,11 @@
 //! fail promptly with an error naming it (no hang); so does a process
 //! SIGSTOPped in a cluster with a round timeout.
 //!
+//! Kafka's direct stream (`kafka.rs`): a topic of 4 partitions written
+//! while a 2 x 1 cluster reads it; each batch's word counts must equal
+//! the words of exactly the ranges its processes report (each partition
+//! planned once, by its owner), every record once.
+//!
 //! A graceful stop asked by process 1 of a 2 x 2 cluster processes every
 //! record its two receivers accepted (`graceful.rs`).
 //!
@@ -33,6 +38,7 @@
 mod crash;
 mod graceful;
 mod inputs;
+mod kafka;
 mod save;
 mod suite;
 
@@ -75,6 +81,8 @@ struct Task {
     dir: String,
     checkpoint: String,
     expected_words: u64,
+    bootstrap: String,
+    topic: String,
 }
 
 /// One process of a cluster the checks started: runs its task; process 0
@@ -90,6 +98,8 @@ fn run_process(args: Vec<String>) -> Result<(), Error> {
         dir: String::new(),
         checkpoint: String::new(),
         expected_words: 0,
+        bootstrap: String::new(),
+        topic: String::new(),
     };
     let mut it = rest.into_iter();
     while let Some(flag) = it.next() {
@@ -102,6 +112,8 @@ fn run_process(args: Vec<String>) -> Result<(), Error> {
             "--expected-words" => task.expected_words = value.parse()?,
             "--dir" => task.dir = value,
             "--ckpt" => task.checkpoint = value,
+            "--bootstrap" => task.bootstrap = value,
+            "--topic" => task.topic = value,
             _ => return Err(format!("unexpected argument {flag}").into()),
         }
     }
@@ -140,9 +152,14 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
         .master(format!("local[{}]", cluster.threads))
         .app_name("ClusterTest")
         .set("spark.ui.enabled", "false");
+    let batch = if task.mode == "kafka" {
+        kafka::batch_interval()
+    } else {
+        suite::batch_interval()
+    };
     let ssc = StreamingContext::with_exchange(
         conf,
-        suite::batch_interval(),
+        batch,
         Arc::clone(&joined) as Arc<dyn ember::rdd::Exchange>,
     )?;
     let lines = match task.mode.as_str() {
@@ -154,6 +171,7 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
         "receivers" => inputs::receivers(ssc, &task.ports, task.expected_words)?,
         "files" => inputs::files(ssc, &task.dir, task.expected_words)?,
         "endless" => inputs::endless(ssc)?,
+        "kafka" => kafka::process(ssc, &task.bootstrap, &task.topic, task.expected_words)?,
         other => return Err(format!("unknown mode {other}").into()),
     };
     if cluster.process == 0 {
@@ -169,6 +187,8 @@ fn run_checks() -> Result<(), Error> {
         return match only.as_str() {
             "crash" => check_crash(),
             "graceful" => graceful::check(),
+            "equivalence" => check_equivalence(),
+            "kafka" => kafka::check(),
             other => Err(format!("unknown check {other}").into()),
         };
     }
@@ -176,6 +196,7 @@ fn run_checks() -> Result<(), Error> {
     save::check_save(seeds()?[0])?;
     inputs::check_receivers()?;
     inputs::check_file_stream()?;
+    kafka::check()?;
     inputs::check_peer_death()?;
     inputs::check_peer_stopped()?;
     graceful::check()?;

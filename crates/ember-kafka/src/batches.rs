@@ -2,8 +2,13 @@
 //! offset ranges of every generated batch still remembered: what a
 //! checkpoint saves, so that after a crash the batches that did not
 //! complete read exactly the same ranges again.
+//!
+//! In a cluster a batch holds a range for every partition of the stream,
+//! but only the ranges of the partitions this process reads (see
+//! [`Placement`](crate::placement::Placement)) are real: the others are
+//! placeholders `[0, 0)`, planned and read by their owners.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +25,10 @@ pub(crate) struct Batch {
 /// The offsets of a direct stream.
 #[derive(Debug, Default)]
 pub(crate) struct GeneratedBatches {
-    /// Where each known partition's next batch starts.
+    /// Where each partition this process reads starts its next batch.
     pub(crate) next: BTreeMap<TopicPartition, i64>,
+    /// Every partition of the stream's batches, read here or not.
+    pub(crate) partitions: BTreeSet<TopicPartition>,
     /// The generated batches by time (ms).
     pub(crate) batches: BTreeMap<u64, Batch>,
     /// The time of the checkpoint restored, if any: batches at or before it
@@ -37,10 +44,20 @@ struct Saved {
 }
 
 impl GeneratedBatches {
-    /// Records batch `time_ms` and moves every partition's start past it.
-    pub(crate) fn add(&mut self, time_ms: u64, ranges: Vec<OffsetRange>) {
+    /// Records batch `time_ms` and moves the start of every partition
+    /// this process `reads` past it.
+    pub(crate) fn add(
+        &mut self,
+        time_ms: u64,
+        ranges: Vec<OffsetRange>,
+        reads: impl Fn(&TopicPartition) -> bool,
+    ) {
         for r in &ranges {
-            self.next.insert(r.topic_partition(), r.until_offset);
+            let tp = r.topic_partition();
+            if reads(&tp) {
+                self.next.insert(tp.clone(), r.until_offset);
+            }
+            self.partitions.insert(tp);
         }
         self.batches.insert(
             time_ms,
@@ -78,8 +95,20 @@ impl GeneratedBatches {
             postcard::from_bytes(bytes).map_err(|e| KafkaError::CorruptCheckpoint {
                 message: e.to_string(),
             })?;
+        let partitions = saved
+            .next
+            .iter()
+            .map(|(tp, _)| tp.clone())
+            .chain(
+                saved
+                    .batches
+                    .iter()
+                    .flat_map(|(_, ranges)| ranges.iter().map(OffsetRange::topic_partition)),
+            )
+            .collect();
         Ok(GeneratedBatches {
             next: saved.next.into_iter().collect(),
+            partitions,
             batches: saved
                 .batches
                 .into_iter()
@@ -106,12 +135,25 @@ mod tests {
     fn a_checkpoint_round_trips_pending_batches_and_forgets_old_ones() {
         let tp = TopicPartition::new("t", 0);
         let mut b = GeneratedBatches::default();
-        b.add(100, vec![OffsetRange::new(&tp, 0, 5)]);
-        b.add(200, vec![OffsetRange::new(&tp, 5, 9)]);
-        b.add(300, vec![OffsetRange::new(&tp, 9, 9)]);
+        let elsewhere = TopicPartition::new("t", 1);
+        let here = |t: &TopicPartition| t.partition == 0;
+        b.add(100, vec![OffsetRange::new(&tp, 0, 5)], here);
+        b.add(200, vec![OffsetRange::new(&tp, 5, 9)], here);
+        b.add(
+            300,
+            vec![
+                OffsetRange::new(&tp, 9, 9),
+                OffsetRange::new(&elsewhere, 0, 0),
+            ],
+            here,
+        );
         let restored =
             GeneratedBatches::from_bytes(200, &b.to_bytes().expect("encodes")).expect("decodes");
         assert_eq!(restored.next, BTreeMap::from([(tp.clone(), 9)]));
+        assert_eq!(
+            restored.partitions,
+            BTreeSet::from([tp.clone(), elsewhere.clone()])
+        );
         let reported: Vec<(u64, bool)> = restored
             .batches
             .iter()

@@ -3,7 +3,7 @@
 //! into offset ranges, and the [`DirectKafkaStream`] handle that gives a
 //! batch's ranges to outputs and commits them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration as StdDuration;
@@ -16,6 +16,7 @@ use crate::batches::GeneratedBatches;
 use crate::consumer_pool::ConsumerPool;
 use crate::driver::Driver;
 use crate::options::ResolvedOptions;
+use crate::placement::Placement;
 use crate::rate::{EstimatedRate, RateController, max_messages_per_partition};
 use crate::rdd::{KafkaRdd, ReadEnv};
 use crate::strategy::ResetPolicy;
@@ -112,6 +113,7 @@ impl KafkaStreams {
         let stopped = Arc::new(AtomicBool::new(false));
         let pool = Arc::new(ConsumerPool::new(&strategy.params));
         let shared = Arc::new(Shared {
+            placement: Mutex::new(Placement::default()),
             driver: Mutex::new(None),
             batches: Mutex::new(GeneratedBatches::default()),
             strategy,
@@ -198,12 +200,26 @@ pub struct KafkaOffsets {
 impl KafkaOffsets {
     /// The ranges of the batch at `time` (one per partition, in the order
     /// of the batch RDD's partitions), while the stream remembers it.
+    ///
+    /// In cluster mode each Kafka partition is planned and read by one
+    /// process (a fixed hash of the partition decides which), so each
+    /// process returns the ranges of the partitions it read: the batch is
+    /// the union over the processes. An output that stores ranges with
+    /// its results does so where the partitions live (with
+    /// `foreach_partition`-style work), and each process commits its own.
     pub fn offset_ranges(&self, time: Time) -> Option<Vec<OffsetRange>> {
+        let placement = self.shared.placement();
         self.shared
             .batches()
             .batches
             .get(&time.milliseconds())
-            .map(|b| b.ranges.clone())
+            .map(|b| {
+                b.ranges
+                    .iter()
+                    .filter(|r| placement.reads(&r.topic_partition()))
+                    .cloned()
+                    .collect()
+            })
     }
 
     /// Commits the ends of `ranges` to the consumer group (`group.id`)
@@ -225,6 +241,8 @@ struct Shared {
     strategy: ConsumerStrategy,
     reset: ResetPolicy,
     options: ResolvedOptions,
+    /// Which Kafka partitions this process reads (all in local mode).
+    placement: Mutex<Placement>,
     driver: Mutex<Option<Driver>>,
     batches: Mutex<GeneratedBatches>,
     rate: Arc<EstimatedRate>,
@@ -239,6 +257,13 @@ impl Shared {
 
     fn driver(&self) -> MutexGuard<'_, Option<Driver>> {
         self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn placement(&self) -> Placement {
+        *self
+            .placement
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Tries `op` until it succeeds, a non-transient error, the stream's
@@ -317,11 +342,12 @@ impl Shared {
             value: "not started".to_owned(),
             reason: "the stream's context has not started".to_owned(),
         })?;
+        let placement = self.placement();
         let partitions = driver.partitions(&self.strategy.selection)?;
         let known = self.batches().next.clone();
         let fresh: Vec<TopicPartition> = partitions
             .iter()
-            .filter(|tp| !known.contains_key(*tp))
+            .filter(|tp| placement.reads(tp) && !known.contains_key(*tp))
             .cloned()
             .collect();
         let mut starts = known;
@@ -361,15 +387,20 @@ impl Shared {
             self.rate.get(),
             env.batch_duration().milliseconds(),
         );
-        Ok(starts
-            .iter()
-            .map(|(tp, from)| {
-                let end = ends[tp];
-                let until = limits
-                    .as_ref()
-                    .and_then(|l| l.get(tp))
-                    .map_or(end, |max| end.min(from.saturating_add(*max)));
-                OffsetRange::new(tp, *from, until)
+        let everyone: BTreeSet<&TopicPartition> = starts.keys().chain(&partitions).collect();
+        Ok(everyone
+            .into_iter()
+            .map(|tp| match starts.get(tp) {
+                Some(from) => {
+                    let end = ends[tp];
+                    let until = limits
+                        .as_ref()
+                        .and_then(|l| l.get(tp))
+                        .map_or(end, |max| end.min(from.saturating_add(*max)));
+                    OffsetRange::new(tp, *from, until)
+                }
+                // Another process's partition: it plans and reads it.
+                None => OffsetRange::new(tp, 0, 0),
             })
             .collect())
     }
@@ -378,10 +409,15 @@ impl Shared {
     /// (the broker is unreachable, or the stream stopped); what it did not
     /// read goes to the next batch.
     fn empty_ranges(&self) -> Vec<OffsetRange> {
-        self.batches()
-            .next
-            .iter()
-            .map(|(tp, o)| OffsetRange::new(tp, *o, *o))
+        let batches = self.batches();
+        let everyone: BTreeSet<&TopicPartition> =
+            batches.next.keys().chain(&batches.partitions).collect();
+        everyone
+            .into_iter()
+            .map(|tp| {
+                let at = batches.next.get(tp).copied().unwrap_or_default();
+                OffsetRange::new(tp, at, at)
+            })
             .collect()
     }
 }
@@ -433,6 +469,7 @@ impl<K: Data, V: Data> DirectKafkaSource<K, V> {
             KafkaRdd {
                 ranges,
                 env: Arc::clone(&self.read),
+                placement: self.shared.placement(),
             },
         )
     }
@@ -446,18 +483,35 @@ impl<K: Data, V: Data> InputSource<ConsumerRecord<K, V>> for DirectKafkaSource<K
     fn start(&self, env: &InputEnv) -> Result<(), StreamingError> {
         let shared = &self.shared;
         shared.stopped.store(false, Ordering::SeqCst);
+        let ctx = env.rdd_context();
+        let placement = Placement {
+            processes: ctx.processes(),
+            process: ctx.process(),
+        };
+        *shared
+            .placement
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = placement;
         let driver = Driver::new(&shared.strategy.params, env.batch_duration().to_std())
             .map_err(|e| input_error(env, e))?;
         let restored = shared.batches().restored_at.is_some();
         if !restored {
-            let starts = shared
+            let (partitions, starts) = shared
                 .with_retries(env, None, shared.options.start_timeout, || {
                     let partitions = driver.partitions(&shared.strategy.selection)?;
-                    shared.starting_offsets(&driver, &partitions, true)
+                    let mine: Vec<TopicPartition> = partitions
+                        .iter()
+                        .filter(|tp| placement.reads(tp))
+                        .cloned()
+                        .collect();
+                    let starts = shared.starting_offsets(&driver, &mine, true)?;
+                    Ok((partitions, starts))
                 })
                 .map_err(|e| input_error(env, e))?;
             tracing::info!(offsets = ?starts, "kafka direct stream starts");
-            shared.batches().next = starts;
+            let mut batches = shared.batches();
+            batches.next = starts;
+            batches.partitions.extend(partitions);
         }
         *shared.driver() = Some(driver);
         Ok(())
@@ -507,8 +561,9 @@ impl<K: Data, V: Data> InputSource<ConsumerRecord<K, V>> for DirectKafkaSource<K
                         Err(e) => return Err(input_error(env, e)),
                     }
                 };
+                let placement = self.shared.placement();
                 let mut batches = self.shared.batches();
-                batches.add(t, planned.clone());
+                batches.add(t, planned.clone(), |tp| placement.reads(tp));
                 if let Some(b) = batches.batches.get_mut(&t) {
                     b.reported = true;
                 }

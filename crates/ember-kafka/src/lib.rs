@@ -32,6 +32,17 @@
 //! ranges to outputs (Spark's `HasOffsetRanges`) and commits them to the
 //! consumer group (`commitAsync`).
 //!
+//! # In cluster mode
+//! Spark's driver plans each batch's ranges once. ember's processes
+//! generate their batches each at its own moment, so each Kafka partition
+//! has one owner (a fixed hash of topic and partition, the same in every
+//! process), which alone plans its ranges, reads them and keeps its
+//! position in its part of the checkpoint: every record is read by one
+//! process, in one batch. [`KafkaOffsets::offset_ranges`] returns, on each
+//! process, the ranges of the partitions it read, and each process commits
+//! its own. The topic's partitions must not change while a cluster runs
+//! (the processes could see a new partition at different batches).
+//!
 //! # Guarantees
 //! The ranges of every generated batch, completed or pending, are part of
 //! ember's checkpoint. After a crash, `StreamingContext::get_or_create`
@@ -93,6 +104,7 @@ mod error;
 pub mod mock_broker;
 mod offset_range;
 mod options;
+mod placement;
 mod rate;
 mod rdd;
 mod record;

@@ -21,6 +21,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Timestamp};
 
 use crate::consumer_pool::{ConsumerPool, PooledConsumer};
+use crate::placement::Placement;
 use crate::record::{RecordHeader, TimestampType};
 use crate::{ConsumerRecord, Deserializer, KafkaError, OffsetRange};
 
@@ -45,6 +46,9 @@ pub(crate) struct ReadEnv<K, V> {
 pub(crate) struct KafkaRdd<K, V> {
     pub(crate) ranges: Vec<OffsetRange>,
     pub(crate) env: Arc<ReadEnv<K, V>>,
+    /// Which process reads which partition (the ranges of other
+    /// processes' partitions are placeholders).
+    pub(crate) placement: Placement,
 }
 
 impl<K: ember_rdd::Data, V: ember_rdd::Data> RddCompute<ConsumerRecord<K, V>> for KafkaRdd<K, V> {
@@ -57,6 +61,11 @@ impl<K: ember_rdd::Data, V: ember_rdd::Data> RddCompute<ConsumerRecord<K, V>> fo
     fn dependencies(&self) -> Vec<Dependency> {
         Vec::new()
     }
+    fn owner(&self, partition: usize, _processes: usize) -> Option<usize> {
+        self.ranges
+            .get(partition)
+            .map(|r| self.placement.owner(&r.topic_partition()))
+    }
     fn compute(
         &self,
         partition: usize,
@@ -65,6 +74,14 @@ impl<K: ember_rdd::Data, V: ember_rdd::Data> RddCompute<ConsumerRecord<K, V>> fo
         let Some(range) = self.ranges.get(partition) else {
             return Ok(Box::new(std::iter::empty()));
         };
+        let owner = self.placement.owner(&range.topic_partition());
+        if !self.placement.reads(&range.topic_partition()) {
+            return Err(JobError::NotLocal {
+                partition,
+                owner,
+                process: self.placement.process,
+            });
+        }
         read_range(range, &self.env)
             .map(|records| Box::new(records.into_iter()) as BoxIter<_>)
             .map_err(|e| e.into_job_error(task.stage, Some(partition)))
