@@ -1,5 +1,5 @@
 //! Cluster mode against local mode (issue #12): the same pipelines over the
-//! same seeded random batches (see `suite.rs`) must give the same batches
+//! same random batches (see `suite.rs`) must give the same batches
 //! on a cluster of real processes on 127.0.0.1, connected by timely, as on
 //! the local engine: 1 process × 2 threads, 2 × 1 and 3 × 1.
 //!
@@ -9,8 +9,13 @@
 //! -h` options; run with `-p`, it is one process of such a cluster, and
 //! process 0 writes what its outputs saw to the file given by `--out`.
 //!
-//! `EMBER_CLUSTER_SEED=<n>` runs one seed (a failure prints the seed that
-//! reproduces it); by default a few fixed seeds run.
+//! The equivalence check is a proptest: `TestRunner` (a few cases, a
+//! ChaCha generator seeded with `EMBER_CLUSTER_SEED`, default
+//! [`DEFAULT_SEED`], no failure persistence) draws the inputs and
+//! partition counts ([`suite::cases`]); each case runs locally and on every
+//! layout, its inputs handed to the processes as a postcard file. A
+//! failure shrinks to a minimal case, prints it and writes it to a file
+//! that `EMBER_CLUSTER_CASE=<file>` reruns alone.
 //!
 //! `save_as_text_files` on a 2-process cluster writes one shared directory
 //! per batch, in Spark's layout, with exactly local mode's lines (see
@@ -42,14 +47,22 @@ mod kafka;
 mod save;
 mod suite;
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use ember::cluster::{Cluster, ClusterConf, LocalCluster};
 use ember::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
-/// The seeds a default run checks.
-const SEEDS: [u64; 2] = [7, 20_261_206];
+/// The seed of a default run.
+const DEFAULT_SEED: u64 = 7;
+/// Proptest cases of the equivalence check (each runs [`LAYOUTS`]).
+const EQUIVALENCE_CASES: u32 = 2;
+/// Longest time spent shrinking a failing equivalence case.
+const MAX_SHRINK_MS: u32 = 600_000;
+/// Most cases tried while shrinking (proptest's default is 4 per case).
+const MAX_SHRINK_ITERS: u32 = 10_000;
 
 /// The layouts checked: (processes, threads per process).
 const LAYOUTS: [(usize, usize); 3] = [(1, 2), (2, 1), (3, 1)];
@@ -81,6 +94,7 @@ struct Task {
     dir: String,
     checkpoint: String,
     expected_words: u64,
+    case: String,
     bootstrap: String,
     topic: String,
 }
@@ -98,6 +112,7 @@ fn run_process(args: Vec<String>) -> Result<(), Error> {
         dir: String::new(),
         checkpoint: String::new(),
         expected_words: 0,
+        case: String::new(),
         bootstrap: String::new(),
         topic: String::new(),
     };
@@ -113,6 +128,7 @@ fn run_process(args: Vec<String>) -> Result<(), Error> {
             "--dir" => task.dir = value,
             "--ckpt" => task.checkpoint = value,
             "--bootstrap" => task.bootstrap = value,
+            "--case" => task.case = value,
             "--topic" => task.topic = value,
             _ => return Err(format!("unexpected argument {flag}").into()),
         }
@@ -163,7 +179,7 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
         Arc::clone(&joined) as Arc<dyn ember::rdd::Exchange>,
     )?;
     let lines = match task.mode.as_str() {
-        "equivalence" => suite::run(ssc, task.seed)?,
+        "equivalence" => suite::run(ssc, &read_case(Path::new(&task.case))?)?,
         "save" => {
             suite::save(ssc, task.seed, &task.dir)?;
             Vec::new()
@@ -189,11 +205,12 @@ fn run_checks() -> Result<(), Error> {
             "graceful" => graceful::check(),
             "equivalence" => check_equivalence(),
             "kafka" => kafka::check(),
+            "save" => save::check_save(seed()?),
             other => Err(format!("unknown check {other}").into()),
         };
     }
     check_equivalence()?;
-    save::check_save(seeds()?[0])?;
+    save::check_save(seed()?)?;
     inputs::check_receivers()?;
     inputs::check_file_stream()?;
     kafka::check()?;
@@ -204,12 +221,23 @@ fn run_checks() -> Result<(), Error> {
     Ok(())
 }
 
-/// The seeds to check: `EMBER_CLUSTER_SEED`'s, or [`SEEDS`].
-fn seeds() -> Result<Vec<u64>, Error> {
+/// `EMBER_CLUSTER_SEED`, or [`DEFAULT_SEED`].
+fn seed() -> Result<u64, Error> {
     Ok(match std::env::var("EMBER_CLUSTER_SEED") {
-        Ok(seed) => vec![seed.parse()?],
-        Err(_) => SEEDS.to_vec(),
+        Ok(seed) => seed.parse()?,
+        Err(_) => DEFAULT_SEED,
     })
+}
+
+/// A proptest case written by [`write_case`].
+fn read_case(path: &Path) -> Result<Vec<suite::Inputs>, Error> {
+    Ok(postcard::from_bytes(&std::fs::read(path)?)?)
+}
+
+/// Writes a proptest case for the processes (or a rerun) to read.
+fn write_case(path: &Path, case: &[suite::Inputs]) -> Result<(), Error> {
+    std::fs::write(path, postcard::to_stdvec(case)?)?;
+    Ok(())
 }
 
 /// The crash check, its seed named in any failure.
@@ -223,48 +251,83 @@ fn check_crash() -> Result<(), Error> {
     })
 }
 
-/// The local results, then every layout's, compared line by line.
+/// The equivalence proptest (see the module's doc), or with
+/// `EMBER_CLUSTER_CASE` the one case that file holds.
 fn check_equivalence() -> Result<(), Error> {
-    let seeds = seeds()?;
     let dir = tempfile::tempdir()?;
-    for seed in seeds {
-        let conf = StreamingConf::new()
-            .master("local[2]")
-            .app_name("ClusterEquivalence")
-            .set("spark.ui.enabled", "false");
-        let expected = suite::run(StreamingContext::new(conf, suite::batch_interval())?, seed)?;
-        for (processes, threads) in LAYOUTS {
-            let out = dir.path().join(format!("{seed}-{processes}x{threads}.txt"));
-            let started = std::time::Instant::now();
-            LocalCluster::new(processes, threads)?
-                .args([
-                    "--mode".to_owned(),
-                    "equivalence".to_owned(),
-                    "--seed".to_owned(),
-                    seed.to_string(),
-                    "--out".to_owned(),
-                    out.display().to_string(),
-                ])
-                .spawn()?
-                .wait()?;
-            let got = std::fs::read_to_string(&out)?;
-            let got: Vec<&str> = got.lines().collect();
-            if let Some(i) = (0..expected.len().max(got.len()))
-                .find(|&i| expected.get(i).map(String::as_str) != got.get(i).copied())
-            {
-                return Err(format!(
-                    "seed {seed}, {processes} process(es) x {threads} thread(s): line {i} differs\n  local:   {:?}\n  cluster: {:?}\n(rerun with EMBER_CLUSTER_SEED={seed})",
-                    expected.get(i),
-                    got.get(i)
-                )
-                .into());
-            }
-            println!(
-                "seed {seed}: {processes} x {threads} matches local mode ({} output batches, {:.1} s)",
-                expected.len(),
-                started.elapsed().as_secs_f64()
-            );
+    if let Ok(file) = std::env::var("EMBER_CLUSTER_CASE") {
+        return compare_layouts(&read_case(Path::new(&file))?, dir.path());
+    }
+    let seed = seed()?;
+    let config = Config {
+        cases: EQUIVALENCE_CASES,
+        failure_persistence: None,
+        max_shrink_time: MAX_SHRINK_MS,
+        max_shrink_iters: MAX_SHRINK_ITERS,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(config, suite::test_rng(seed));
+    let result = runner.run(&suite::cases(), |case| {
+        compare_layouts(&case, dir.path()).map_err(|e| TestCaseError::fail(e.to_string()))
+    });
+    match result {
+        Ok(()) => Ok(()),
+        Err(TestError::Fail(reason, minimal)) => {
+            let file = std::env::temp_dir().join(format!("ember-cluster-case-{seed}.postcard"));
+            write_case(&file, &minimal)?;
+            Err(format!(
+                "equivalence, seed {seed}: {reason}\nminimal case (shrunk): {minimal:?}\nrerun it alone: EMBER_CLUSTER_CHECK=equivalence EMBER_CLUSTER_CASE={}\nrerun the search: EMBER_CLUSTER_CHECK=equivalence EMBER_CLUSTER_SEED={seed}",
+                file.display()
+            )
+            .into())
         }
+        Err(TestError::Abort(reason)) => {
+            Err(format!("equivalence, seed {seed}: proptest gave up: {reason}").into())
+        }
+    }
+}
+
+/// One case's local results, then every layout's, compared line by line.
+fn compare_layouts(case: &[suite::Inputs], dir: &Path) -> Result<(), Error> {
+    let conf = StreamingConf::new()
+        .master("local[2]")
+        .app_name("ClusterEquivalence")
+        .set("spark.ui.enabled", "false");
+    let expected = suite::run(StreamingContext::new(conf, suite::batch_interval())?, case)?;
+    let file = dir.join("case.postcard");
+    write_case(&file, case)?;
+    for (processes, threads) in LAYOUTS {
+        let out = dir.join(format!("{processes}x{threads}.txt"));
+        let _ = std::fs::remove_file(&out);
+        let started = std::time::Instant::now();
+        LocalCluster::new(processes, threads)?
+            .args([
+                "--mode".to_owned(),
+                "equivalence".to_owned(),
+                "--case".to_owned(),
+                file.display().to_string(),
+                "--out".to_owned(),
+                out.display().to_string(),
+            ])
+            .spawn()?
+            .wait()?;
+        let got = std::fs::read_to_string(&out)?;
+        let got: Vec<&str> = got.lines().collect();
+        if let Some(i) = (0..expected.len().max(got.len()))
+            .find(|&i| expected.get(i).map(String::as_str) != got.get(i).copied())
+        {
+            return Err(format!(
+                "{processes} process(es) x {threads} thread(s): line {i} differs\n  local:   {:?}\n  cluster: {:?}",
+                expected.get(i),
+                got.get(i)
+            )
+            .into());
+        }
+        println!(
+            "{processes} x {threads} matches local mode ({} output batches, {:.1} s)",
+            expected.len(),
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }

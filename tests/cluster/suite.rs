@@ -1,11 +1,11 @@
 //! The pipelines the cluster test runs, on local mode and on clusters,
-//! over seeded random batches: every shuffle kind, windows (plain, by key,
+//! over random batches (a proptest strategy draws them, [`cases`]): every shuffle kind, windows (plain, by key,
 //! reduced, counted), state (with and without the batch time), joins and
 //! `cogroup` (with empty sides), unions of two and three streams,
 //! `transform`, `glom`, `map_partitions`, `slice`, and `stream!` pipelines
 //! (word count, a windowed filter chain, `combine_by_key`, a plain window).
 //! Each case draws its inputs' partition counts too (the queue's default or
-//! a random repartition). Each output records every batch's result, sorted
+//! a random repartition) and the partition count of the shuffles. Each output records every batch's result, sorted
 //! (partition counts differ between the layouts, the contents must not;
 //! `glom` is taken after a hash partitioner, so partitions' contents must
 //! match too).
@@ -17,11 +17,16 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use ember::dstream::{State, StateSpec, UpdateStateOptions};
 use ember::prelude::*;
 use ember::rdd::{Data, Rdd};
+use proptest::collection::vec;
+use proptest::prelude::{Just, Strategy, prop_oneof};
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use serde::{Deserialize, Serialize};
 
 /// Batches fed to every pipeline.
 pub(crate) const BATCHES: usize = 6;
-/// Independent random cases in one run.
-const CASES: u64 = 2;
+/// Independent random input sets in one proptest case.
+const CASES: usize = 2;
 /// The batch interval.
 const BATCH_MS: u64 = 150;
 
@@ -69,25 +74,17 @@ stream! {
     }
 }
 
-/// A small seeded generator (SplitMix64), so every process and the local
-/// run draw the same inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
+/// proptest's ChaCha generator seeded with `seed`: the same draws in
+/// every process and run.
+pub(crate) fn test_rng(seed: u64) -> TestRng {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
 }
 
 /// One case's input batches: keyed values and lines of words.
-struct Inputs {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Inputs {
     pairs: Vec<Vec<(String, i64)>>,
     others: Vec<Vec<(String, i64)>>,
     lines: Vec<Vec<String>>,
@@ -97,37 +94,47 @@ struct Inputs {
     input_partitions: Option<usize>,
 }
 
-fn inputs(rng: &mut Rng) -> Inputs {
-    let keys = 1 + rng.below(12);
-    let pairs_batch = |rng: &mut Rng| -> Vec<(String, i64)> {
-        (0..rng.below(120))
-            .map(|_| (format!("k{}", rng.below(keys)), rng.below(101) as i64 - 50))
-            .collect()
-    };
-    let pairs = (0..BATCHES).map(|_| pairs_batch(rng)).collect();
-    let others = (0..BATCHES).map(|_| pairs_batch(rng)).collect();
-    let lines = (0..BATCHES)
-        .map(|_| {
-            (0..rng.below(40))
-                .map(|_| {
-                    (0..rng.below(8))
-                        .map(|_| format!("w{}", rng.below(15)))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .collect()
-        })
-        .collect();
-    Inputs {
-        pairs,
-        others,
-        lines,
-        partitions: 1 + rng.below(5) as usize,
-        input_partitions: match rng.below(4) {
-            0 => None,
-            _ => Some(1 + rng.below(6) as usize),
-        },
-    }
+/// A batch of keyed values: keys `k0..k11`, values in -50..=50.
+fn pairs_batch() -> impl Strategy<Value = Vec<(String, i64)>> {
+    vec(
+        (0..12u64, -50i64..=50).prop_map(|(k, v)| (format!("k{k}"), v)),
+        0..120,
+    )
+}
+
+/// The strategy of one input set. No `prop_flat_map`: every part shrinks
+/// on its own (batches lose records, keys and values move towards `k0`
+/// and 0, partition counts towards 1).
+fn inputs_strategy() -> impl Strategy<Value = Inputs> {
+    let line = vec(0..15u64, 0..8).prop_map(|words| {
+        words
+            .iter()
+            .map(|w| format!("w{w}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    (
+        vec(pairs_batch(), BATCHES),
+        vec(pairs_batch(), BATCHES),
+        vec(vec(line, 0..40), BATCHES),
+        1..=5usize,
+        prop_oneof![1 => Just(None), 3 => (1..=6usize).prop_map(Some)],
+    )
+        .prop_map(
+            |(pairs, others, lines, partitions, input_partitions)| Inputs {
+                pairs,
+                others,
+                lines,
+                partitions,
+                input_partitions,
+            },
+        )
+}
+
+/// The strategy of one proptest case: [`CASES`] independent input sets,
+/// all run at once.
+pub(crate) fn cases() -> impl Strategy<Value = Vec<Inputs>> {
+    vec(inputs_strategy(), CASES)
 }
 
 /// What the outputs saw: `(output, batch index) -> sorted result`, and how
@@ -219,15 +226,13 @@ fn queue<T: Data>(
     }
 }
 
-/// Builds every pipeline of `CASES` random cases drawn from `seed` on
-/// `ssc`, runs [`BATCHES`] batches and returns what the outputs saw, one
-/// line per output and batch.
-pub(crate) fn run(ssc: StreamingContext, seed: u64) -> Result<Vec<String>, StreamingError> {
+/// Builds every pipeline of every input set of `case` on `ssc`, runs
+/// [`BATCHES`] batches and returns what the outputs saw, one line per
+/// output and batch.
+pub(crate) fn run(ssc: StreamingContext, case: &[Inputs]) -> Result<Vec<String>, StreamingError> {
     let record = Arc::new(Record::default());
     let batch = Duration::from_millis(BATCH_MS);
-    for case in 0..CASES {
-        let mut rng = Rng(seed ^ (case + 1).wrapping_mul(0x2545_f491_4f6c_dd1d));
-        let input = inputs(&mut rng);
+    for (case, input) in case.iter().enumerate() {
         let n = input.partitions;
         let spread = input.input_partitions;
         // `map_with_state`'s per-record outputs depend on the order of a
@@ -477,13 +482,18 @@ fn more_outputs(
     Ok(())
 }
 
-/// The `save_as_text_files` pipeline: one seeded case's lines through a
+/// The `save_as_text_files` pipeline: one input set's lines (drawn from
+/// `seed`) through a
 /// word count (a shuffle, so every process owns parts), saved as
 /// `<dir>/counts-<time>.txt` each batch; returns once [`BATCHES`] batches
 /// are saved.
-pub(crate) fn save(ssc: StreamingContext, seed: u64, dir: &str) -> Result<(), StreamingError> {
+pub(crate) fn save(ssc: StreamingContext, seed: u64, dir: &str) -> Result<(), crate::Error> {
     let record = Arc::new(Record::default());
-    let input = inputs(&mut Rng(seed));
+    let mut runner = TestRunner::new_with_rng(Config::default(), test_rng(seed));
+    let input = inputs_strategy()
+        .new_tree(&mut runner)
+        .map_err(|reason| reason.to_string())?
+        .current();
     let lines = queue(&ssc, &input.lines, input.input_partitions);
     let counts = lines
         .flat_map(|line: String| line.split(' ').map(str::to_owned).collect::<Vec<_>>())
@@ -496,7 +506,7 @@ pub(crate) fn save(ssc: StreamingContext, seed: u64, dir: &str) -> Result<(), St
     ssc.start()?;
     let waited = record.wait(&ssc);
     ssc.stop(StopOptions::default())?;
-    waited
+    Ok(waited?)
 }
 
 /// The batch interval every run uses.
