@@ -10,6 +10,12 @@
 //! would), and the final state must equal the model's counts exactly —
 //! also when the last checkpoint is recovered with 2 threads a process;
 //! a 2-process cluster must refuse it.
+//!
+//! The same with Kafka's direct stream as the input (`check_kafka`): a
+//! 4-partition topic on librdkafka's mock broker (in the test's process,
+//! so it outlives every kill) is written while a 3-process cluster reads
+//! it and is killed 5 times; every partition's offsets are in its owner's
+//! checkpoint part, so the final state must equal the records produced.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +25,8 @@ use std::time::{Duration as StdDuration, Instant};
 use ember::checkpoint::testing::FaultyStore;
 use ember::checkpoint::{CheckpointStore, LocalCheckpointStore};
 use ember::cluster::{Cluster, ClusterConf, LocalCluster, RunningCluster};
+use ember::kafka::mock_broker::{MockBroker, TestProducer};
+use ember::kafka::{ConsumerStrategy, KafkaOptions, KafkaParams, KafkaStreams};
 use ember::prelude::*;
 use ember::sources::file::FileStreamOptions;
 
@@ -32,6 +40,12 @@ const LAYOUT: (usize, usize) = (3, 1);
 
 /// How many processes are killed.
 const KILLS: usize = 10;
+
+/// How many processes are killed when Kafka is the input.
+const KAFKA_KILLS: usize = 5;
+
+/// The Kafka topic's partitions.
+const KAFKA_PARTITIONS: i32 = 4;
 
 /// The batch interval of the crash pipeline.
 const BATCH_MS: u64 = 200;
@@ -47,7 +61,8 @@ const WORDS: [&str; 8] = [
 
 type Counts = BTreeMap<String, u64>;
 
-/// A cluster process's part: the recoverable word count over `input`,
+/// A cluster process's part: the recoverable word count over `input`
+/// (or, with `kafka` = (bootstrap servers, topic), over the topic),
 /// checkpointed into `checkpoint`; process 0 writes the whole state after
 /// every batch to `out` (atomically). Runs until the stop marker appears
 /// in `input` (then stops gracefully) or until killed.
@@ -58,6 +73,7 @@ pub(crate) fn process(
     checkpoint: &str,
     out: &str,
     seed: u64,
+    kafka: Option<(&str, &str)>,
 ) -> Result<(), Error> {
     let threads = cluster.threads;
     // This process's parts go through a store whose writes fail now and
@@ -80,12 +96,28 @@ pub(crate) fn process(
             Arc::clone(joined) as Arc<dyn ember::rdd::Exchange>,
         )?;
         ssc.checkpoint_with_store(checkpoint, Arc::clone(&faulty) as Arc<dyn CheckpointStore>);
-        let options = FileStreamOptions {
-            new_files_only: false,
-            ..FileStreamOptions::default()
+        let lines = match kafka {
+            None => {
+                let options = FileStreamOptions {
+                    new_files_only: false,
+                    ..FileStreamOptions::default()
+                };
+                ssc.file_stream(&input, options)
+            }
+            Some((bootstrap, topic)) => {
+                let params = KafkaParams::from([
+                    ("bootstrap.servers".to_owned(), bootstrap.to_owned()),
+                    ("auto.offset.reset".to_owned(), "earliest".to_owned()),
+                ]);
+                KafkaStreams::create_direct_stream::<String, String>(
+                    &ssc,
+                    ConsumerStrategy::subscribe([topic], params),
+                    KafkaOptions::default(),
+                )?
+                .map(|r| r.value.unwrap_or_default())
+            }
         };
-        let counts = ssc
-            .file_stream(&input, options)
+        let counts = lines
             .flat_map(|line: String| {
                 line.split_whitespace()
                     .map(str::to_owned)
@@ -144,15 +176,28 @@ impl Rng {
     }
 }
 
-/// The files written so far and the counts they hold.
+/// Where the input goes.
+enum Sink {
+    /// New files in this directory.
+    Files(PathBuf),
+    /// Records of this topic (acknowledged before the next is written).
+    Kafka {
+        producer: TestProducer,
+        topic: String,
+    },
+}
+
+/// The input written so far (files, or Kafka records) and the counts it
+/// holds.
 struct Files {
-    dir: PathBuf,
+    sink: Sink,
     written: usize,
     counts: Counts,
 }
 
 impl Files {
-    /// Writes the next file atomically (a `.`-name, then a rename).
+    /// Writes the next file atomically (a `.`-name, then a rename), or
+    /// the next record to a random partition, acknowledged.
     fn write_one(&mut self, rng: &mut Rng) -> Result<(), Error> {
         let mut text = String::new();
         for _ in 0..1 + rng.below(4) {
@@ -164,9 +209,18 @@ impl Files {
             }
             text.push('\n');
         }
-        let tmp = self.dir.join(format!(".tmp-{}", self.written));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, self.dir.join(format!("f-{:05}.txt", self.written)))?;
+        match &self.sink {
+            Sink::Files(dir) => {
+                let tmp = dir.join(format!(".tmp-{}", self.written));
+                std::fs::write(&tmp, text)?;
+                std::fs::rename(&tmp, dir.join(format!("f-{:05}.txt", self.written)))?;
+            }
+            Sink::Kafka { producer, topic } => {
+                let partition = rng.below(KAFKA_PARTITIONS as u64) as i32;
+                producer.send(topic, partition, None, &text)?;
+                producer.flush()?;
+            }
+        }
         self.written += 1;
         Ok(())
     }
@@ -201,28 +255,114 @@ fn check_not_over(state: &Counts, files: &Counts, when: &str) -> Result<(), Erro
     Ok(())
 }
 
-/// The kills and restarts, then the final comparison with the model.
+/// The kills and restarts over a file stream, then the final comparison
+/// with the model, a recovery with more threads and one refused with
+/// fewer processes.
 pub(crate) fn check(seed: u64) -> Result<(), Error> {
     let started = Instant::now();
     let root = tempfile::tempdir()?;
     let (input, checkpoint) = (root.path().join("in"), root.path().join("ckpt"));
     let out = root.path().join("state.txt");
     std::fs::create_dir_all(&input)?;
-    // Run `run` of the cluster (its processes' write failures are seeded
-    // by the test's seed and the run).
-    let launch = |run: u64| -> Result<RunningCluster, Error> {
-        Ok(LocalCluster::new(LAYOUT.0, LAYOUT.1)?
-            .args(args(&input, &checkpoint, &out, seed.wrapping_add(run)))
-            .spawn()?)
-    };
-    let mut rng = Rng(seed | 1);
-    let mut files = Files {
-        dir: input.clone(),
+    let files = Files {
+        sink: Sink::Files(input.clone()),
         written: 0,
         counts: Counts::new(),
     };
+    let files = kill_and_restart(seed, KILLS, files, &args(&input, &checkpoint, &out, seed))?;
+    // The final checkpoint, recovered with 2 threads a process instead of
+    // 1 (the stop marker is still there: one batch runs, then all stop).
+    std::fs::remove_file(&out)?;
+    LocalCluster::new(LAYOUT.0, 2)?
+        .args(args(&input, &checkpoint, &out, seed))
+        .spawn()?
+        .wait()?;
+    let recovered = read_state(&out)?.unwrap_or_default();
+    if recovered != files.counts {
+        return Err(format!(
+            "seed {seed}: recovered with 2 threads a process, the state differs from the model\n  model:   {:?}\n  cluster: {recovered:?}",
+            files.counts
+        )
+        .into());
+    }
+    check_other_process_count(&input, &checkpoint, &out)?;
+    println!(
+        "crash: {} x {} cluster, {KILLS} processes SIGKILLed and all restarted, {} files, {} words: final state equals the model (seed {seed}, {:.1} s)",
+        LAYOUT.0,
+        LAYOUT.1,
+        files.written,
+        files.counts.values().sum::<u64>(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The kills and restarts over a Kafka topic, then the final comparison
+/// with the records produced.
+pub(crate) fn check_kafka(seed: u64) -> Result<(), Error> {
+    let started = Instant::now();
+    let root = tempfile::tempdir()?;
+    let (input, checkpoint) = (root.path().join("in"), root.path().join("ckpt"));
+    let out = root.path().join("state.txt");
+    std::fs::create_dir_all(&input)?;
+    let broker = MockBroker::start(1)?;
+    let bootstrap = broker.bootstrap_servers();
+    let topic = "crash";
+    broker.create_topic(topic, KAFKA_PARTITIONS)?;
+    let records = Files {
+        sink: Sink::Kafka {
+            producer: TestProducer::new(&bootstrap)?,
+            topic: topic.to_owned(),
+        },
+        written: 0,
+        counts: Counts::new(),
+    };
+    let mut process_args = args(&input, &checkpoint, &out, seed).to_vec();
+    process_args.extend([
+        "--bootstrap".to_owned(),
+        bootstrap,
+        "--topic".to_owned(),
+        topic.to_owned(),
+    ]);
+    let records = kill_and_restart(seed, KAFKA_KILLS, records, &process_args)?;
+    println!(
+        "crash (kafka): {} x {} cluster over {KAFKA_PARTITIONS} Kafka partitions, {KAFKA_KILLS} processes SIGKILLed and all restarted, {} records, {} words: final state equals the records produced (seed {seed}, {:.1} s)",
+        LAYOUT.0,
+        LAYOUT.1,
+        records.written,
+        records.counts.values().sum::<u64>(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Starts the cluster with `process_args`, kills a random process `kills`
+/// times while `files` keeps growing, restarting all each time; then
+/// waits until the state holds every word and stops the cluster. Fails
+/// when a reported state ever counts a word more often than the input
+/// holds it, or when the final state is not the model.
+fn kill_and_restart(
+    seed: u64,
+    kills: usize,
+    mut files: Files,
+    process_args: &[String],
+) -> Result<Files, Error> {
+    let input = PathBuf::from(arg(process_args, "--dir")?);
+    let out = PathBuf::from(arg(process_args, "--out")?);
+    // Run `run` of the cluster (its processes' write failures are seeded
+    // by the test's seed and the run).
+    let launch = |run: u64| -> Result<RunningCluster, Error> {
+        let mut process_args = process_args.to_vec();
+        if let Some(i) = process_args.iter().position(|a| a == "--seed") {
+            process_args[i + 1] = seed.wrapping_add(run).to_string();
+        }
+        Ok(LocalCluster::new(LAYOUT.0, LAYOUT.1)?
+            .args(process_args)
+            .spawn()?)
+    };
+    let mut rng = Rng(seed | 1);
     let mut cluster = launch(0)?;
-    for kill in 0..KILLS {
+    for kill in 0..kills {
         // Files keep arriving until the kill, 300 ms to 2.5 s away.
         let at = Instant::now() + StdDuration::from_millis(300 + rng.below(2_200));
         while Instant::now() < at {
@@ -269,35 +409,22 @@ pub(crate) fn check(seed: u64) -> Result<(), Error> {
     cluster.wait()?;
     if last != files.counts {
         return Err(format!(
-            "seed {seed}: after {KILLS} kills the final state differs from the model\n  model:   {:?}\n  cluster: {last:?}\n(rerun with EMBER_CLUSTER_SEED={seed})",
+            "seed {seed}: after {kills} kills the final state differs from the model\n  model:   {:?}\n  cluster: {last:?}",
             files.counts
         )
         .into());
     }
-    // The final checkpoint, recovered with 2 threads a process instead of
-    // 1 (the stop marker is still there: one batch runs, then all stop).
-    std::fs::remove_file(&out)?;
-    LocalCluster::new(LAYOUT.0, 2)?
-        .args(args(&input, &checkpoint, &out, seed))
-        .spawn()?
-        .wait()?;
-    let recovered = read_state(&out)?.unwrap_or_default();
-    if recovered != files.counts {
-        return Err(format!(
-            "seed {seed}: recovered with 2 threads a process, the state differs from the model\n  model:   {:?}\n  cluster: {recovered:?}",
-            files.counts
-        )
-        .into());
-    }
-    check_other_process_count(&input, &checkpoint, &out)?;
-    println!(
-        "crash: {} x {} cluster, {KILLS} processes SIGKILLed and all restarted, {} files, {total} words: final state equals the model (seed {seed}, {:.1} s)",
-        LAYOUT.0,
-        LAYOUT.1,
-        files.written,
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok(files)
+}
+
+/// The value of `flag` in `process_args`.
+fn arg<'a>(process_args: &'a [String], flag: &str) -> Result<&'a str, Error> {
+    process_args
+        .iter()
+        .position(|a| a == flag)
+        .and_then(|i| process_args.get(i + 1))
+        .map(String::as_str)
+        .ok_or_else(|| format!("no {flag} among the arguments").into())
 }
 
 /// The arguments of a crash-mode process.

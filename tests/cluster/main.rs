@@ -39,6 +39,9 @@
 //! file stream has a process SIGKILLed 10 times at seeded random moments;
 //! each time all are restarted through `get_or_create`, and the final
 //! state must equal the model exactly.
+//! The same over a Kafka topic (`EMBER_CLUSTER_CHECK=crash-kafka`): 5
+//! kills of a 3-process cluster reading 4 partitions; the final state must
+//! equal the records produced.
 
 mod crash;
 mod graceful;
@@ -160,6 +163,7 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
             &task.checkpoint,
             &task.out,
             task.seed,
+            (!task.bootstrap.is_empty()).then_some((task.bootstrap.as_str(), task.topic.as_str())),
         )?;
         joined.shutdown()?;
         return Ok(());
@@ -202,6 +206,7 @@ fn run_checks() -> Result<(), Error> {
     if let Ok(only) = std::env::var("EMBER_CLUSTER_CHECK") {
         return match only.as_str() {
             "crash" => check_crash(),
+            "crash-kafka" => check_crash_kafka(),
             "graceful" => graceful::check(),
             "equivalence" => check_equivalence(),
             "kafka" => kafka::check(),
@@ -218,6 +223,7 @@ fn run_checks() -> Result<(), Error> {
     inputs::check_peer_stopped()?;
     graceful::check()?;
     check_crash()?;
+    check_crash_kafka()?;
     Ok(())
 }
 
@@ -248,6 +254,17 @@ fn check_crash() -> Result<(), Error> {
     };
     crash::check(seed).map_err(|e| {
         format!("crash check, seed {seed} (rerun: EMBER_CLUSTER_CHECK=crash EMBER_CLUSTER_SEED={seed}): {e}").into()
+    })
+}
+
+/// The crash check over Kafka, its seed named in any failure.
+fn check_crash_kafka() -> Result<(), Error> {
+    let seed = match std::env::var("EMBER_CLUSTER_SEED") {
+        Ok(seed) => seed.parse()?,
+        Err(_) => crash::DEFAULT_SEED,
+    };
+    crash::check_kafka(seed).map_err(|e| {
+        format!("crash check over Kafka, seed {seed} (rerun: EMBER_CLUSTER_CHECK=crash-kafka EMBER_CLUSTER_SEED={seed}): {e}").into()
     })
 }
 
