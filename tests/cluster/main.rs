@@ -41,7 +41,10 @@
 //! state must equal the model exactly.
 //! The same over a Kafka topic (`EMBER_CLUSTER_CHECK=crash-kafka`): 5
 //! kills of a 3-process cluster reading 4 partitions; the final state must
-//! equal the records produced.
+//! equal the records produced. And with reliable receivers and the
+//! write-ahead log (`wal.rs`, `EMBER_CLUSTER_CHECK=crash-wal`): 5 kills of
+//! a 2 x 2 cluster with one acknowledging receiver per process; every
+//! record counted once (at most as often as sent, if sent again).
 
 mod crash;
 mod graceful;
@@ -49,6 +52,7 @@ mod inputs;
 mod kafka;
 mod save;
 mod suite;
+mod wal;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -155,6 +159,18 @@ fn run_task(cluster: &ClusterConf, task: &Task) -> Result<(), Error> {
         joined.shutdown()?;
         return Ok(());
     }
+    if task.mode == "crash-wal" {
+        wal::process(
+            &joined,
+            cluster,
+            &task.ports,
+            &task.dir,
+            &task.checkpoint,
+            &task.out,
+        )?;
+        joined.shutdown()?;
+        return Ok(());
+    }
     if task.mode == "crash" {
         crash::process(
             &joined,
@@ -207,6 +223,7 @@ fn run_checks() -> Result<(), Error> {
         return match only.as_str() {
             "crash" => check_crash(),
             "crash-kafka" => check_crash_kafka(),
+            "crash-wal" => check_crash_wal(),
             "graceful" => graceful::check(),
             "equivalence" => check_equivalence(),
             "kafka" => kafka::check(),
@@ -224,6 +241,7 @@ fn run_checks() -> Result<(), Error> {
     graceful::check()?;
     check_crash()?;
     check_crash_kafka()?;
+    check_crash_wal()?;
     Ok(())
 }
 
@@ -265,6 +283,18 @@ fn check_crash_kafka() -> Result<(), Error> {
     };
     crash::check_kafka(seed).map_err(|e| {
         format!("crash check over Kafka, seed {seed} (rerun: EMBER_CLUSTER_CHECK=crash-kafka EMBER_CLUSTER_SEED={seed}): {e}").into()
+    })
+}
+
+/// The crash check of receivers with the write-ahead log, its seed named
+/// in any failure.
+fn check_crash_wal() -> Result<(), Error> {
+    let seed = match std::env::var("EMBER_CLUSTER_SEED") {
+        Ok(seed) => seed.parse()?,
+        Err(_) => crash::DEFAULT_SEED,
+    };
+    wal::check(seed).map_err(|e| {
+        format!("crash check of receivers with the WAL, seed {seed} (rerun: EMBER_CLUSTER_CHECK=crash-wal EMBER_CLUSTER_SEED={seed}): {e}").into()
     })
 }
 
