@@ -228,6 +228,7 @@ fn run_checks() -> Result<(), Error> {
             "equivalence" => check_equivalence(),
             "kafka" => kafka::check(),
             "save" => save::check_save(seed()?),
+            "peer-stopped" => inputs::check_peer_stopped(),
             other => Err(format!("unknown check {other}").into()),
         };
     }
