@@ -4,7 +4,9 @@
 //! sent them all and the receiver read them (it reconnected after the
 //! server closed the first connection), the child gets SIGTERM, processes
 //! every line, prints its total and exits 0. A second signal during a
-//! graceful stop (a long backlog) stops at once, still exiting 0.
+//! graceful stop (a long backlog) stops at once, still exiting 0; with a
+//! batch stuck in its output, the second signal leaves it behind after the
+//! prompt stop's wait instead of waiting out the graceful timeout.
 
 #![cfg(unix)]
 
@@ -230,5 +232,87 @@ fn a_second_signal_during_a_graceful_stop_stops_at_once() {
     assert!(
         completed < submitted,
         "queued batches dropped by the second signal: {last}"
+    );
+}
+
+/// Set in the child of the stuck-batch test.
+const STUCK_CHILD: &str = "EMBER_SIGNALS_STUCK_CHILD";
+
+/// The child: quick 20 ms batches until the third, whose output blocks
+/// for two minutes; a graceful stop may wait 60 s for it.
+#[test]
+fn stuck_child() -> Result<(), ember::prelude::StreamingError> {
+    use ember::prelude::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    if std::env::var(STUCK_CHILD).is_err() {
+        return Ok(());
+    }
+    let conf = StreamingConf::new()
+        .master("local[2]")
+        .app_name("stuck")
+        .set("spark.ui.enabled", "false")
+        .set("spark.streaming.stopGracefullyOnShutdown", "true")
+        .set("spark.streaming.gracefulStopTimeout", "60s");
+    let ssc = StreamingContext::new(conf, ember::prelude::Duration::from_millis(20))?;
+    let batches: std::collections::VecDeque<Vec<u32>> = (0..1000).map(|n| vec![n]).collect();
+    let seen = AtomicU32::new(0);
+    ssc.queue_stream(batches, true).foreach_rdd(move |rdd, _| {
+        let _ = rdd.count();
+        if seen.fetch_add(1, Ordering::SeqCst) == 2 {
+            println!("batch stuck");
+            std::thread::sleep(std::time::Duration::from_secs(120));
+        }
+        Ok(())
+    })?;
+    ssc.start()?;
+    ssc.await_termination()?;
+    println!(
+        "stopped by {}",
+        ssc.stopped_by_signal().unwrap_or("nothing")
+    );
+    Ok(())
+}
+
+#[test]
+fn a_second_signal_leaves_a_stuck_batch_behind_without_waiting_out_the_graceful_timeout() {
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "stuck_child", "--nocapture", "--test-threads=1"])
+        .env(STUCK_CHILD, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the child");
+    let stdout = lines_of(&mut child);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.ends_with("batch stuck")) {
+        seen.push(stdout.recv_timeout(PATIENCE).expect("child output"));
+    }
+    kill(&child, "TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    kill(&child, "INT");
+    let second = Instant::now();
+    // The prompt stop's wait for the running batch is 1.5 s; the graceful
+    // timeout (60 s) must not be waited out. 20 s leaves room for a
+    // loaded machine.
+    let deadline = second + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the child was still stopping 20 s after the second signal");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    seen.extend(stdout.iter());
+    assert!(status.success(), "exit {status:?}:\n{}", seen.join("\n"));
+    assert_eq!(
+        seen.iter()
+            .filter(|l| l.starts_with("stopped by"))
+            .collect::<Vec<_>>(),
+        ["stopped by SIGTERM"],
+        "{}",
+        seen.join("\n")
     );
 }

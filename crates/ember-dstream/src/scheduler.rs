@@ -209,14 +209,17 @@ impl Control {
         self.alive.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits until every thread ended or `deadline` passed; returns whether
-    /// they all ended.
-    fn wait_ended(&self, deadline: Instant) -> bool {
+    /// Waits until every thread ended or `deadline` passed, or (with
+    /// `until_hard_stop`) a hard stop was asked for; returns whether they
+    /// all ended.
+    fn wait_ended(&self, deadline: Instant, until_hard_stop: bool) -> bool {
         let alive = self.alive();
         let timeout = deadline.saturating_duration_since(Instant::now());
         let (alive, _) = self
             .ended
-            .wait_timeout_while(alive, timeout, |n| *n > 0)
+            .wait_timeout_while(alive, timeout, |n| {
+                *n > 0 && !(until_hard_stop && self.hard_stop())
+            })
             .unwrap_or_else(PoisonError::into_inner);
         *alive == 0
     }
@@ -241,6 +244,10 @@ pub(crate) struct HardStop(Arc<Control>);
 impl HardStop {
     pub(crate) fn trigger(&self) {
         self.0.hard_stop.store(true, Ordering::SeqCst);
+        // Under the lock a waiting stop checks the flag with, so that it
+        // cannot miss the wake-up between its check and its wait.
+        let _alive = self.0.alive();
+        self.0.ended.notify_all();
     }
 }
 
@@ -441,8 +448,9 @@ impl Runtime {
     /// Graceful (Spark's `JobGenerator.stop(processReceivedData = true)`):
     /// the generator goes on generating batches at their times while an
     /// input holds unallocated data, then stops, and every queued batch
-    /// runs; after `timeout` (wall time) it stops as a non-graceful stop,
-    /// logging what is left. Non-graceful: no more batches are generated
+    /// runs; after `timeout` (wall time), or at once when a second
+    /// shutdown signal makes it prompt ([`HardStop`]), it stops as a
+    /// non-graceful stop, logging what is left. Non-graceful: no more batches are generated
     /// and the queued ones are dropped. Either way the batch in progress
     /// then gets [`RUNNING_BATCH_WAIT`] (at most `timeout`) to end; past
     /// that its thread is left behind, *abandoned*: whatever it does
@@ -481,8 +489,21 @@ impl Runtime {
                 } else {
                     running_batch_wait
                 },
+            graceful && !self.clustered,
         );
-        if !ended && graceful {
+        if !ended && graceful && self.control.hard_stop() {
+            // A second shutdown signal made the graceful stop prompt: the
+            // batch in progress gets the prompt stop's wait, not what is
+            // left of the graceful timeout.
+            tracing::warn!(
+                queued_batches = self.queued.len(),
+                "the graceful stop was made prompt: {} generated batch(es) not run",
+                self.queued.len()
+            );
+            ended = self
+                .control
+                .wait_ended(Instant::now() + running_batch_wait, false);
+        } else if !ended && graceful {
             tracing::error!(
                 ?timeout,
                 queued_batches = self.queued.len(),
@@ -490,7 +511,9 @@ impl Runtime {
                 self.queued.len()
             );
             self.control.hard_stop.store(true, Ordering::SeqCst);
-            ended = self.control.wait_ended(Instant::now() + running_batch_wait);
+            ended = self
+                .control
+                .wait_ended(Instant::now() + running_batch_wait, false);
         }
         if ended {
             for thread in self.threads.drain(..) {
