@@ -164,6 +164,41 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
         )
     }
 
+    /// `reduce_by_key_with_partitions` without the map-side combine: each
+    /// record goes to its key's reduce partition as it is, and the reduce
+    /// side merges a key's records with `f` in map-partition order, the
+    /// same merges in the same order as `reduce_by_key` when every map
+    /// partition holds at most one record per key. For an RDD already
+    /// combined per partition (as a fused `stream!` stage's map-side
+    /// combine leaves it), where a second combine would only copy each
+    /// record through a hash table (Spark's `combineByKey` with
+    /// `mapSideCombine = false`).
+    ///
+    /// ```
+    /// let ctx = ember_rdd::RddContext::local(2)?;
+    /// let combined = ctx.parallelize(vec![("a".to_owned(), 2), ("b".to_owned(), 1), ("a".to_owned(), 5)], 2);
+    /// let mut sums = combined.reduce_by_key_without_map_side_combine(|x, y| x + y, 2).collect()?;
+    /// sums.sort();
+    /// assert_eq!(sums, vec![("a".to_owned(), 7), ("b".to_owned(), 1)]);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn reduce_by_key_without_map_side_combine(
+        &self,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+        num_partitions: usize,
+    ) -> Rdd<(K, V)> {
+        let partitioner = hash_partitioner(num_partitions);
+        if self.is_partitioned_like(partitioner.as_ref()) {
+            return self.reduce_by_key_with_partitioner(f, partitioner);
+        }
+        let f = Arc::new(f);
+        self.shuffle("reduce_by_key", partitioner, bucket, move |records| {
+            let merge = Arc::clone(&f);
+            let combined = combine(records, |v| v, |a, b| merge(a, b));
+            Box::new(combined.into_iter()) as BoxIter<(K, V)>
+        })
+    }
+
     /// Merges the values of each key with `f`, starting from `zero` once per
     /// key and map partition (as Spark does).
     ///

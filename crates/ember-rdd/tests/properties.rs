@@ -184,6 +184,43 @@ fn reduce_by_key_matches_the_model() {
 }
 
 #[test]
+fn reduce_by_key_without_map_side_combine_matches_reduce_by_key() {
+    let ctx = ctx();
+    proptest!(config(), |(data in pairs(), n in partitions(), m in partitions())| {
+        // Raw records (keys repeat inside a partition) and records
+        // combined per partition first, as a fused `stream!` stage leaves
+        // them, with the same merge order on the reduce side.
+        let rdd = ctx.parallelize(data.clone(), n);
+        let unmerged = rdd.reduce_by_key_without_map_side_combine(|a, b| a + b, m);
+        prop_assert_eq!(unmerged.num_partitions(), m);
+        prop_assert_eq!(sorted(unmerged.collect().unwrap()), sums_model(&data));
+        let combined = rdd.map_partitions(|records| {
+            let mut sums: BTreeMap<u8, i32> = BTreeMap::new();
+            for (k, v) in records {
+                *sums.entry(k).or_default() += v;
+            }
+            sums
+        });
+        let without = combined.reduce_by_key_without_map_side_combine(|a, b| a + b, m);
+        let with = combined.reduce_by_key_with_partitions(|a, b| a + b, m);
+        let p = HashPartitioner::new(m);
+        let parts = without.glom().collect().unwrap();
+        for (index, part) in parts.iter().enumerate() {
+            prop_assert!(part.iter().all(|(k, _)| p.partition(k) == index));
+        }
+        prop_assert_eq!(sorted(parts.concat()), sorted(with.collect().unwrap()));
+        // Already placed by the same partitioner: no shuffle, same sums.
+        let placed = rdd.partition_by(Arc::new(HashPartitioner::new(m)));
+        let local = placed.reduce_by_key_without_map_side_combine(|a, b| a + b, m);
+        prop_assert!(matches!(
+            local.dependencies()[..],
+            [ember_rdd::Dependency::OneToOne(_)]
+        ));
+        prop_assert_eq!(sorted(local.collect().unwrap()), sums_model(&data));
+    });
+}
+
+#[test]
 fn fold_and_aggregate_by_key_match_the_model() {
     let ctx = ctx();
     proptest!(config(), |(data in pairs(), n in partitions())| {

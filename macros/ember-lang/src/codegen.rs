@@ -33,8 +33,10 @@
 //! ```
 //!
 //! and the stage's stream is `head.transform(move |rdd, _| rdd.map_partitions(
-//! move |iter| stage(iter)).reduce_by_key_with_partitions(f, n))`, with `n`
-//! the context's default parallelism (as `DStream::reduce_by_key`). The RDD
+//! move |iter| stage(iter)).reduce_by_key_without_map_side_combine(f, n))`,
+//! with `n` the context's default parallelism (as `DStream::reduce_by_key`):
+//! the loop has combined each partition already, so the shuffle moves its
+//! entries as they are and only the reduce side merges. The RDD
 //! executor runs the partitions in parallel on rayon; inside a partition the
 //! loop is monomorphic: no boxed iterator beyond the partition's input, no
 //! dynamic dispatch, no collection per operator. A stage without a combine
@@ -43,7 +45,7 @@
 //! `combine_by_key(create, merge_value, merge_combiners, num_partitions)`
 //! fuses the same way: a new key's entry is `create` inlined on its value,
 //! later values are added with `merge_value` inlined, and the reduce side is
-//! `reduce_by_key_with_partitions(merge_combiners, n)` (each key's combiners
+//! `reduce_by_key_without_map_side_combine(merge_combiners, n)` (each key's combiners
 //! merged, as `DStream::combine_by_key` merges them), with `n` the
 //! `num_partitions` argument, evaluated once when the pipeline is defined,
 //! or the default parallelism.
@@ -85,7 +87,7 @@
 //! enclosing scope) are moved into the stage's closure, as a `move` closure
 //! passed to the library API would move them. A reduce function is used on
 //! both sides of the shuffle (inlined on the map side, passed to
-//! `reduce_by_key_with_partitions` on the reduce side), so what it captures
+//! `reduce_by_key_without_map_side_combine` on the reduce side), so what it captures
 //! must be `Copy` (or captured through a reference-counted handle).
 //!
 //! Generated code carries the user's spans: a type error inside a closure
@@ -630,7 +632,7 @@ impl<'a> Gen<'a> {
                             #np,
                             || #rdd.context().default_parallelism(),
                         );
-                        #rdd.map_partitions(move |#it| #part(#it)).reduce_by_key_with_partitions(#f, #n)
+                        #rdd.map_partitions(move |#it| #part(#it)).reduce_by_key_without_map_side_combine(#f, #n)
                     },
                 )
             }
@@ -655,7 +657,7 @@ impl<'a> Gen<'a> {
                     )),
                     quote_spanned! {span=>
                         #partitions
-                        #rdd.map_partitions(move |#it| #part(#it)).reduce_by_key_with_partitions(#f, #n)
+                        #rdd.map_partitions(move |#it| #part(#it)).reduce_by_key_without_map_side_combine(#f, #n)
                     },
                 )
             }
@@ -670,7 +672,7 @@ impl<'a> Gen<'a> {
                 quote_spanned! {span=>
                     #partitions
                     #rdd.map_partitions(move |#it| #part(#it))
-                        .reduce_by_key_with_partitions(|#k: u64, #v: u64| #k + #v, #n)
+                        .reduce_by_key_without_map_side_combine(|#k: u64, #v: u64| #k + #v, #n)
                 },
             ),
             Combine::Count => {
@@ -1287,7 +1289,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "reduce_by_key_with_partitions (| (a , m) , (b , k) | (a + b , m + k) , __ember_n)"
+                "reduce_by_key_without_map_side_combine (| (a , m) , (b , k) | (a + b , m + k) , __ember_n)"
             ),
             "{text}"
         );
@@ -1466,7 +1468,10 @@ mod tests {
         assert_eq!(file.items.len(), 1);
         let text = out.to_string();
         assert!(text.contains(":: ember :: dstream :: DStream"), "{text}");
-        assert!(text.contains("reduce_by_key_with_partitions"), "{text}");
+        assert!(
+            text.contains("reduce_by_key_without_map_side_combine"),
+            "{text}"
+        );
         // The flat_map's pattern is bound around the loop over its body.
         assert!(
             text.contains("let line = __ember_e0 ; for __ember_e1 in line . split (' ')"),
