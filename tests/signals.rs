@@ -30,6 +30,32 @@ fn quickstart() -> PathBuf {
     dir.join("examples").join("quickstart")
 }
 
+/// A child process, killed when the test ends early (a failed
+/// assertion), so that no child outlives its test.
+struct Reaped(Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        // Already ended and waited for after a passing test: an error,
+        // ignored.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Sends `signal` (e.g. `TERM`) to `child` with `kill`.
 fn kill(child: &Child, signal: &str) {
     let status = Command::new("kill")
@@ -94,13 +120,15 @@ fn sigterm_stops_the_quickstart_gracefully_with_every_sent_line_counted() {
     const LINES: u64 = 5_000;
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let mut child = Command::new(quickstart())
-        .args(["--port", &port.to_string(), "--ui-port", "0"])
-        .env("EMBER_LOG", "warn,ember=info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the quickstart example (built by cargo test)");
+    let mut child = Reaped(
+        Command::new(quickstart())
+            .args(["--port", &port.to_string(), "--ui-port", "0"])
+            .env("EMBER_LOG", "warn,ember=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the quickstart example (built by cargo test)"),
+    );
     let stdout = lines_of(&mut child);
     {
         let mut first = accept(&listener);
@@ -186,18 +214,20 @@ fn backlog_child() -> Result<(), ember::prelude::StreamingError> {
 
 #[test]
 fn a_second_signal_during_a_graceful_stop_stops_at_once() {
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "backlog_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(BACKLOG_CHILD, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the child");
+    let mut child = Reaped(
+        Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "backlog_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(BACKLOG_CHILD, "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the child"),
+    );
     let stdout = lines_of(&mut child);
     let mut seen = Vec::new();
     let wait_done = |n: usize, seen: &mut Vec<String>| {
@@ -275,13 +305,15 @@ fn stuck_child() -> Result<(), ember::prelude::StreamingError> {
 
 #[test]
 fn a_second_signal_leaves_a_stuck_batch_behind_without_waiting_out_the_graceful_timeout() {
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "stuck_child", "--nocapture", "--test-threads=1"])
-        .env(STUCK_CHILD, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the child");
+    let mut child = Reaped(
+        Command::new(std::env::current_exe().expect("test binary"))
+            .args(["--exact", "stuck_child", "--nocapture", "--test-threads=1"])
+            .env(STUCK_CHILD, "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the child"),
+    );
     let stdout = lines_of(&mut child);
     let mut seen = Vec::new();
     while !seen.iter().any(|l: &String| l.ends_with("batch stuck")) {
