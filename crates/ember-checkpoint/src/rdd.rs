@@ -331,9 +331,10 @@ impl<T: Data + DeserializeOwned> RddCompute<T> for CheckpointReader<T> {
 /// The fingerprint of every object of the checkpoint `name`: FNV-1a of the
 /// name, so that it can be recomputed from the name alone.
 fn fingerprint_of(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(name.as_bytes());
+    hasher.finish()
 }
 
 /// A run id unlikely to repeat: the clock, the process id and std's

@@ -611,9 +611,10 @@ proptest! {
 
 /// FNV-1a of a checkpoint's name: the fingerprint of its objects.
 fn name_fingerprint(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(name.as_bytes());
+    hasher.finish()
 }
 
 #[test]

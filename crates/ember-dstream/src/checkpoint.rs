@@ -108,15 +108,15 @@ pub(crate) struct Mismatch {
 pub(crate) type Compatibility<'a> = &'a dyn Fn(u64, &StreamingCheckpoint) -> Option<Mismatch>;
 
 /// FNV-1a, stable across builds and platforms (unlike std's hasher).
+/// Each line is hashed with its `\n`.
 fn fnv1a(lines: &[String]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
     for line in lines {
-        for byte in line.bytes().chain(std::iter::once(b'\n')) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
+        hasher.write(line.as_bytes());
+        hasher.write(b"\n");
     }
-    hash
+    hasher.finish()
 }
 
 /// The pipeline's description (streams by id with operation, slide and
@@ -412,5 +412,18 @@ impl Checkpointer {
             }
         }
         Ok(snapshots)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pipeline_hash_is_fnv1a_of_the_lines_each_ended_by_a_newline() {
+        // Written into checkpoints: it must never change between builds.
+        let lines = ["a".to_owned(), "bc".to_owned()];
+        assert_eq!(fnv1a(&lines), 0xb0aa_1fcc_deaa_a7d9);
+        assert_eq!(fnv1a(&[]), 0xcbf2_9ce4_8422_2325);
     }
 }

@@ -35,12 +35,12 @@ impl Placement {
     /// partition number, modulo the process count (so one topic's
     /// partitions are dealt round-robin).
     pub(crate) fn owner(&self, tp: &TopicPartition) -> usize {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in tp.topic.as_bytes() {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        let slot = hash.wrapping_add(u64::from(tp.partition.unsigned_abs()));
+        use std::hash::Hasher;
+        let mut hasher = fnv::FnvHasher::default();
+        hasher.write(tp.topic.as_bytes());
+        let slot = hasher
+            .finish()
+            .wrapping_add(u64::from(tp.partition.unsigned_abs()));
         (slot % self.processes.max(1) as u64) as usize
     }
 
@@ -79,5 +79,16 @@ mod tests {
             assert_eq!(readers, vec![owners[p as usize]]);
         }
         assert!(Placement::default().reads(&TopicPartition::new("t", 5)));
+    }
+
+    #[test]
+    fn the_owner_is_fnv1a_of_the_topic_plus_the_partition() {
+        // Every process of a cluster, of any build, must agree.
+        let place = Placement {
+            processes: 1000,
+            process: 0,
+        };
+        assert_eq!(place.owner(&TopicPartition::new("orders", 2)), 974);
+        assert_eq!(place.owner(&TopicPartition::new("orders", 5)), 977);
     }
 }
