@@ -56,6 +56,21 @@ impl Drop for Reaped {
     }
 }
 
+/// This test binary run again as a child process that runs only the test
+/// `name`, with `marker` set in its environment (the child test does its
+/// work only then), its standard output piped.
+fn spawn_child(name: &str, marker: &str) -> Reaped {
+    Reaped(
+        Command::new(std::env::current_exe().expect("test binary"))
+            .args(["--exact", name, "--nocapture", "--test-threads=1"])
+            .env(marker, "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the child"),
+    )
+}
+
 /// Sends `signal` (e.g. `TERM`) to `child` with `kill`.
 fn kill(child: &Child, signal: &str) {
     let status = Command::new("kill")
@@ -214,20 +229,7 @@ fn backlog_child() -> Result<(), ember::prelude::StreamingError> {
 
 #[test]
 fn a_second_signal_during_a_graceful_stop_stops_at_once() {
-    let mut child = Reaped(
-        Command::new(std::env::current_exe().expect("test binary"))
-            .args([
-                "--exact",
-                "backlog_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(BACKLOG_CHILD, "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the child"),
-    );
+    let mut child = spawn_child("backlog_child", BACKLOG_CHILD);
     let stdout = lines_of(&mut child);
     let mut seen = Vec::new();
     let wait_done = |n: usize, seen: &mut Vec<String>| {
@@ -305,15 +307,7 @@ fn stuck_child() -> Result<(), ember::prelude::StreamingError> {
 
 #[test]
 fn a_second_signal_leaves_a_stuck_batch_behind_without_waiting_out_the_graceful_timeout() {
-    let mut child = Reaped(
-        Command::new(std::env::current_exe().expect("test binary"))
-            .args(["--exact", "stuck_child", "--nocapture", "--test-threads=1"])
-            .env(STUCK_CHILD, "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the child"),
-    );
+    let mut child = spawn_child("stuck_child", STUCK_CHILD);
     let stdout = lines_of(&mut child);
     let mut seen = Vec::new();
     while !seen.iter().any(|l: &String| l.ends_with("batch stuck")) {
