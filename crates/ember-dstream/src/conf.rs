@@ -15,7 +15,8 @@ use crate::{Duration, StreamingError};
 /// `spark.streaming.receiver.writeAheadLog.enable` (false),
 /// `spark.streaming.gracefulStopTimeout` (10 batch intervals),
 /// `spark.scheduler.listenerbus.eventqueue.capacity` (10000),
-/// `spark.task.maxFailures` (4); and ember's own
+/// `spark.task.maxFailures` (4), `spark.default.parallelism` (the worker
+/// threads of the master, times the processes in a cluster); and ember's own
 /// `ember.streaming.maxQueuedBatches` (100: generated batches waiting to
 /// run; when that many wait, the generator waits too). Durations accept
 /// `ms`, `s` and `min` suffixes (a bare number is milliseconds); one that
@@ -172,6 +173,30 @@ impl StreamingConf {
             .ok()
             .filter(|n| *n >= 1)
             .ok_or_else(|| self.invalid("spark.task.maxFailures", "must be from 1 to 2^32-1"))
+    }
+
+    /// `spark.default.parallelism`: the default partition count (of the
+    /// queue stream's batches and of every shuffle not given one), when set
+    /// (a whole number from 1); `None` keeps the default, the worker
+    /// threads. Spark's tuning guide advises 2–3 tasks per core.
+    ///
+    /// ```
+    /// use ember_dstream::StreamingConf;
+    /// let conf = StreamingConf::new().set("spark.default.parallelism", "6");
+    /// assert_eq!(conf.default_parallelism()?, Some(6));
+    /// assert!(StreamingConf::new().set("spark.default.parallelism", "0").default_parallelism().is_err());
+    /// # Ok::<(), ember_dstream::StreamingError>(())
+    /// ```
+    pub fn default_parallelism(&self) -> Result<Option<usize>, StreamingError> {
+        const KEY: &str = "spark.default.parallelism";
+        if self.get(KEY).is_none() {
+            return Ok(None);
+        }
+        usize::try_from(self.number(KEY, 1)?)
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(Some)
+            .ok_or_else(|| self.invalid(KEY, "must be at least 1"))
     }
 
     /// A boolean setting (`true`/`false`), or `default` when unset.

@@ -308,9 +308,12 @@ impl StreamingContext {
         if let Some(ui) = &ui {
             listeners.add(Arc::clone(&ui.listener) as Arc<dyn StreamingListener>);
         }
-        let rdd_conf = RddConf::new()
+        let mut rdd_conf = RddConf::new()
             .master(conf.master_str())
             .max_task_failures(conf.task_max_failures()?);
+        if let Some(partitions) = conf.default_parallelism()? {
+            rdd_conf = rdd_conf.default_parallelism(partitions);
+        }
         let rdd = match exchange {
             Some(exchange) => RddContext::new_in_cluster(rdd_conf, exchange)?,
             None => RddContext::new(rdd_conf)?,
@@ -711,7 +714,7 @@ impl StreamingContext {
             .filter(|input| input.stream_id() % processes == process)
             .map(|input| input.receivers())
             .sum();
-        let workers = rdd.default_parallelism() / processes;
+        let workers = rdd.threads();
         if receivers > 0 && receivers >= workers {
             return Err(StreamingError::NotEnoughWorkers {
                 receivers,

@@ -117,7 +117,7 @@ fn restore_rdd<T: Data>(core: &StreamCore<T>, partitions: usize, time: Time, ele
     let ctx = &core.env.rdd;
     let rdd = match ctx.exchange() {
         Some(_) => {
-            let slices = (ctx.default_parallelism() / ctx.processes()).max(1);
+            let slices = ctx.default_parallelism_per_process();
             ctx.from_process_partitions(vec![elements], slices)
         }
         None => ctx.parallelize(elements, partitions),

@@ -1,5 +1,6 @@
-//! Configuration of an [`RddContext`](crate::RddContext): the master URL and
-//! task retry policy, with Spark's defaults.
+//! Configuration of an [`RddContext`](crate::RddContext): the master URL,
+//! the task retry policy and the default partition count, with Spark's
+//! defaults.
 
 use crate::JobError;
 
@@ -15,6 +16,7 @@ use crate::JobError;
 pub struct RddConf {
     master: String,
     max_task_failures: u32,
+    default_parallelism: Option<usize>,
 }
 
 impl Default for RddConf {
@@ -22,6 +24,7 @@ impl Default for RddConf {
         RddConf {
             master: "local[*]".to_owned(),
             max_task_failures: 4,
+            default_parallelism: None,
         }
     }
 }
@@ -42,6 +45,31 @@ impl RddConf {
     pub fn max_task_failures(mut self, attempts: u32) -> Self {
         self.max_task_failures = attempts.max(1);
         self
+    }
+
+    /// The default partition count (`spark.default.parallelism`): of
+    /// `parallelize` without a count, the queue stream's batches and every
+    /// shuffle without one (`reduce_by_key`, …). Unset (the default), it is
+    /// the worker thread count of the master (times the processes, in a
+    /// cluster), as in Spark's local mode. Spark's tuning guide advises 2–3
+    /// tasks per core, so that a slow or late thread does not hold back a
+    /// whole stage. At least 1.
+    ///
+    /// ```
+    /// use ember_rdd::{RddConf, RddContext};
+    /// let ctx = RddContext::new(RddConf::new().master("local[2]").default_parallelism(6))?;
+    /// assert_eq!(ctx.default_parallelism(), 6);
+    /// assert_eq!(ctx.threads(), 2);
+    /// # Ok::<(), ember_rdd::JobError>(())
+    /// ```
+    pub fn default_parallelism(mut self, partitions: usize) -> Self {
+        self.default_parallelism = Some(partitions.max(1));
+        self
+    }
+
+    /// The default partition count set, if any.
+    pub fn default_parallelism_setting(&self) -> Option<usize> {
+        self.default_parallelism
     }
 
     /// The master string as given.
@@ -110,5 +138,12 @@ mod tests {
     fn task_attempts_are_at_least_one() {
         assert_eq!(RddConf::new().max_task_failures(0).task_attempts(), 1);
         assert_eq!(RddConf::new().task_attempts(), 4);
+    }
+
+    #[test]
+    fn default_parallelism_is_unset_unless_given_and_at_least_one() {
+        assert_eq!(RddConf::new().default_parallelism_setting(), None);
+        let conf = RddConf::new().default_parallelism(0);
+        assert_eq!(conf.default_parallelism_setting(), Some(1));
     }
 }

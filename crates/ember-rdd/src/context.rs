@@ -18,6 +18,8 @@ pub(crate) struct ContextInner {
     pub(crate) block_manager: BlockManager,
     pub(crate) metrics: Metrics,
     pub(crate) task_attempts: u32,
+    /// `spark.default.parallelism`, when set.
+    default_parallelism: Option<usize>,
     /// The other processes, in cluster mode.
     pub(crate) exchange: Option<Arc<dyn Exchange>>,
     /// Cluster mode: the one thread allowed to run jobs, once bound.
@@ -67,9 +69,11 @@ impl RddContext {
     /// A context configured by `conf`.
     pub fn new(conf: RddConf) -> Result<Self, JobError> {
         let executor = LocalExecutor::new(conf.threads()?)?;
-        Ok(Self::with_executor(
+        Ok(Self::build(
             Box::new(executor),
             conf.task_attempts(),
+            None,
+            conf.default_parallelism_setting(),
         ))
     }
 
@@ -77,17 +81,18 @@ impl RddContext {
     /// this process's worker threads): see [`with_exchange`](Self::with_exchange).
     pub fn new_in_cluster(conf: RddConf, exchange: Arc<dyn Exchange>) -> Result<Self, JobError> {
         let executor = LocalExecutor::new(conf.threads()?)?;
-        Ok(Self::with_exchange(
+        Ok(Self::build(
             Box::new(executor),
             conf.task_attempts(),
-            exchange,
+            Some(exchange),
+            conf.default_parallelism_setting(),
         ))
     }
 
     /// A context whose tasks run on `executor` (another backend than the
     /// local rayon pool), with `task_attempts` attempts per task.
     pub fn with_executor(executor: Box<dyn Executor>, task_attempts: u32) -> Self {
-        Self::build(executor, task_attempts, None)
+        Self::build(executor, task_attempts, None, None)
     }
 
     /// A context that is one process of a cluster: its executor computes
@@ -100,13 +105,14 @@ impl RddContext {
         task_attempts: u32,
         exchange: Arc<dyn Exchange>,
     ) -> Self {
-        Self::build(executor, task_attempts, Some(exchange))
+        Self::build(executor, task_attempts, Some(exchange), None)
     }
 
     fn build(
         executor: Box<dyn Executor>,
         task_attempts: u32,
         exchange: Option<Arc<dyn Exchange>>,
+        default_parallelism: Option<usize>,
     ) -> Self {
         RddContext {
             inner: Arc::new(ContextInner {
@@ -114,6 +120,7 @@ impl RddContext {
                 block_manager: BlockManager::default(),
                 metrics: Metrics::default(),
                 task_attempts: task_attempts.max(1),
+                default_parallelism: default_parallelism.map(|n| n.max(1)),
                 exchange,
                 job_thread: std::sync::Mutex::new(None),
                 next_rdd_id: AtomicUsize::new(0),
@@ -124,10 +131,25 @@ impl RddContext {
         }
     }
 
-    /// The number of worker threads (of every process, in a cluster): the
-    /// default partition count.
+    /// The default partition count: `spark.default.parallelism` when the
+    /// conf sets it (see [`RddConf::default_parallelism`]), else the number
+    /// of worker threads (of every process, in a cluster).
     pub fn default_parallelism(&self) -> usize {
-        self.inner.executor.parallelism() * self.processes()
+        self.inner
+            .default_parallelism
+            .unwrap_or_else(|| self.threads() * self.processes())
+    }
+
+    /// The default partition count of each process of a cluster (the whole
+    /// count in local mode), at least 1: the partitions of an input its
+    /// processes read on their own (receiver blocks, files) per process.
+    pub fn default_parallelism_per_process(&self) -> usize {
+        (self.default_parallelism() / self.processes().max(1)).max(1)
+    }
+
+    /// This process's worker threads: how many tasks run at once.
+    pub fn threads(&self) -> usize {
+        self.inner.executor.parallelism()
     }
 
     /// The cluster exchange, when this context is one process of a cluster.

@@ -414,7 +414,7 @@ impl ScannedBatch {
             (self.splits.into_iter().map(|s| vec![s]).collect(), None)
         } else {
             let me = ctx.process();
-            let slices = ctx.default_parallelism() / processes;
+            let slices = ctx.default_parallelism_per_process();
             let (partitions, owners) = deal_over_own_partitions(self.splits, processes, me, slices);
             (
                 partitions,
@@ -586,7 +586,7 @@ impl FileSource {
     /// share of the context), keeping apart the ones that fail.
     fn scan_all(&self, paths: Vec<PathBuf>, env: &InputEnv) -> ScannedBatch {
         let ctx = env.rdd_context();
-        let threads = ctx.default_parallelism() / ctx.processes().max(1);
+        let threads = ctx.threads();
         let results = scan_files(
             self.fs.as_ref(),
             &paths,

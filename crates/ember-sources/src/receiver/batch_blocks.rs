@@ -118,7 +118,7 @@ pub(crate) fn batch_rdd<T: Data>(
         }
     } else {
         let me = ctx.process();
-        let slices = ctx.default_parallelism() / processes;
+        let slices = ctx.default_parallelism_per_process();
         let (partitions, owners) = deal_over_own_partitions(held_blocks, processes, me, slices);
         BatchBlocks {
             partitions,
