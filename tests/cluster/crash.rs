@@ -31,6 +31,7 @@ use ember::prelude::*;
 use ember::sources::file::FileStreamOptions;
 
 use crate::Error;
+use crate::stateful::{Rng, read_running_counts, run_until_stop_marker, write_running_counts};
 
 /// The seed a default run uses.
 pub(crate) const DEFAULT_SEED: u64 = 20_261_206;
@@ -117,31 +118,12 @@ pub(crate) fn process(
                 .map(|r| r.value.unwrap_or_default())
             }
         };
-        let counts = lines
-            .flat_map(|line: String| {
-                line.split_whitespace()
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
-            .map(|w| (w, 1u64))
-            .update_state_by_key(|values: &[u64], state: Option<u64>| {
-                Some(state.unwrap_or(0) + values.iter().sum::<u64>())
-            })
-            .checkpoint(Duration::from_millis(2 * BATCH_MS))?;
-        counts.foreach_rdd(move |rdd, time| {
-            let mut counts = rdd.collect()?;
-            if rdd.context().is_driver() {
-                counts.sort();
-                let mut text = format!("time {}\n", time.milliseconds());
-                for (word, count) in counts {
-                    text.push_str(&format!("{word} {count}\n"));
-                }
-                let tmp = out.with_extension("tmp");
-                std::fs::write(&tmp, text)?;
-                std::fs::rename(&tmp, &out)?;
-            }
-            Ok(())
-        })?;
+        let words = lines.flat_map(|line: String| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
+        write_running_counts(&words, Duration::from_millis(2 * BATCH_MS), out.clone())?;
         Ok(ssc)
     })?;
     ssc.start()?;
@@ -153,27 +135,7 @@ pub(crate) fn process(
             store.fail_next_writes(1);
         }
     });
-    let stop = input.join(STOP);
-    while !ssc.await_termination_or_timeout(Duration::from_millis(50))? {
-        if stop.exists() {
-            ssc.stop(StopOptions {
-                stop_gracefully: true,
-            })?;
-        }
-    }
-    Ok(())
-}
-
-/// A seeded xorshift generator: the test's randomness.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
+    run_until_stop_marker(&ssc, &input.join(STOP))
 }
 
 /// Where the input goes.
@@ -228,17 +190,7 @@ impl Files {
 
 /// The last state process 0 wrote, if any.
 fn read_state(path: &Path) -> Result<Option<Counts>, Error> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Ok(None);
-    };
-    let mut counts = Counts::new();
-    for line in text.lines().skip(1) {
-        let (word, count) = line
-            .split_once(' ')
-            .ok_or_else(|| format!("bad state line {line:?}"))?;
-        counts.insert(word.to_owned(), count.parse()?);
-    }
-    Ok(Some(counts))
+    read_running_counts(path)
 }
 
 /// No count above what the files written so far hold.

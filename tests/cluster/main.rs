@@ -51,6 +51,7 @@ mod graceful;
 mod inputs;
 mod kafka;
 mod save;
+mod stateful;
 mod suite;
 mod wal;
 

@@ -27,6 +27,7 @@ use ember::prelude::*;
 use ember::sources::receiver::{Receiver, ReceiverContext};
 
 use crate::Error;
+use crate::stateful::{Rng, read_running_counts, run_until_stop_marker, write_running_counts};
 
 /// The cluster's layout (a receiver takes a worker slot: 2 threads).
 const LAYOUT: (usize, usize) = (2, 2);
@@ -140,40 +141,12 @@ pub(crate) fn process(
             .iter()
             .map(|&port| ssc.receiver_stream(AckingReceiver { port }))
             .collect();
-        let counts = ssc
-            .union(&streams)?
-            .map(|n| (n, 1u64))
-            .update_state_by_key(|values: &[u64], state: Option<u64>| {
-                Some(state.unwrap_or(0) + values.iter().sum::<u64>())
-            })
-            .checkpoint(Duration::from_millis(2 * BATCH_MS))?;
-        let out = out.clone();
-        counts.foreach_rdd(move |rdd, time| {
-            let mut counts = rdd.collect()?;
-            if rdd.context().is_driver() {
-                counts.sort();
-                let mut text = format!("time {}\n", time.milliseconds());
-                for (record, count) in counts {
-                    text.push_str(&format!("{record} {count}\n"));
-                }
-                let tmp = out.with_extension("tmp");
-                std::fs::write(&tmp, text)?;
-                std::fs::rename(&tmp, &out)?;
-            }
-            Ok(())
-        })?;
+        let records = ssc.union(&streams)?;
+        write_running_counts(&records, Duration::from_millis(2 * BATCH_MS), out.clone())?;
         Ok(ssc)
     })?;
     ssc.start()?;
-    let stop = Path::new(dir).join(STOP);
-    while !ssc.await_termination_or_timeout(Duration::from_millis(50))? {
-        if stop.exists() {
-            ssc.stop(StopOptions {
-                stop_gracefully: true,
-            })?;
-        }
-    }
-    Ok(())
+    run_until_stop_marker(&ssc, &Path::new(dir).join(STOP))
 }
 
 /// What a server produced, sent and had acknowledged.
@@ -308,19 +281,10 @@ fn serve(
     }
 }
 
-/// The last state process 0 wrote: count per record.
+/// The last state process 0 wrote: count per record (none before the
+/// first write).
 fn read_state(path: &Path) -> Result<BTreeMap<u64, u64>, Error> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Ok(BTreeMap::new());
-    };
-    let mut counts = BTreeMap::new();
-    for line in text.lines().skip(1) {
-        let (record, count) = line
-            .split_once(' ')
-            .ok_or_else(|| format!("bad state line {line:?}"))?;
-        counts.insert(record.parse()?, count.parse()?);
-    }
-    Ok(counts)
+    Ok(read_running_counts(path)?.unwrap_or_default())
 }
 
 /// Checks `state` against the servers' ledgers: no record counted more
@@ -374,18 +338,6 @@ fn check_model(
         }
     }
     Ok(())
-}
-
-/// A seeded xorshift generator: the kill schedule.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
 }
 
 /// The kills and restarts, then the final comparison with the model.
