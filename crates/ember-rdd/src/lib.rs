@@ -25,6 +25,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod actions;
+mod chunks;
 mod cluster_round;
 mod cogroup;
 mod cogroup_many;

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::chunks::{FilterOp, FlatMapOp, MapOp};
 use crate::partitioning::ErasedPartitioner;
 use crate::union::{CoalescedCompute, UnionCompute};
 use crate::{BoxIter, Data, Dependency, JobError, Rdd, RddCompute, TaskContext};
@@ -70,11 +71,7 @@ impl<T: Data> Rdd<T> {
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> Rdd<U> {
-        let f = Arc::new(f);
-        self.map_partitions_named("map", move |_, iter| {
-            let f = Arc::clone(&f);
-            Box::new(iter.map(move |x| f(x)))
-        })
+        self.elementwise("map", None, MapOp(f))
     }
 
     /// Applies `f` to every element and flattens the results.
@@ -90,11 +87,7 @@ impl<T: Data> Rdd<T> {
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: 'static,
     {
-        let f = Arc::new(f);
-        self.map_partitions_named("flat_map", move |_, iter| {
-            let f = Arc::clone(&f);
-            Box::new(iter.flat_map(move |x| f(x)))
-        })
+        self.elementwise("flat_map", None, FlatMapOp(f))
     }
 
     /// Keeps the elements for which `f` is true (and the partitioner).
@@ -106,11 +99,7 @@ impl<T: Data> Rdd<T> {
     /// # Ok::<(), ember_rdd::JobError>(())
     /// ```
     pub fn filter(&self, f: impl Fn(&T) -> bool + Send + Sync + 'static) -> Rdd<T> {
-        let f = Arc::new(f);
-        self.map_partitions_placed("filter", self.erased_partitioner(), move |_, iter| {
-            let f = Arc::clone(&f);
-            Box::new(iter.filter(move |x| f(x)))
-        })
+        self.elementwise("filter", self.erased_partitioner(), FilterOp(f))
     }
 
     /// Applies `f` to each partition's iterator.
@@ -190,22 +179,18 @@ impl<T: Data> Rdd<T> {
 
     /// Pairs every element with the key `f` computes for it.
     pub fn key_by<K: Data>(&self, f: impl Fn(&T) -> K + Send + Sync + 'static) -> Rdd<(K, T)> {
-        let f = Arc::new(f);
-        self.map_partitions_named("key_by", move |_, iter| {
-            let f = Arc::clone(&f);
-            Box::new(iter.map(move |x| (f(&x), x)))
-        })
+        self.elementwise("key_by", None, MapOp(move |x| (f(&x), x)))
     }
 }
 
 impl<K: Data, V: Data> Rdd<(K, V)> {
     /// Applies `f` to every value, keeping the keys (and the partitioner).
     pub fn map_values<U: Data>(&self, f: impl Fn(V) -> U + Send + Sync + 'static) -> Rdd<(K, U)> {
-        let f = Arc::new(f);
-        self.map_partitions_placed("map_values", self.erased_partitioner(), move |_, iter| {
-            let f = Arc::clone(&f);
-            Box::new(iter.map(move |(k, v)| (k, f(v))))
-        })
+        self.elementwise(
+            "map_values",
+            self.erased_partitioner(),
+            MapOp(move |(k, v)| (k, f(v))),
+        )
     }
 
     /// Applies `f` to each partition's iterator, promising that `f` keeps
@@ -250,24 +235,20 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: 'static,
     {
-        let f = Arc::new(f);
-        self.map_partitions_placed(
+        self.elementwise(
             "flat_map_values",
             self.erased_partitioner(),
-            move |_, iter| {
-                let f = Arc::clone(&f);
-                Box::new(iter.flat_map(move |(k, v)| f(v).into_iter().map(move |u| (k.clone(), u))))
-            },
+            FlatMapOp(move |(k, v): (K, V)| f(v).into_iter().map(move |u| (k.clone(), u))),
         )
     }
 
     /// The keys.
     pub fn keys(&self) -> Rdd<K> {
-        self.map_partitions_named("keys", |_, iter| Box::new(iter.map(|(k, _)| k)))
+        self.elementwise("keys", None, MapOp(|(k, _): (K, V)| k))
     }
 
     /// The values.
     pub fn values(&self) -> Rdd<V> {
-        self.map_partitions_named("values", |_, iter| Box::new(iter.map(|(_, v)| v)))
+        self.elementwise("values", None, MapOp(|(_, v): (K, V)| v))
     }
 }

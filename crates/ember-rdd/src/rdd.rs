@@ -7,6 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::chunks::{BoxChunks, ChunkOp, ChunkedCompute, ElementwiseCompute, IterChunks};
 use crate::dependency::{Dependency, RddInfo};
 use crate::lineage;
 use crate::partitioning::ErasedPartitioner;
@@ -89,6 +90,9 @@ pub(crate) struct RddNode<T> {
     ctx: RddContext,
     operation: &'static str,
     compute: RwLock<Arc<dyn RddCompute<T>>>,
+    /// The same compute read a chunk at a time, when it can be (an
+    /// element-wise operator's; see `chunks.rs`); cleared with the lineage.
+    chunked: RwLock<Option<Arc<dyn ChunkedCompute<T>>>>,
     storage: RwLock<StorageLevel>,
     /// What places the records when `T` is a pair (see `partitioning.rs`).
     pub(crate) partitioner: Option<ErasedPartitioner>,
@@ -103,6 +107,13 @@ impl<T> Drop for RddNode<T> {
 impl<T> RddNode<T> {
     fn current_compute(&self) -> Arc<dyn RddCompute<T>> {
         Arc::clone(&self.compute.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn current_chunked(&self) -> Option<Arc<dyn ChunkedCompute<T>>> {
+        self.chunked
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -193,16 +204,50 @@ impl<T: Data> Rdd<T> {
         compute: impl RddCompute<T>,
         partitioner: Option<ErasedPartitioner>,
     ) -> Self {
+        Self::with_computes(ctx, operation, Arc::new(compute), None, partitioner)
+    }
+
+    fn with_computes(
+        ctx: &RddContext,
+        operation: &'static str,
+        compute: Arc<dyn RddCompute<T>>,
+        chunked: Option<Arc<dyn ChunkedCompute<T>>>,
+        partitioner: Option<ErasedPartitioner>,
+    ) -> Self {
         Rdd {
             node: Arc::new(RddNode {
                 id: ctx.new_rdd_id(),
                 ctx: ctx.clone(),
                 operation,
-                compute: RwLock::new(Arc::new(compute)),
+                compute: RwLock::new(compute),
+                chunked: RwLock::new(chunked),
                 storage: RwLock::new(StorageLevel::None),
                 partitioner,
             }),
         }
+    }
+
+    /// An element-wise operator `op` over this RDD (Spark's
+    /// `MapPartitionsRDD`), read a chunk at a time by the operators and
+    /// shuffles after it; `partitioner` places its records (the parent's,
+    /// when `op` keeps every record's key).
+    pub(crate) fn elementwise<U: Data>(
+        &self,
+        operation: &'static str,
+        partitioner: Option<ErasedPartitioner>,
+        op: impl ChunkOp<T, U> + 'static,
+    ) -> Rdd<U> {
+        let compute = Arc::new(ElementwiseCompute {
+            parent: self.clone(),
+            op: Arc::new(op),
+        });
+        Rdd::with_computes(
+            &self.node.ctx,
+            operation,
+            Arc::clone(&compute) as Arc<dyn RddCompute<U>>,
+            Some(compute as Arc<dyn ChunkedCompute<U>>),
+            partitioner,
+        )
     }
 
     /// A new RDD of the same context.
@@ -306,12 +351,34 @@ impl<T: Data> Rdd<T> {
         Ok(Box::new((0..data.len()).map(move |i| data[i].clone())))
     }
 
+    /// The elements of one partition, a chunk at a time: as
+    /// [`iterator`](Self::iterator) gives them (from the cache, a
+    /// checkpoint or the lineage), read without a dynamic call per element
+    /// through chains of element-wise operators.
+    pub(crate) fn chunks(
+        &self,
+        partition: usize,
+        task: &TaskContext,
+    ) -> Result<BoxChunks<T>, JobError> {
+        if self.storage_level() == StorageLevel::None
+            && let Some(chunked) = self.node.current_chunked()
+        {
+            return chunked.chunks(partition, task);
+        }
+        Ok(Box::new(IterChunks(self.iterator(partition, task)?)))
+    }
+
     /// Truncates the lineage: from now on the partitions come from
     /// `compute`, which must yield the same elements in the same partitions
     /// (the RDD keeps its partitioner), for example a reader of checkpoint
     /// files written from this RDD. The old parents are
     /// released. This is the hook reliable checkpointing plugs into.
     pub fn replace_lineage(&self, compute: impl RddCompute<T>) {
+        *self
+            .node
+            .chunked
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
         *self
             .node
             .compute

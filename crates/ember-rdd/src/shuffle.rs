@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::chunks::ChunkIter;
 use crate::cluster_round::exchange_shares;
 use crate::dependency::{RddInfo, ShuffleDependency};
 use crate::metrics::Metrics;
@@ -12,9 +13,10 @@ use crate::{
     partition_owner,
 };
 
-/// Map side: one partition's records into one bucket per reduce partition.
+/// Map side: one partition's records (read a chunk at a time) into one
+/// bucket per reduce partition.
 pub(crate) type MapSide<K, V, W> =
-    dyn Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Result<Buckets<K, W>, JobError> + Send + Sync;
+    dyn Fn(ChunkIter<(K, V)>, &dyn Partitioner<K>) -> Result<Buckets<K, W>, JobError> + Send + Sync;
 /// One map task's output: a bucket per reduce partition.
 pub(crate) type Buckets<K, W> = Vec<Vec<(K, W)>>;
 /// Reduce side: every map output's bucket for one partition into the result.
@@ -40,7 +42,7 @@ pub(crate) struct ShuffleDep<K, V, W> {
 
 impl<K: Data, V: Data, W: Data> ShuffleDep<K, V, W> {
     fn compute_map_output(&self, task: &TaskContext) -> Result<MapOutput<K, W>, JobError> {
-        let records = self.parent.iterator(task.partition, task)?;
+        let records = ChunkIter::new(self.parent.chunks(task.partition, task)?);
         let buckets = (self.map_side)(records, self.partitioner.as_ref())?;
         let written: usize = buckets.iter().map(Vec::len).sum();
         Metrics::add(
@@ -232,7 +234,7 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
     pub(crate) fn shuffle_dependency<W: Data>(
         &self,
         partitioner: Arc<dyn Partitioner<K>>,
-        map_side: impl Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Result<Buckets<K, W>, JobError>
+        map_side: impl Fn(ChunkIter<(K, V)>, &dyn Partitioner<K>) -> Result<Buckets<K, W>, JobError>
         + Send
         + Sync
         + 'static,
@@ -253,7 +255,7 @@ impl<K: Data, V: Data> Rdd<(K, V)> {
         &self,
         operation: &'static str,
         partitioner: Arc<dyn Partitioner<K>>,
-        map_side: impl Fn(BoxIter<(K, V)>, &dyn Partitioner<K>) -> Result<Buckets<K, W>, JobError>
+        map_side: impl Fn(ChunkIter<(K, V)>, &dyn Partitioner<K>) -> Result<Buckets<K, W>, JobError>
         + Send
         + Sync
         + 'static,
@@ -312,7 +314,7 @@ pub(crate) fn bucket_entries<K, C>(
 
 /// Map side without combining: each record goes to its key's bucket.
 pub(crate) fn bucket<K, V>(
-    records: BoxIter<(K, V)>,
+    records: ChunkIter<(K, V)>,
     p: &dyn Partitioner<K>,
 ) -> Result<Buckets<K, V>, JobError> {
     let n = p.num_partitions();

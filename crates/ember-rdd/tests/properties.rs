@@ -83,6 +83,55 @@ fn map_filter_flat_map_match_iterators() {
     });
 }
 
+/// Element-wise chains read a chunk at a time by the shuffle after them
+/// (with a cached RDD and a locally checkpointed one in the chain, which
+/// are read from their blocks instead; a `flat_map` whose outputs overflow
+/// a chunk; a filter that keeps nothing for long stretches) give the
+/// model's sums.
+#[test]
+fn element_wise_chains_into_a_shuffle_match_the_model() {
+    let ctx = ctx();
+    proptest!(config(), |(
+        data in values(),
+        n in partitions(),
+        m in partitions(),
+        fan in 0usize..600,
+        cut in 0usize..3,
+    )| {
+        let fan_out = move |x: i32| vec![x; if x % 7 == 0 { fan } else { 1 }];
+        let keep = |x: &i32| x.rem_euclid(50) < 3 || x % 7 == 0;
+        let rdd = ctx.parallelize(data.clone(), n);
+        let spread = rdd.flat_map(fan_out).filter(keep);
+        match cut {
+            1 => {
+                spread.cache();
+            }
+            2 => spread.local_checkpoint().unwrap(),
+            _ => {}
+        }
+        let keyed = spread
+            .key_by(|x| x.rem_euclid(5) as u8)
+            .map_values(|x| x * 2)
+            .flat_map_values(|x| [x, 1]);
+        let sums = keyed.reduce_by_key_with_partitions(|a, b| a + b, m);
+        let model: Vec<(u8, i32)> = data
+            .iter()
+            .copied()
+            .flat_map(fan_out)
+            .filter(keep)
+            .map(|x| (x.rem_euclid(5) as u8, x * 2))
+            .flat_map(|(k, x)| [(k, x), (k, 1)])
+            .collect();
+        prop_assert_eq!(sorted(sums.collect().unwrap()), sums_model(&model));
+        // The same records, read record by record.
+        prop_assert_eq!(sorted(keyed.collect().unwrap()), sorted(model.clone()));
+        prop_assert_eq!(
+            sorted(keyed.keys().map(|k| (k, 1)).reduce_by_key(|a, b| a + b).collect().unwrap()),
+            sums_model(&model.iter().map(|(k, _)| (*k, 1)).collect::<Vec<_>>())
+        );
+    });
+}
+
 #[test]
 fn map_partitions_see_spark_slices() {
     let ctx = ctx();
