@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ember_rdd::text::StrLines;
-use ember_rdd::{BoxIter, Dependency, JobError, RddCompute, TaskContext};
+use ember_rdd::{BoxIter, Dependency, JobError, LentLines, RddCompute, TaskContext};
 
 use super::fs::FileSystem;
 
@@ -167,6 +167,11 @@ impl RddCompute<String> for FileLinesCompute {
             let len = text.len();
             StrLines::new(Arc::new(text), 0..len)
         })))
+    }
+    /// The partition's splits read into one `String` each, lent as they
+    /// are: no `String` per line.
+    fn lend_lines(&self, partition: usize, _: &TaskContext) -> Option<Result<LentLines, JobError>> {
+        Some(self.texts(partition).map(LentLines::Text))
     }
     fn owner(&self, partition: usize, _processes: usize) -> Option<usize> {
         self.placement
