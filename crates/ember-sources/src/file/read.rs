@@ -179,3 +179,34 @@ impl RddCompute<String> for FileLinesCompute {
             .and_then(|p| p.owners.get(partition).copied())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The model: every line of `data` checked on its own.
+    fn model(data: &[u8]) -> u64 {
+        data.split_inclusive(|&b| b == b'\n')
+            .filter(|line| std::str::from_utf8(line).is_err())
+            .count() as u64
+    }
+
+    #[test]
+    fn bad_lines_are_counted_from_the_first_bad_byte() {
+        // The first bad byte is at 4: lines 2 and 4 are bad.
+        assert_eq!(invalid_lines(b"ok\nb\xffd\nok\n\xfe", 4), 2);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bad_lines_are_counted_exactly(
+            data in proptest::collection::vec(proptest::sample::select(vec![b'a', b'\n', b'\r', 0xc3, 0xa9, 0xff]), 0..200),
+        ) {
+            if let Err(e) = std::str::from_utf8(&data) {
+                proptest::prop_assert_eq!(invalid_lines(&data, e.valid_up_to()), model(&data));
+            } else {
+                proptest::prop_assert_eq!(model(&data), 0);
+            }
+        }
+    }
+}
