@@ -162,11 +162,16 @@ impl RddCompute<String> for FileLinesCompute {
         Vec::new()
     }
     fn compute(&self, partition: usize, _: &TaskContext) -> Result<BoxIter<String>, JobError> {
-        let texts = self.texts(partition)?;
-        Ok(Box::new(texts.into_iter().flat_map(|text| {
+        let lines = |text: String| {
             let len = text.len();
             StrLines::new(Arc::new(text), 0..len)
-        })))
+        };
+        let mut texts = self.texts(partition)?;
+        // One split per partition (local mode): its lines, not flattened.
+        Ok(match (texts.pop(), texts.is_empty()) {
+            (Some(text), true) => Box::new(lines(text)),
+            (last, _) => Box::new(texts.into_iter().chain(last).flat_map(lines)),
+        })
     }
     /// The partition's splits read into one `String` each, lent as they
     /// are: no `String` per line.
