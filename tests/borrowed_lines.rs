@@ -4,7 +4,7 @@
 //! repartitioned one (a computed parent, collected then lent), a persisted
 //! and a checkpointed one, and a file stream over real files in a temp dir
 //! (each split read into one buffer, its lines sliced out), including a line
-//! that is not UTF-8.
+//! that is not UTF-8, and a socket receiver's blocks over real TCP.
 
 use std::fs::File;
 use std::path::Path;
@@ -16,6 +16,7 @@ use ember::dstream::testing::run_operation;
 use ember::dstream::{DStream, ManualClock, StopOptions, StreamingConf, StreamingContext, Time};
 use ember::rdd::{Data, StorageLevel};
 use ember::sources::file::{FileStreamOptions, FileStreams};
+use ember::sources::prelude::*;
 use ember::{Duration, stream};
 use proptest::prelude::*;
 
@@ -320,4 +321,63 @@ fn a_line_that_is_not_utf8_reads_the_same_borrowed_and_owned() {
         );
         assert_eq!(plain.narrow, vec![vec![2], vec![0]]);
     }
+}
+
+#[test]
+fn borrowed_lines_of_a_receiver_stream_equal_owned_and_plain() {
+    use std::collections::BTreeMap;
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let lines_sent = 3000;
+    let text: String = (0..lines_sent)
+        .map(|i| format!("w{} w{} x\n", i % 7, i % 13))
+        .collect();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.write_all(text.as_bytes()).unwrap();
+        conn.flush().unwrap();
+        std::thread::sleep(StdDuration::from_secs(3));
+    });
+    let conf = StreamingConf::new()
+        .master("local[2]")
+        .set("spark.streaming.blockInterval", "50ms");
+    let ssc = StreamingContext::new(conf, Duration::from_millis(200)).unwrap();
+    let lines = ssc.socket_text_stream("127.0.0.1", port);
+    let words = [
+        word_count_str(lines.clone()),
+        word_count_plain(lines.clone()),
+    ]
+    .map(|s| collect(&s));
+    let narrow = [narrow_str(lines.clone()), narrow_plain(lines)].map(|s| collect(&s));
+    ssc.start().unwrap();
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(60);
+    let mut seen = 0;
+    let mut batches: [BTreeMap<Time, Vec<(String, u64)>>; 2] = Default::default();
+    while seen < 3 * lines_sent && std::time::Instant::now() < deadline {
+        if let Ok((time, mut batch)) = words[0].recv_timeout(StdDuration::from_millis(100)) {
+            seen += batch.iter().map(|(_, n)| *n).sum::<u64>();
+            batch.sort();
+            batches[0].insert(time, batch);
+        }
+    }
+    ssc.stop(StopOptions::default()).unwrap();
+    server.join().unwrap();
+    batches[0].extend(words[0].try_iter().map(|(t, mut b)| {
+        b.sort();
+        (t, b)
+    }));
+    batches[1].extend(words[1].try_iter().map(|(t, mut b)| {
+        b.sort();
+        (t, b)
+    }));
+    assert_eq!(seen, 3 * lines_sent, "every word arrived");
+    assert_eq!(batches[0], batches[1]);
+    let narrow: [BTreeMap<Time, Vec<u64>>; 2] = narrow.map(|rx| rx.try_iter().collect());
+    assert_eq!(narrow[0], narrow[1]);
+    // Lines "wA wB x" are 8 to 9 bytes long: those of 8 bytes are counted.
+    let expected = (0..lines_sent)
+        .filter(|i| format!("w{} w{} x", i % 7, i % 13).len() % 2 == 0)
+        .count() as u64;
+    assert_eq!(narrow[0].values().flatten().sum::<u64>(), expected);
 }

@@ -12,20 +12,51 @@ use std::sync::Arc;
 use crate::storage::BlockId;
 use crate::{BoxIter, Data, Dependency, JobError, Rdd, RddCompute, StorageLevel, TaskContext};
 
+/// Strings kept in memory and shared: a vector of them, a receiver's
+/// block, anything that can show them as a slice.
+pub type SharedStrings = Arc<dyn AsRef<[String]> + Send + Sync>;
+
 /// One partition's lines, held where they are stored, to be lent as `&str`
 /// for as long as a function reads them.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum LentLines {
-    /// Strings stored in shared vectors (an in-memory collection, a cached
-    /// partition): the strings of each slice, in order.
-    Stored(Vec<(Arc<Vec<String>>, Range<usize>)>),
+    /// Strings stored in memory (an in-memory collection, a cached
+    /// partition, a receiver's blocks): the strings of each slice, in order.
+    Stored(Vec<(SharedStrings, Range<usize>)>),
     /// Text buffers (a file's byte range read into one `String`): the lines
     /// of each buffer in order, split as [`text::lines`](crate::text::lines)
     /// splits them (`\n` or `\r\n` endings, no terminator kept).
     Text(Vec<String>),
 }
 
+impl std::fmt::Debug for LentLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.lines()).finish()
+    }
+}
+
 impl LentLines {
+    /// All the strings of each of `blocks`, in order.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let lent = ember_rdd::LentLines::from_blocks([Arc::new(vec!["a".to_owned()])]);
+    /// assert_eq!(lent.lines().collect::<Vec<_>>(), ["a"]);
+    /// ```
+    pub fn from_blocks<B: AsRef<[String]> + Send + Sync + 'static>(
+        blocks: impl IntoIterator<Item = Arc<B>>,
+    ) -> LentLines {
+        LentLines::Stored(
+            blocks
+                .into_iter()
+                .map(|block| {
+                    let len = block.as_ref().as_ref().len();
+                    (block as SharedStrings, 0..len)
+                })
+                .collect(),
+        )
+    }
+
     /// The strings of `data[range]` when `data` is a vector of `String`s
     /// (the element type of a generic source, checked at run time), else
     /// `None`: how a source generic over its element type lends its lines.
@@ -52,7 +83,8 @@ impl LentLines {
             .into_iter()
             .map(|(data, range)| {
                 let data: Arc<dyn Any + Send + Sync> = Arc::clone(data) as _;
-                data.downcast::<Vec<String>>().ok().map(|d| (d, range))
+                let strings = data.downcast::<Vec<String>>().ok()?;
+                Some((strings as SharedStrings, range))
             })
             .collect::<Option<Vec<_>>>()
             .map(LentLines::Stored)
@@ -68,6 +100,7 @@ impl LentLines {
     pub fn lines(&self) -> Box<dyn Iterator<Item = &str> + '_> {
         match self {
             LentLines::Stored(slices) => Box::new(slices.iter().flat_map(|(data, range)| {
+                let data: &[String] = (**data).as_ref();
                 let range = range.start.min(data.len())..range.end.min(data.len());
                 data[range].iter().map(String::as_str)
             })),
@@ -121,15 +154,13 @@ impl Rdd<String> {
             let data = self.context().block_manager().get_or_compute(block, || {
                 Ok::<_, JobError>(compute.compute(partition, task)?.collect::<Vec<String>>())
             })?;
-            let len = data.len();
-            return Ok(LentLines::Stored(vec![(data, 0..len)]));
+            return Ok(LentLines::from_blocks([data]));
         }
         if let Some(lent) = compute.lend_lines(partition, task) {
             return lent;
         }
         let owned: Vec<String> = compute.compute(partition, task)?.collect();
-        let len = owned.len();
-        Ok(LentLines::Stored(vec![(Arc::new(owned), 0..len)]))
+        Ok(LentLines::from_blocks([Arc::new(owned)]))
     }
 
     /// Applies `f` to each partition's lines, borrowed where they are

@@ -71,7 +71,7 @@ pub use dependency::{Dependency, RddInfo, ShuffleDependency};
 pub use error::JobError;
 pub use exchange::{Exchange, ExchangeError, partition_owner};
 pub use executor::{Executor, LocalExecutor};
-pub use lent::LentLines;
+pub use lent::{LentLines, SharedStrings};
 pub use local_iterator::LocalIterator;
 pub use metrics::MetricsSnapshot;
 pub use numeric::Numeric;

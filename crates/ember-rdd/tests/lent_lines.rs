@@ -117,14 +117,22 @@ proptest! {
         cached.persist(StorageLevel::MemoryOnly);
         let checkpointed = ctx.parallelize(lines.clone(), n).map(|l| l);
         checkpointed.local_checkpoint().unwrap();
+        let half = lines.len() / 2;
+        let union = ctx.union(&[
+            ctx.parallelize(lines[..half].to_vec(), n),
+            ctx.parallelize(lines[half..].to_vec(), 1),
+        ]);
         for (name, rdd) in [
             ("parallelize", &parallel),
             ("from_partitions", &given),
             ("computed chain", &chain),
             ("cached", &cached),
             ("locally checkpointed", &checkpointed),
+            ("union", &union),
         ] {
-            prop_assert_eq!(&lent_glom(rdd), &expected, "{}", name);
+            if name != "union" {
+                prop_assert_eq!(&lent_glom(rdd), &expected, "{}", name);
+            }
             prop_assert_eq!(&lent_glom(rdd), &rdd.glom().collect().unwrap(), "{}", name);
             prop_assert_eq!(lent_word_count(rdd), model_word_count(&lines), "{}", name);
         }
