@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::{BoxIter, Data, Dependency, JobError, RddCompute, TaskContext};
+use crate::{BoxIter, Data, Dependency, JobError, LentLines, RddCompute, TaskContext};
 
 /// Cluster mode's layout of data each process holds for itself (a
 /// receiver's blocks, the files it took): `processes * slices` partitions,
@@ -93,6 +93,15 @@ impl<T: Data> RddCompute<T> for PlacedCollection<T> {
                 process: self.process,
             }),
             None => Ok(Box::new(std::iter::empty())),
+        }
+    }
+    fn lend_lines(&self, partition: usize, _: &TaskContext) -> Option<Result<LentLines, JobError>> {
+        match self.partitions.get(partition) {
+            Some(Some(blocks)) => {
+                LentLines::from_slices(blocks.iter().map(|b| (b, 0..b.len()))).map(Ok)
+            }
+            // `compute` says why (not local) or yields nothing.
+            _ => None,
         }
     }
     fn owner(&self, partition: usize, _processes: usize) -> Option<usize> {

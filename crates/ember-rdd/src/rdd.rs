@@ -14,7 +14,7 @@ use crate::partitioning::ErasedPartitioner;
 use crate::placed::PlacedCollection;
 use crate::source::PartitionedCollection;
 use crate::storage::BlockId;
-use crate::{JobError, RddContext, StorageLevel, TaskContext};
+use crate::{JobError, LentLines, RddContext, StorageLevel, TaskContext};
 
 /// What an RDD element must be: cloneable (cached partitions hand out
 /// copies, as Spark deserializes them), shareable between worker threads,
@@ -68,6 +68,20 @@ pub trait RddCompute<T>: Send + Sync + 'static {
     /// The elements of one partition. Errors are final for the task (no
     /// retry); panics are caught and the task retried.
     fn compute(&self, partition: usize, task: &TaskContext) -> Result<BoxIter<T>, JobError>;
+    /// One partition's lines lent where they are stored, for
+    /// [`Rdd::map_partitions_str`] (an RDD of `String`s only): exactly the
+    /// elements [`compute`](Self::compute) yields, in order, without a
+    /// `String` per line (see [`LentLines`]). `None`, the default, when the
+    /// compute has nothing stored to lend (its owned lines are collected
+    /// instead); a compute of another element type never gets asked.
+    fn lend_lines(
+        &self,
+        partition: usize,
+        task: &TaskContext,
+    ) -> Option<Result<LentLines, JobError>> {
+        let _ = (partition, task);
+        None
+    }
     /// The name of the reliable checkpoint this compute reads its partitions
     /// from (for a reader of checkpoint files, such as the one
     /// `ember_checkpoint::RddCheckpointer` installs); `None`, the default,
@@ -105,7 +119,7 @@ impl<T> Drop for RddNode<T> {
 }
 
 impl<T> RddNode<T> {
-    fn current_compute(&self) -> Arc<dyn RddCompute<T>> {
+    pub(crate) fn current_compute(&self) -> Arc<dyn RddCompute<T>> {
         Arc::clone(&self.compute.read().unwrap_or_else(PoisonError::into_inner))
     }
 

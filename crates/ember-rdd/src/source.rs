@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::{BoxIter, Data, Dependency, JobError, RddCompute, TaskContext};
+use crate::{BoxIter, Data, Dependency, JobError, LentLines, RddCompute, TaskContext};
 
 /// Yields clones of a shared slice `range` of `data`.
 fn shared_iter<T: Data>(data: Arc<Vec<T>>, range: std::ops::Range<usize>) -> BoxIter<T> {
@@ -46,6 +46,9 @@ impl<T: Data> RddCompute<T> for ParallelCollection<T> {
     fn compute(&self, partition: usize, _: &TaskContext) -> Result<BoxIter<T>, JobError> {
         Ok(shared_iter(Arc::clone(&self.data), self.bounds(partition)))
     }
+    fn lend_lines(&self, partition: usize, _: &TaskContext) -> Option<Result<LentLines, JobError>> {
+        LentLines::from_shared(&self.data, self.bounds(partition)).map(Ok)
+    }
 }
 
 /// Ready-made partitions, one vector each.
@@ -77,6 +80,10 @@ impl<T: Data> RddCompute<T> for PartitionedCollection<T> {
             .map_or_else(|| Arc::new(Vec::new()), Arc::clone);
         let len = data.len();
         Ok(shared_iter(data, 0..len))
+    }
+    fn lend_lines(&self, partition: usize, _: &TaskContext) -> Option<Result<LentLines, JobError>> {
+        let slices = self.partitions.get(partition).map(|d| (d, 0..d.len()));
+        LentLines::from_slices(slices).map(Ok)
     }
 }
 

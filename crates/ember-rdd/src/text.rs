@@ -86,6 +86,19 @@ impl<B: Deref<Target = [u8]>> Iterator for TextLines<B> {
     }
 }
 
+/// The lines of `text`, borrowed, as [`StrLines`] and [`TextLines`] split
+/// them: a line ends at a `\n` (a `\r` before it is dropped), a last line
+/// without one counts, an empty text has none.
+///
+/// ```
+/// let lines: Vec<&str> = ember_rdd::text::lines("to be\r\nor not\n\nx\r").collect();
+/// assert_eq!(lines, ["to be", "or not", "", "x"]);
+/// ```
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split_terminator('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+}
+
 /// The lines of a range of shared text already known to be UTF-8 (a
 /// `String`), as [`TextLines`] splits them, without checking each line
 /// again: a line ends at a `\n`, which is never inside a character.
@@ -167,6 +180,23 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn borrowed_lines_split_as_str_lines_do() {
+        for bytes in TEXTS {
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                continue;
+            };
+            let owned: Vec<String> =
+                StrLines::new(Arc::new(text.to_owned()), 0..text.len()).collect();
+            assert_eq!(lines(text).collect::<Vec<_>>(), owned, "{text:?}");
+        }
+        for text in ["\r", "a\r\r\n", "\r\n\r\n"] {
+            let owned: Vec<String> =
+                StrLines::new(Arc::new(text.to_owned()), 0..text.len()).collect();
+            assert_eq!(lines(text).collect::<Vec<_>>(), owned, "{text:?}");
         }
     }
 

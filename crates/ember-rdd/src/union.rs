@@ -1,7 +1,7 @@
 //! `union` and `coalesce`: narrow RDDs that read several parent partitions
 //! without a shuffle.
 
-use crate::{BoxIter, Data, Dependency, JobError, Rdd, RddCompute, TaskContext};
+use crate::{BoxIter, Data, Dependency, JobError, LentLines, Rdd, RddCompute, TaskContext};
 
 /// The partitions of several RDDs side by side.
 pub(crate) struct UnionCompute<T> {
@@ -48,6 +48,28 @@ impl<T: Data> RddCompute<T> for UnionCompute<T> {
             index -= n;
         }
         Ok(Box::new(std::iter::empty()))
+    }
+    /// The parent partition's lines, lent as that parent lends them (a
+    /// union of String RDDs, such as a window's batches).
+    fn lend_lines(
+        &self,
+        partition: usize,
+        task: &TaskContext,
+    ) -> Option<Result<LentLines, JobError>> {
+        let mut index = partition;
+        for parent in &self.parents {
+            let n = parent.num_partitions();
+            if index < n {
+                let parent: &dyn std::any::Any = parent;
+                return Some(
+                    parent
+                        .downcast_ref::<Rdd<String>>()?
+                        .lent_lines(index, task),
+                );
+            }
+            index -= n;
+        }
+        None
     }
 }
 

@@ -5,7 +5,9 @@
 //!
 //! - Bytes that are not UTF-8 are decoded with U+FFFD replacement characters
 //!   (as Spark does); such lines are counted in
-//!   [`FileStreamMetrics::invalid_utf8_lines`] and logged once per file.
+//!   [`FileStreamMetrics::invalid_utf8_lines`] and logged (once per
+//!   partition of a file) when the batch's job first reads them: the scan
+//!   at generation only counts lines, the read checks UTF-8, once.
 //! - A selected file that cannot be read is tried again by the next batches,
 //!   up to `ember.fileStream.maxReadAttempts` times (default 3), and counted
 //!   in the batch that reads it; then it is given up

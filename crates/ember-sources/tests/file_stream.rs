@@ -893,3 +893,40 @@ fn read_errors_are_reported_with_their_batch() {
         events
     );
 }
+
+#[test]
+fn invalid_utf8_is_reported_once_when_read_by_several_jobs() {
+    // The scan no longer checks UTF-8; the read does, and reports each bad
+    // line once, however many jobs read the batch and however it is split.
+    let dirs = Dirs::new();
+    dirs.put("bad.txt", b"a\n\xffb\nc\xfe\nd\ne\xc3\n", 500);
+    let clock = Arc::new(ManualClock::new());
+    let conf = StreamingConf::new().master("local[2]");
+    let ssc = StreamingContext::with_clock(conf, Duration::from_secs(1), clock.clone()).unwrap();
+    let options = FileStreamOptions::default().with_max_partition_bytes(4);
+    let (stream, handle) =
+        ssc.file_stream_on(Arc::new(LocalFileSystem::new()), dirs.path(), options);
+    let (tx, rx) = unbounded();
+    for job in 0..3 {
+        let tx = tx.clone();
+        stream
+            .foreach_rdd(move |rdd, time| {
+                let _ = tx.send((job, time, rdd.collect()?));
+                Ok(())
+            })
+            .unwrap();
+    }
+    ssc.start().unwrap();
+    clock.advance(Duration::from_secs(1));
+    let expected = strings(&["a", "\u{fffd}b", "c\u{fffd}", "d", "e\u{fffd}"]);
+    for job in 0..3 {
+        let (j, time, lines) = rx.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(
+            (j, time, lines),
+            (job, Time::from_millis(1000), expected.clone())
+        );
+    }
+    let metrics = handle.metrics();
+    assert_eq!((metrics.invalid_utf8_lines, metrics.lines), (3, 5));
+    ssc.stop(StopOptions::default()).unwrap();
+}

@@ -42,6 +42,11 @@
 //! dynamic dispatch, no collection per operator. A stage without a combine
 //! collects its loop's output into one `Vec` per partition.
 //!
+//! A stage that reads a `DStream<&str>` parameter (see
+//! [`borrow`](crate::borrow)) is the same loop over `&mut dyn Iterator<Item
+//! = &str>`, applied with `rdd.map_partitions_str(…)` instead of
+//! `rdd.map_partitions(…)`: its lines are borrowed where they are stored.
+//!
 //! `combine_by_key(create, merge_value, merge_combiners, num_partitions)`
 //! fuses the same way: a new key's entry is `create` inlined on its value,
 //! later values are added with `merge_value` inlined, and the reduce side is
@@ -207,7 +212,9 @@ fn keeps_keys(stage: &Stage) -> bool {
         && elements().all(|e| e.is_some_and(|e| e.keeps_keys() || e == ElementOp::Filter))
 }
 
-fn stage_combine(stage: &Stage) -> Option<(&'static Operator, Combine)> {
+/// The shuffle whose map-side combine and reduce side a stage's generated
+/// code completes, if any.
+pub(crate) fn stage_combine(stage: &Stage) -> Option<(&'static Operator, Combine)> {
     let c = stage.combine?;
     owned_combine(c.op).map(|combine| (c.op, combine))
 }
@@ -349,11 +356,31 @@ impl<'a> Gen<'a> {
         } else {
             quote!(#output)
         };
-        let fuses = self
-            .plan
-            .stages
-            .iter()
-            .any(|s| !s.fused.is_empty() || stage_combine(s).is_some());
+        // The helpers typing the stages' closures, those used.
+        let loops = || {
+            self.plan
+                .stages
+                .iter()
+                .filter(|s| !s.fused.is_empty() || stage_combine(s).is_some())
+                .map(|s| crate::borrow::borrowed_param(self.pipeline, self.plan, s).is_some())
+        };
+        let fuses = loops().any(|borrowed| !borrowed);
+        let borrows = loops().any(|borrowed| borrowed);
+        let str_helper = borrows.then(|| {
+            let stage_fn = gen_ident("__ember_stage_str");
+            quote! {
+                /// Types a stage's per-partition closure over borrowed lines.
+                fn #stage_fn<R, F>(_: &#dstream::DStream<::std::string::String>, f: F) -> ::std::sync::Arc<F>
+                where
+                    F: ::core::ops::Fn(&mut dyn ::core::iter::Iterator<Item = &str>) -> R
+                        + ::core::marker::Send
+                        + ::core::marker::Sync
+                        + 'static,
+                {
+                    ::std::sync::Arc::new(f)
+                }
+            }
+        });
         let helper = fuses.then(|| {
             let stage_fn = gen_ident("__ember_stage");
             quote! {
@@ -373,6 +400,7 @@ impl<'a> Gen<'a> {
             #(#attrs)*
             #vis #sig {
                 #helper
+                #str_helper
                 #(#values)*
                 #(#stages)*
                 #output
@@ -454,7 +482,19 @@ impl<'a> Gen<'a> {
         let part = gen_ident("__ember_part");
         let iter = gen_ident("__ember_iter");
         let rdd = gen_ident("__ember_rdd");
-        let stage_fn = gen_ident("__ember_stage");
+        // A stage reading a `DStream<&str>` parameter borrows its lines.
+        let borrowed = crate::borrow::borrowed_param(self.pipeline, self.plan, stage).is_some();
+        let (stage_fn, map) = if borrowed {
+            (
+                gen_ident("__ember_stage_str"),
+                Ident::new("map_partitions_str", Span::call_site()),
+            )
+        } else {
+            (
+                gen_ident("__ember_stage"),
+                Ident::new("map_partitions", Span::call_site()),
+            )
+        };
 
         // Function arguments that are neither closures nor paths: evaluated
         // once, shared by the map side and the reduce side.
@@ -488,20 +528,20 @@ impl<'a> Gen<'a> {
                 // A keyed stage's partitioner-keeping call is typed by its
                 // first `_values` operator: a stream that is not of pairs
                 // is reported there.
-                let keyed = keeps_keys(stage)
+                let keyed = (keeps_keys(stage) && !borrowed)
                     .then(|| {
                         ops.iter()
                             .find(|(_, e)| e.is_some_and(ElementOp::keeps_keys))
                             .map(|(node, _)| node.method.span())
                     })
                     .flatten();
-                self.collect_parts(keyed)
+                self.collect_parts(keyed, &map)
             }
             Some((op, c)) => {
                 let node = ops.last().map(|(n, _)| *n).expect("the combine was pushed");
                 let func = funcs.last().and_then(Option::as_ref);
                 let tag = ops.len() - 1;
-                self.combine_parts(op, c, node, func, tag, &mut shared)
+                self.combine_parts(op, c, node, func, tag, &map, &mut shared)
             }
         };
         let n_elems = stage.fused.len();
@@ -537,10 +577,13 @@ impl<'a> Gen<'a> {
     /// init, sink (taking `__ember_e{n}`), result and reduce-side tail of a
     /// stage that collects its loop's output; `keyed` (the span of the first
     /// `_values` operator) when the loop keeps every key, so the batch keeps
-    /// its partitioner.
+    /// its partitioner. `map` is the RDD method applying the loop to each
+    /// partition (`map_partitions`, or `map_partitions_str` for borrowed
+    /// lines).
     fn collect_parts(
         &self,
         keyed: Option<Span>,
+        map: &Ident,
     ) -> (TokenStream, Sink<'static>, TokenStream, TokenStream) {
         let out = gen_ident("__ember_out");
         let part = gen_ident("__ember_part");
@@ -550,7 +593,7 @@ impl<'a> Gen<'a> {
             Some(span) => quote_spanned! {span=>
                 #rdd.map_partitions_preserving_partitioning(move |#it| #part(#it))
             },
-            None => quote!(#rdd.map_partitions(move |#it| #part(#it))),
+            None => quote!(#rdd.#map(move |#it| #part(#it))),
         };
         (
             quote!(let mut #out = ::std::vec::Vec::new();),
@@ -563,7 +606,9 @@ impl<'a> Gen<'a> {
     /// init, sink, result and reduce-side tail of a stage that ends in the
     /// map-side combine of `op` (`node`, the stage's operator number `tag`);
     /// `func` is the combine's first function argument. Arguments evaluated
-    /// once, when the pipeline is defined, go to `shared`.
+    /// once, when the pipeline is defined, go to `shared`; `mapper` is the RDD
+    /// method applying the loop to each partition.
+    #[allow(clippy::too_many_arguments)]
     fn combine_parts<'f>(
         &self,
         op: &Operator,
@@ -571,6 +616,7 @@ impl<'a> Gen<'a> {
         node: &'f OpNode,
         func: Option<&FuncCode<'f>>,
         tag: usize,
+        mapper: &Ident,
         shared: &mut Vec<TokenStream>,
     ) -> (TokenStream, Sink<'f>, TokenStream, TokenStream) {
         let span = node.method.span();
@@ -632,7 +678,7 @@ impl<'a> Gen<'a> {
                             #np,
                             || #rdd.context().default_parallelism(),
                         );
-                        #rdd.map_partitions(move |#it| #part(#it)).reduce_by_key_without_map_side_combine(#f, #n)
+                        #rdd.#mapper(move |#it| #part(#it)).reduce_by_key_without_map_side_combine(#f, #n)
                     },
                 )
             }
@@ -657,7 +703,7 @@ impl<'a> Gen<'a> {
                     )),
                     quote_spanned! {span=>
                         #partitions
-                        #rdd.map_partitions(move |#it| #part(#it)).reduce_by_key_without_map_side_combine(#f, #n)
+                        #rdd.#mapper(move |#it| #part(#it)).reduce_by_key_without_map_side_combine(#f, #n)
                     },
                 )
             }
@@ -671,7 +717,7 @@ impl<'a> Gen<'a> {
                 quote!(#map),
                 quote_spanned! {span=>
                     #partitions
-                    #rdd.map_partitions(move |#it| #part(#it))
+                    #rdd.#mapper(move |#it| #part(#it))
                         .reduce_by_key_without_map_side_combine(|#k: u64, #v: u64| #k + #v, #n)
                 },
             ),
@@ -682,7 +728,7 @@ impl<'a> Gen<'a> {
                     Sink::Count(count.clone()),
                     quote!(#count),
                     quote_spanned! {span=>
-                        #rdd.map_partitions(move |#it| ::core::iter::once(#part(#it)))
+                        #rdd.#mapper(move |#it| ::core::iter::once(#part(#it)))
                             .repartition(1)
                             .map_partitions(|#it| ::core::iter::once(::core::iter::Iterator::sum::<u64>(#it)))
                     },
@@ -701,7 +747,7 @@ impl<'a> Gen<'a> {
                     },
                     quote!(#acc),
                     quote_spanned! {span=>
-                        #rdd.map_partitions(move |#it| #part(#it))
+                        #rdd.#mapper(move |#it| #part(#it))
                             .repartition(1)
                             .map_partitions(move |#it| ::core::iter::Iterator::reduce(#it, #f))
                     },

@@ -172,6 +172,23 @@ pub enum DiagnosticKind {
         /// The pipeline.
         pipeline: String,
     },
+    /// A pipeline whose result is a stream of references
+    /// (`DStream<&str>`).
+    ReturnBorrowed {
+        /// The pipeline.
+        pipeline: String,
+        /// The element type as written.
+        ty: String,
+    },
+    /// The borrowed lines of a `DStream<&str>` parameter would leave the
+    /// fused stage that reads them.
+    BorrowedLinesLeave {
+        /// The parameter.
+        param: String,
+        /// Where they would go: the operator, pipeline or result taking
+        /// them.
+        to: String,
+    },
     /// A pipeline parameter that is a pattern rather than a plain name.
     ParamPattern,
     /// A stream `let` binding whose pattern is not a plain name.
@@ -322,6 +339,19 @@ impl fmt::Display for DiagnosticKind {
                 f,
                 "pipeline `{pipeline}` must return a `DStream<…>` or a \
                  `Result<DStream<…>, StreamingError>`"
+            ),
+            DiagnosticKind::ReturnBorrowed { pipeline, ty } => write!(
+                f,
+                "pipeline `{pipeline}` cannot return a stream of `{ty}`: borrowed lines live only \
+                 inside the fused stage that reads them; return owned items, such as \
+                 `DStream<String>` (`.map(|l| l.to_owned())`)"
+            ),
+            DiagnosticKind::BorrowedLinesLeave { param, to } => write!(
+                f,
+                "the lines of `{param}` are borrowed (`DStream<&str>`) and would leave their fused \
+                 stage {to}: a `DStream<&str>` parameter must be read by element-wise operators \
+                 that make owned items (`map`, `flat_map`) or end in a combine (`count`, \
+                 `reduce_by_key`, …); or declare it `DStream<String>`"
             ),
             DiagnosticKind::ParamPattern => {
                 f.write_str("a pipeline parameter must be a plain name, such as `lines: DStream<String>`")

@@ -14,6 +14,11 @@
 //! durations, turbofishes, value `let`s — is emitted exactly as written, with
 //! the user's spans.
 //!
+//! A `DStream<&str>` parameter is declared `DStream<String>` here, as in
+//! the fused function, but the body is kept as written: closures that
+//! borrow from a line compile only fused (the library API hands them owned
+//! `String`s).
+//!
 //! On failure, [`stubs`] emits each pipeline's signature with a body that never
 //! runs, so that code calling the pipelines reports no error of its own and the
 //! user sees only the real ones.
@@ -108,7 +113,7 @@ pub fn stubs(block: &StreamBlock) -> TokenStream {
         .map(|p| {
             let attrs = &p.attrs;
             let vis = &p.vis;
-            let sig = &p.sig;
+            let sig = crate::parse::owned_signature(&p.sig);
             quote! {
                 #(#attrs)*
                 #[allow(unused_variables)]

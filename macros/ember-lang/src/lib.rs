@@ -37,7 +37,8 @@
 //! pipeline  := attribute* visibility? "fn" NAME generics? "(" params? ")"
 //!              "->" dstream where-clause? body
 //! params    := param ("," param)* ","?
-//! param     := NAME ":" dstream               -- e.g. `lines: DStream<String>`
+//! param     := NAME ":" dstream               -- e.g. `lines: DStream<String>`,
+//!                                                 or `lines: DStream<&str>` (borrowed lines)
 //! dstream   := path-ending-in-DStream "<" TYPE ">"
 //! body      := "{" statement* chain "}"
 //! statement := "let" NAME (":" TYPE)? "=" chain ";"   -- a stream binding
@@ -102,12 +103,45 @@
 //! );
 //! ```
 //!
+//! ## Borrowed lines
+//!
+//! A parameter declared `DStream<&str>` is a stream of lines that the stage
+//! reading it borrows in place: the generated function takes a
+//! `DStream<String>` (any stream of lines), and that stage's loop runs on
+//! `Rdd::map_partitions_str`, binding each line as a `&str` read where it is
+//! stored (a file stream's partition buffer, a queue stream's or a
+//! receiver's strings, a cached or checkpointed batch; a computed stream's
+//! lines are collected per partition first) instead of an owned `String`
+//! per line. The lines live only inside that stage: it must turn them into
+//! owned items or end in a combine. Lines passed on as they are, which
+//! [`borrow`] finds in the plan, are compile errors; a stage that builds
+//! borrowed items of its own without a combine after it gets the
+//! compiler's borrow error.
+//!
+//! ```
+//! let analysis = ember_lang::analyze(quote::quote! {
+//!     fn even_lines(lines: DStream<&str>) -> DStream<u64> {
+//!         lines.filter(|l| l.len() % 2 == 0).count()
+//!     }
+//! })
+//! .unwrap();
+//! assert!(analysis.plan.pipeline("even_lines").is_some());
+//! let errors = ember_lang::analyze(quote::quote! {
+//!     fn lines_again(lines: DStream<&str>) -> DStream<String> {
+//!         lines.filter(|l| !l.is_empty())
+//!     }
+//! })
+//! .unwrap_err();
+//! assert!(errors.messages()[0].starts_with("the lines of `lines` are borrowed"));
+//! ```
+//!
 //! ## Diagnostics
 //!
 //! Errors point at the user's tokens and are all reported at once: an unknown
 //! operator (with the known ones and the nearest by edit distance), a wrong
 //! number of arguments, a closure with the wrong number of parameters, a
-//! pipeline without a body, a parameter or result that is not `DStream<…>`, an
+//! pipeline without a body, a parameter or result that is not `DStream<…>`, a
+//! result of borrowed lines, borrowed lines leaving their stage, an
 //! unknown stream or pipeline, a recursive pipeline, and the duration checks
 //! described in [`check`] (literal windows and slides must be positive and
 //! multiples of the parent's slide where that is known).
@@ -144,6 +178,7 @@
 //! assert!(errors.messages()[0].starts_with("unknown operator `fliter`; did you mean `filter`?"));
 //! ```
 
+pub mod borrow;
 pub mod check;
 pub mod codegen;
 pub mod diagnostic;
@@ -189,6 +224,9 @@ pub fn analyze_block(block: &StreamBlock) -> Result<Analysis, Diagnostics> {
     check::check(&cx, &program);
     cx.check()?;
     let plan = plan::plan(&program);
+    let cx = Ctxt::new();
+    borrow::check(&cx, &program, &plan);
+    cx.check()?;
     Ok(Analysis {
         pipelines,
         program,
@@ -376,6 +414,62 @@ mod tests {
             "parameter `n` of a pipeline must be a `DStream<…>`, found `Vec<u64>`"
         );
         assert_points_at(&errs[0], src, "Vec", 0);
+    }
+
+    #[test]
+    fn borrowed_lines_are_read_in_place_and_the_function_takes_strings() {
+        let src = "fn f(lines: ember::DStream<&str>) -> DStream<u64> {\n    lines.flat_map(|l| l.split(' ')).count()\n}";
+        assert!(errors(src).is_empty());
+        let out = expand(src.parse().unwrap());
+        let file: syn::File = syn::parse2(out.clone()).expect("valid Rust");
+        let syn::Item::Fn(f) = &file.items[0] else {
+            panic!("expected a fn")
+        };
+        let param = quote::ToTokens::to_token_stream(&f.sig.inputs).to_string();
+        assert_eq!(
+            param,
+            "lines : ember :: DStream < :: std :: string :: String >"
+        );
+        let text = out.to_string();
+        assert!(text.contains("map_partitions_str"), "{text}");
+        assert!(!text.contains("map_partitions (move"), "{text}");
+        // Only the helper that is used is emitted (no dead code warning).
+        assert!(!text.contains("fn __ember_stage <"), "{text}");
+    }
+
+    #[test]
+    fn borrowed_lines_that_would_leave_their_stage() {
+        let src = "fn f(lines: DStream<&str>, other: DStream<String>) -> DStream<String> {\n    let kept = lines.filter(|l| !l.is_empty());\n    other.union(kept).union(lines.window(Duration::from_secs(2), Duration::from_secs(1))).union(g(lines))\n}\nfn g(x: DStream<String>) -> DStream<String> { x }\nfn h(lines: DStream<&str>) -> DStream<String> { lines }\nfn k(lines: DStream<&'static str>) -> DStream<&str> { lines.map(|l| l) }";
+        let errs = errors(src);
+        let messages: Vec<String> = errs.iter().map(|e| e.message()).collect();
+        let leave = |to: &str| {
+            format!(
+                "the lines of `lines` are borrowed (`DStream<&str>`) and would leave their fused stage {to}: a `DStream<&str>` parameter must be read by element-wise operators that make owned items (`map`, `flat_map`) or end in a combine (`count`, `reduce_by_key`, …); or declare it `DStream<String>`"
+            )
+        };
+        assert_eq!(
+            messages,
+            [
+                "pipeline `k` cannot return a stream of `&str`: borrowed lines live only inside the fused stage that reads them; return owned items, such as `DStream<String>` (`.map(|l| l.to_owned())`)".to_owned(),
+            ]
+        );
+        assert_points_at(&errs[0], src, "&str", 2);
+        let src = src.rsplit_once("\nfn k").unwrap().0;
+        let errs = errors(src);
+        let messages: Vec<String> = errs.iter().map(|e| e.message()).collect();
+        assert_eq!(
+            messages,
+            [
+                leave("into `union`"),
+                leave("into `window`"),
+                leave("into pipeline `g`"),
+                leave("as the pipeline's result"),
+            ]
+        );
+        assert_points_at(&errs[0], src, "union", 0);
+        assert_points_at(&errs[1], src, "window", 0);
+        assert_points_at(&errs[2], src, "g(lines)", 0);
+        assert_points_at(&errs[3], src, "lines }", 0);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
 use syn::{
     AngleBracketedGenericArguments, Attribute, Block, Expr, ExprMethodCall, FnArg, GenericArgument,
     Ident, Item, Local, Pat, PathArguments, ReturnType, Safety, Signature, Stmt, Token, Type,
@@ -138,6 +139,9 @@ pub struct StreamParam {
     pub ty: Type,
     /// The element type (`String`).
     pub elem: Type,
+    /// Whether it is declared `DStream<&str>`: lines borrowed in place by
+    /// the fused stage that reads it (the function takes `DStream<String>`).
+    pub borrowed: bool,
 }
 
 /// A statement of a pipeline body before its result chain.
@@ -254,6 +258,7 @@ fn pipeline(cx: &Ctxt, item: &PipelineItem, pipeline_names: &HashSet<String>) ->
                         name: param_name,
                         index,
                         ty: (*pt.ty).clone(),
+                        borrowed: is_borrowed_str(&elem),
                         elem,
                     }),
                     None => cx.error_spanned_by(
@@ -270,6 +275,16 @@ fn pipeline(cx: &Ctxt, item: &PipelineItem, pipeline_names: &HashSet<String>) ->
 
     let (output, returns_result) = match &sig.output {
         ReturnType::Type(_, ty) => match output_stream(ty) {
+            Some((elem, _)) if matches!(strip_type_group(&elem), Type::Reference(_)) => {
+                cx.error_spanned_by(
+                    &elem,
+                    DiagnosticKind::ReturnBorrowed {
+                        pipeline: name.to_string(),
+                        ty: compact(&elem),
+                    },
+                );
+                (None, false)
+            }
             Some((elem, result)) => (Some(elem), result),
             None => {
                 cx.error_spanned_by(ty, return_not_dstream(&name));
@@ -286,7 +301,7 @@ fn pipeline(cx: &Ctxt, item: &PipelineItem, pipeline_names: &HashSet<String>) ->
         name: name.clone(),
         attrs: item.attrs.clone(),
         vis: item.vis.clone(),
-        sig: sig.clone(),
+        sig: owned_signature(sig),
         params,
         arity: sig.inputs.len(),
         output,
@@ -612,6 +627,59 @@ fn strip_type_group(ty: &Type) -> &Type {
         Type::Group(g) => strip_type_group(&g.elem),
         Type::Paren(p) => strip_type_group(&p.elem),
         other => other,
+    }
+}
+
+/// Whether `ty` is `&str` (any lifetime): the element type of a parameter
+/// whose lines are borrowed in place.
+pub fn is_borrowed_str(ty: &Type) -> bool {
+    match strip_type_group(ty) {
+        Type::Reference(r) if r.mutability.is_none() => {
+            matches!(strip_type_group(&r.elem), Type::Path(p) if p.qself.is_none() && p.path.is_ident("str"))
+        }
+        _ => false,
+    }
+}
+
+/// `sig` with every `DStream<&str>` parameter declared `DStream<String>`:
+/// the function a pipeline with borrowed lines becomes takes any stream of
+/// `String`s (its fused stage borrows each line where it is stored).
+pub fn owned_signature(sig: &Signature) -> Signature {
+    let mut sig = sig.clone();
+    for arg in &mut sig.inputs {
+        let FnArg::Typed(pt) = arg else { continue };
+        if let Some(elem) = dstream_elem_mut(&mut pt.ty)
+            && is_borrowed_str(elem)
+        {
+            let span = elem.span();
+            *elem = syn::parse_quote_spanned!(span=> ::std::string::String);
+        }
+    }
+    sig
+}
+
+/// The element type of a `DStream<T>` type, to rewrite it.
+fn dstream_elem_mut(ty: &mut Type) -> Option<&mut Type> {
+    match ty {
+        Type::Group(g) => dstream_elem_mut(&mut g.elem),
+        Type::Paren(p) => dstream_elem_mut(&mut p.elem),
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last_mut()?;
+            if last.ident != "DStream" {
+                return None;
+            }
+            let PathArguments::AngleBracketed(generics) = &mut last.arguments else {
+                return None;
+            };
+            if generics.args.len() != 1 {
+                return None;
+            }
+            match generics.args.first_mut() {
+                Some(GenericArgument::Type(elem)) => Some(elem),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

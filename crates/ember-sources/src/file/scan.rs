@@ -1,8 +1,9 @@
 //! Scanning a selected file at batch generation: one pass over its bytes
 //! in chunks (memory bounded by a chunk plus the longest line, never the
-//! whole file) that counts its lines, finds the lines that are not UTF-8
-//! and cuts it into partitions on line boundaries. The bytes themselves
-//! are read again by the batch's job, partition by partition. A batch's
+//! whole file) that counts its lines and cuts it into partitions on line
+//! boundaries. It does not look at UTF-8: the bytes are read again by the
+//! batch's job, partition by partition, and checked there, once (see
+//! `read.rs`, which also reports the lines that are not UTF-8). A batch's
 //! files are scanned in parallel, on as many threads as the context has.
 
 use std::io::{self, Read};
@@ -22,11 +23,6 @@ pub(crate) struct Scanned {
     pub(crate) len: u64,
     /// Its lines (`\n`-terminated, plus a last line without one).
     pub(crate) lines: u64,
-    /// Lines holding bytes that are not UTF-8 (decoded with replacement
-    /// characters when read).
-    pub(crate) invalid_lines: u64,
-    /// The offset of the first byte that is not UTF-8, if any.
-    pub(crate) first_invalid: Option<u64>,
     /// The byte ranges of its partitions: consecutive, non-empty, each
     /// starting at a line start, each (but a last long line) at most about
     /// the partition size.
@@ -74,35 +70,11 @@ impl Cuts {
     }
 }
 
-/// The counts of a run of bytes of a file starting at offset `base`.
-#[derive(Default)]
-struct Counts {
-    lines: u64,
-    invalid_lines: u64,
-    first_invalid: Option<u64>,
-}
-
-impl Counts {
-    /// Counts the lines of `block` (whole lines, the last one possibly
-    /// without a newline at the end of the file) and the invalid ones.
-    fn take(&mut self, base: u64, block: &[u8]) {
-        let newlines = memchr::memchr_iter(b'\n', block).count() as u64;
-        self.lines += newlines + u64::from(block.last().is_some_and(|&b| b != b'\n'));
-        // The fast path: the whole block at once. Only a block with bad
-        // bytes is looked at line by line.
-        if std::str::from_utf8(block).is_ok() {
-            return;
-        }
-        let mut offset = base;
-        for line in block.split_inclusive(|&b| b == b'\n') {
-            if let Err(e) = std::str::from_utf8(line) {
-                self.invalid_lines += 1;
-                self.first_invalid
-                    .get_or_insert(offset + e.valid_up_to() as u64);
-            }
-            offset += line.len() as u64;
-        }
-    }
+/// The lines of `block`: whole lines, the last one possibly without a
+/// newline at the end of the file.
+fn count_lines(block: &[u8]) -> u64 {
+    let newlines = memchr::memchr_iter(b'\n', block).count() as u64;
+    newlines + u64::from(block.last().is_some_and(|&b| b != b'\n'))
 }
 
 /// Scans `reader` (a file from its start), cutting partitions of about
@@ -113,7 +85,7 @@ pub(crate) fn scan(mut reader: impl Read, partition_bytes: u64) -> io::Result<Sc
         next: partition_bytes.max(1),
         starts: vec![0],
     };
-    let mut counts = Counts::default();
+    let mut lines = 0;
     // The bytes read but not yet counted: the start of an unfinished line,
     // then the new chunk. `base` is the file offset of `pending[0]`.
     let mut pending: Vec<u8> = Vec::with_capacity(CHUNK as usize);
@@ -128,12 +100,12 @@ pub(crate) fn scan(mut reader: impl Read, partition_bytes: u64) -> io::Result<Sc
             continue;
         };
         let whole = old + last + 1;
-        counts.take(base, &pending[..whole]);
+        lines += count_lines(&pending[..whole]);
         cuts.take(base, &pending[..whole], true);
         pending.drain(..whole);
         base += whole as u64;
     }
-    counts.take(base, &pending);
+    lines += count_lines(&pending);
     cuts.take(base, &pending, false);
     let len = base + pending.len() as u64;
     let mut bounds = cuts.starts;
@@ -143,13 +115,7 @@ pub(crate) fn scan(mut reader: impl Read, partition_bytes: u64) -> io::Result<Sc
         .map(|w| w[0]..w[1])
         .filter(|r| !r.is_empty())
         .collect();
-    Ok(Scanned {
-        len,
-        lines: counts.lines,
-        invalid_lines: counts.invalid_lines,
-        first_invalid: counts.first_invalid,
-        splits,
-    })
+    Ok(Scanned { len, lines, splits })
 }
 
 /// Scans the files at `paths` from their start on up to `threads` threads
@@ -218,15 +184,6 @@ mod tests {
         let lines = naive_lines(data);
         assert_eq!(scanned.len, data.len() as u64);
         assert_eq!(scanned.lines, lines.len() as u64, "{data:?}");
-        let invalid = lines
-            .iter()
-            .filter(|l| std::str::from_utf8(l).is_err())
-            .count() as u64;
-        assert_eq!(scanned.invalid_lines, invalid, "{data:?}");
-        assert_eq!(
-            scanned.first_invalid.is_some(),
-            std::str::from_utf8(data).is_err()
-        );
         // Consecutive, non-empty, covering the data, cut at line starts.
         let mut at = 0;
         for split in &scanned.splits {
@@ -286,8 +243,7 @@ mod tests {
             }
         }
         let scanned = scan(&b"ok\nb\xffd\nok\n\xfe"[..], 4).unwrap();
-        assert_eq!((scanned.lines, scanned.invalid_lines), (4, 2));
-        assert_eq!(scanned.first_invalid, Some(4));
+        assert_eq!(scanned.lines, 4);
         assert_eq!(scanned.splits, vec![0..7, 7..10, 10..11]);
     }
 

@@ -3,11 +3,12 @@
 //! and the remembered selections.
 //!
 //! Reading: at batch generation every selected file is scanned once in
-//! chunks, the files in parallel (its lines counted, lines that are not UTF-8 found, partitions
-//! cut on line boundaries; no more than a chunk and a line in memory), so
-//! the batch's record count is exact. The bytes are read again, partition
-//! by partition, when a job computes the batch (see `read.rs`): a backlog
-//! of generated batches holds no file data. A file that cannot be read is
+//! chunks, the files in parallel (its lines counted, partitions cut on
+//! line boundaries; no more than a chunk and a line in memory), so the
+//! batch's record count is exact. The bytes are read again, partition by
+//! partition, when a job computes the batch, and checked as UTF-8 there,
+//! once (see `read.rs`, which reports the lines that are not UTF-8): a
+//! backlog of generated batches holds no file data. A file that cannot be read is
 //! tried again by the next batches, up to `ember.fileStream.maxReadAttempts`
 //! times. Selections are forgotten by completed batch time
 //! ([`InputSource::clear_metadata`]), as Spark's `FileInputDStream`, so a
@@ -147,7 +148,7 @@ pub struct FileStreamMetrics {
     /// Failed reads of selected files that a later batch tries again.
     pub read_retries: u64,
     /// Lines holding bytes that are not UTF-8 (delivered with U+FFFD
-    /// replacement characters).
+    /// replacement characters), counted when a job first reads them.
     pub invalid_utf8_lines: u64,
     /// Batches whose directory listing failed (they got no files).
     pub listing_errors: u64,
@@ -166,7 +167,8 @@ struct Shared {
     files_taken: AtomicU64,
     files_failed: AtomicU64,
     read_retries: AtomicU64,
-    invalid_utf8_lines: AtomicU64,
+    /// Shared with the batches' RDDs, whose reads count the lines.
+    invalid_utf8_lines: Arc<AtomicU64>,
     listing_errors: AtomicU64,
     lines: AtomicU64,
     bytes: AtomicU64,
@@ -304,7 +306,7 @@ impl FileStreams for StreamingContext {
             files_taken: AtomicU64::new(0),
             files_failed: AtomicU64::new(0),
             read_retries: AtomicU64::new(0),
-            invalid_utf8_lines: AtomicU64::new(0),
+            invalid_utf8_lines: Arc::new(AtomicU64::new(0)),
             listing_errors: AtomicU64::new(0),
             lines: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -373,10 +375,6 @@ struct ScannedBatch {
     splits: Vec<FileSplit>,
     lines: u64,
     bytes: u64,
-    invalid_lines: u64,
-    /// The files holding bytes that are not UTF-8: the number of such
-    /// lines and the offset of the first bad byte.
-    invalid: Vec<(PathBuf, u64, u64)>,
     /// The files scanned.
     taken: Vec<PathBuf>,
     /// The files whose scan failed, with the error.
@@ -387,24 +385,26 @@ impl ScannedBatch {
     fn add(&mut self, path: PathBuf, scanned: Scanned) {
         self.lines += scanned.lines;
         self.bytes += scanned.len;
-        self.invalid_lines += scanned.invalid_lines;
-        if let Some(offset) = scanned.first_invalid {
-            self.invalid
-                .push((path.clone(), scanned.invalid_lines, offset));
-        }
         let path = Arc::new(path);
-        self.splits
-            .extend(scanned.splits.into_iter().map(|range| FileSplit {
-                path: Arc::clone(&path),
-                range,
-            }));
+        self.splits.extend(
+            scanned
+                .splits
+                .into_iter()
+                .map(|range| FileSplit::new(Arc::clone(&path), range)),
+        );
         self.taken.push(Arc::unwrap_or_clone(path));
     }
 
     /// The batch's RDD: one partition per split; in cluster mode this
     /// process's splits dealt over its threads' share of `n * threads`
-    /// partitions (every process sees the same count).
-    fn into_rdd(self, fs: &Arc<dyn FileSystem>, env: &InputEnv) -> Rdd<String> {
+    /// partitions (every process sees the same count). Its reads add the
+    /// lines that are not UTF-8 to `invalid_utf8_lines`, when given.
+    fn into_rdd(
+        self,
+        fs: &Arc<dyn FileSystem>,
+        env: &InputEnv,
+        invalid_utf8_lines: Option<Arc<AtomicU64>>,
+    ) -> Rdd<String> {
         let ctx = env.rdd_context();
         let processes = ctx.processes();
         if processes == 1 && self.splits.is_empty() {
@@ -431,6 +431,7 @@ impl ScannedBatch {
                 fs: Arc::clone(fs),
                 partitions,
                 placement,
+                invalid_utf8_lines,
             },
         )
     }
@@ -579,7 +580,7 @@ impl FileSource {
         }
         tracing::debug!(%time, files = ?scanned.taken, lines = scanned.lines,
             "file stream batch from before the checkpoint served again");
-        scanned.into_rdd(&self.fs, env)
+        scanned.into_rdd(&self.fs, env, None)
     }
 
     /// Scans `paths` (in parallel, on as many threads as this process's
@@ -751,10 +752,6 @@ impl InputSource<String> for FileSource {
         }
         let mut scanned = self.scan_all(self.candidates(time, window), env);
         let given_up = self.failed_reads(time, window, std::mem::take(&mut scanned.failed));
-        for (path, lines, offset) in &scanned.invalid {
-            tracing::warn!(%time, path = %path.display(), lines, offset,
-                "invalid UTF-8 (first at this byte offset): the lines are decoded with replacement characters");
-        }
         let s = &self.shared;
         {
             let mut retrying = s.retrying();
@@ -766,8 +763,6 @@ impl InputSource<String> for FileSource {
             .fetch_add(scanned.taken.len() as u64, Ordering::Relaxed);
         s.lines.fetch_add(scanned.lines, Ordering::Relaxed);
         s.bytes.fetch_add(scanned.bytes, Ordering::Relaxed);
-        s.invalid_utf8_lines
-            .fetch_add(scanned.invalid_lines, Ordering::Relaxed);
         let remembered: Vec<PathBuf> = scanned.taken.iter().chain(&given_up).cloned().collect();
         if !remembered.is_empty() {
             self.shared.selected().insert(time, remembered);
@@ -780,7 +775,8 @@ impl InputSource<String> for FileSource {
         for error in self.shared.take_batch_errors() {
             env.report_error(time, error);
         }
-        Ok(Some(scanned.into_rdd(&self.fs, env)))
+        let invalid_utf8_lines = Some(Arc::clone(&s.invalid_utf8_lines));
+        Ok(Some(scanned.into_rdd(&self.fs, env, invalid_utf8_lines)))
     }
 
     fn clear_metadata(&self, time: Time, env: &InputEnv) {

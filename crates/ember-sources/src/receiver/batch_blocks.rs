@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use ember_dstream::InputEnv;
 use ember_rdd::{
-    BoxIter, Data, Dependency, JobError, Rdd, RddCompute, TaskContext, deal_over_own_partitions,
+    BoxIter, Data, Dependency, JobError, LentLines, Rdd, RddCompute, TaskContext,
+    deal_over_own_partitions,
 };
 
 use super::block_generator::Block;
@@ -27,6 +28,12 @@ struct HeldBlock<T> {
     /// blocks the buffer does not count (replayed from the log for a
     /// window reaching back before the recovered checkpoint).
     held: Option<(Arc<ReceiverBuffer>, u64)>,
+}
+
+impl<T> AsRef<[T]> for HeldBlock<T> {
+    fn as_ref(&self) -> &[T] {
+        &self.records
+    }
 }
 
 impl<T> Drop for HeldBlock<T> {
@@ -71,6 +78,25 @@ impl<T: Data> RddCompute<T> for BatchBlocks<T> {
             let len = block.records.len();
             (0..len).map(move |i| block.records[i].clone())
         })))
+    }
+    /// A stream of lines' blocks, lent where they are held (each block
+    /// keeps counting in the buffer while lent).
+    fn lend_lines(&self, partition: usize, _: &TaskContext) -> Option<Result<LentLines, JobError>> {
+        if let Some((owners, process)) = &self.placement
+            && owners.get(partition) != Some(process)
+        {
+            // Not here: `compute` says so.
+            return None;
+        }
+        let blocks = self.partitions.get(partition)?;
+        let strings: Option<Vec<Arc<HeldBlock<String>>>> = blocks
+            .iter()
+            .map(|block| {
+                let block: Arc<dyn std::any::Any + Send + Sync> = Arc::clone(block) as _;
+                block.downcast::<HeldBlock<String>>().ok()
+            })
+            .collect();
+        Some(Ok(LentLines::from_blocks(strings?)))
     }
     fn owner(&self, partition: usize, _processes: usize) -> Option<usize> {
         self.placement
