@@ -3,7 +3,10 @@
 //! threads: word count (`flat_map → filter → map → reduce_by_key`) and a
 //! five-operator narrow chain over the words ending in `count`. Both DStream
 //! variants run one batch through the engine per iteration (manual clock,
-//! queue stream; the input copy pushed into the queue is not timed). The
+//! queue stream; the input copy pushed into the queue is not timed);
+//! `stream_macro_borrowed` is the same `stream!` pipeline over
+//! `DStream<&str>`, reading the queued lines in place instead of a copy of
+//! each. The
 //! ratio of `stream!` to the foldhash yardstick (per-thread foldhash maps on
 //! `&str`, merged) is the figure; the std `HashMap` loop runs beside it,
 //! and so does `api_closures_by_hand`: the plain API's own closures (a
@@ -47,6 +50,26 @@ stream! {
     /// Five narrow operators and a count, fused into one loop over the
     /// words, borrowed from their line.
     fn narrow_chain(lines: DStream<String>) -> DStream<u64> {
+        lines
+            .filter(|line| !line.is_empty())
+            .flat_map(|line| line.split(' '))
+            .map(|w| w.len())
+            .filter(|n| *n > 2)
+            .map(|n| n * 3)
+            .count()
+    }
+
+    /// The word count over lines borrowed where the batch keeps them.
+    fn borrowed_word_count(lines: DStream<&str>) -> DStream<(String, u64)> {
+        lines
+            .flat_map(|line| line.split(' '))
+            .filter(|w| !w.is_empty())
+            .map(|w| (w.to_owned(), 1u64))
+            .reduce_by_key(|a, b| a + b)
+    }
+
+    /// The narrow chain over lines borrowed where the batch keeps them.
+    fn borrowed_narrow_chain(lines: DStream<&str>) -> DStream<u64> {
         lines
             .filter(|line| !line.is_empty())
             .flat_map(|line| line.split(' '))
@@ -171,9 +194,11 @@ fn benches(c: &mut Criterion) {
         .expect("thread pool");
 
     let fused = Engine::new(word_count, distinct, 1);
+    let borrowed = Engine::new(borrowed_word_count, distinct, 1);
     let plain = Engine::new(plain_word_count, distinct, 1);
     let expected = pool.install(|| rayon_word_count(&lines).len());
     assert_eq!(fused.run(&lines), expected);
+    assert_eq!(borrowed.run(&lines), expected);
     assert_eq!(plain.run(&lines), expected);
     assert_eq!(pool.install(|| owned_word_count(&lines).len()), expected);
 
@@ -190,17 +215,23 @@ fn benches(c: &mut Criterion) {
         b.iter(|| pool.install(|| black_box(owned_word_count(&lines)).len()))
     });
     group.bench_function("stream_macro", |b| b.iter_custom(|n| fused.time(&lines, n)));
+    group.bench_function("stream_macro_borrowed", |b| {
+        b.iter_custom(|n| borrowed.time(&lines, n))
+    });
     group.bench_function("plain_dstream", |b| {
         b.iter_custom(|n| plain.time(&lines, n))
     });
     group.finish();
     fused.stop();
+    borrowed.stop();
     plain.stop();
 
     let fused = Engine::new(narrow_chain, single, 3);
+    let borrowed = Engine::new(borrowed_narrow_chain, single, 3);
     let plain = Engine::new(plain_narrow_chain, single, 3);
     let expected = pool.install(|| rayon_narrow(&lines));
     assert_eq!(fused.run(&lines), expected);
+    assert_eq!(borrowed.run(&lines), expected);
     assert_eq!(plain.run(&lines), expected);
 
     let mut group = c.benchmark_group("macro_narrow_chain_1M_words");
@@ -210,11 +241,15 @@ fn benches(c: &mut Criterion) {
         b.iter(|| pool.install(|| black_box(rayon_narrow(&lines))))
     });
     group.bench_function("stream_macro", |b| b.iter_custom(|n| fused.time(&lines, n)));
+    group.bench_function("stream_macro_borrowed", |b| {
+        b.iter_custom(|n| borrowed.time(&lines, n))
+    });
     group.bench_function("plain_dstream", |b| {
         b.iter_custom(|n| plain.time(&lines, n))
     });
     group.finish();
     fused.stop();
+    borrowed.stop();
     plain.stop();
 }
 
