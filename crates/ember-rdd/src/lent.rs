@@ -9,7 +9,6 @@ use std::any::Any;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::storage::BlockId;
 use crate::{BoxIter, Data, Dependency, JobError, Rdd, RddCompute, StorageLevel, TaskContext};
 
 /// Strings kept in memory and shared: a vector of them, a receiver's
@@ -145,17 +144,12 @@ impl Rdd<String> {
     /// one vector (lending lines one at a time from an iterator that owns
     /// them is not expressible as an `Iterator<Item = &str>`).
     pub fn lent_lines(&self, partition: usize, task: &TaskContext) -> Result<LentLines, JobError> {
-        let compute = self.node.current_compute();
         if self.storage_level() != StorageLevel::None {
-            let block = BlockId {
-                rdd: self.id(),
-                partition,
-            };
-            let data = self.context().block_manager().get_or_compute(block, || {
-                Ok::<_, JobError>(compute.compute(partition, task)?.collect::<Vec<String>>())
-            })?;
-            return Ok(LentLines::from_blocks([data]));
+            return Ok(LentLines::from_blocks([
+                self.cached_partition(partition, task)?
+            ]));
         }
+        let compute = self.node.current_compute();
         if let Some(lent) = compute.lend_lines(partition, task) {
             return lent;
         }

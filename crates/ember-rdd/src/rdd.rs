@@ -351,18 +351,29 @@ impl<T: Data> Rdd<T> {
     /// is computing wait for it rather than compute it again). Operators
     /// call this on their parents.
     pub fn iterator(&self, partition: usize, task: &TaskContext) -> Result<BoxIter<T>, JobError> {
-        let compute = self.node.current_compute();
         if self.storage_level() == StorageLevel::None {
-            return compute.compute(partition, task);
+            return self.node.current_compute().compute(partition, task);
         }
+        let data = self.cached_partition(partition, task)?;
+        Ok(Box::new((0..data.len()).map(move |i| data[i].clone())))
+    }
+
+    /// A persisted RDD's block of `partition`: from the cache, or computed
+    /// from lineage and cached (a task asking for a block that another task
+    /// is computing waits for it rather than compute it again).
+    pub(crate) fn cached_partition(
+        &self,
+        partition: usize,
+        task: &TaskContext,
+    ) -> Result<Arc<Vec<T>>, JobError> {
+        let compute = self.node.current_compute();
         let block = BlockId {
             rdd: self.node.id,
             partition,
         };
-        let data = self.node.ctx.block_manager().get_or_compute(block, || {
+        self.node.ctx.block_manager().get_or_compute(block, || {
             Ok::<_, JobError>(compute.compute(partition, task)?.collect::<Vec<T>>())
-        })?;
-        Ok(Box::new((0..data.len()).map(move |i| data[i].clone())))
+        })
     }
 
     /// The elements of one partition, a chunk at a time: as
