@@ -21,9 +21,12 @@ pub(crate) const CHUNK: usize = 256;
 
 /// A partition's records, a chunk at a time.
 pub(crate) trait ChunkSource<T> {
-    /// Appends the next records to `out` (at least one) and returns true,
-    /// or returns false when there are no more.
-    fn next_chunk(&mut self, out: &mut Vec<T>) -> bool;
+    /// The next records (at least one), or `None` when there are no more.
+    /// Each chunk is a vector of its own, allocated by whoever fills it at
+    /// the size it needs: a vector allocated ahead at a guessed size would
+    /// be reallocated, its whole capacity copied, whenever a chunk outgrew
+    /// the guess (a `map` after a `flat_map` did so for nearly every chunk).
+    fn next_chunk(&mut self) -> Option<Vec<T>>;
 }
 
 /// A boxed [`ChunkSource`].
@@ -39,10 +42,12 @@ pub(crate) trait ChunkedCompute<T>: Send + Sync {
 pub(crate) struct IterChunks<T>(pub(crate) BoxIter<T>);
 
 impl<T> ChunkSource<T> for IterChunks<T> {
-    fn next_chunk(&mut self, out: &mut Vec<T>) -> bool {
-        let before = out.len();
-        out.extend(self.0.by_ref().take(CHUNK));
-        out.len() > before
+    fn next_chunk(&mut self) -> Option<Vec<T>> {
+        let first = self.0.next()?;
+        let mut chunk = Vec::with_capacity(CHUNK);
+        chunk.push(first);
+        chunk.extend(self.0.by_ref().take(CHUNK - 1));
+        Some(chunk)
     }
 }
 
@@ -66,13 +71,15 @@ impl<T> ChunkIter<T> {
 
     /// Reads the next chunk; false when there is none.
     fn refill(&mut self) -> bool {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        if self.source.next_chunk(&mut chunk) {
-            self.chunk = chunk.into_iter();
-            true
-        } else {
-            self.done = true;
-            false
+        match self.source.next_chunk() {
+            Some(chunk) => {
+                self.chunk = chunk.into_iter();
+                true
+            }
+            None => {
+                self.done = true;
+                false
+            }
         }
     }
 }
@@ -95,18 +102,21 @@ impl<T> Iterator for ChunkIter<T> {
 
 /// One element-wise operator, applied to a chunk.
 pub(crate) trait ChunkOp<S, T>: Send + Sync {
-    /// Takes records from `input` into `out`, their results appended in
-    /// order: all of them, or (for an operator that may output many records
-    /// per input record) as many as make `out` reach [`CHUNK`].
-    fn apply(&self, input: &mut std::vec::IntoIter<S>, out: &mut Vec<T>);
+    /// Takes records from `input` and returns their results in order: of
+    /// all of them, or (for an operator that may output many records per
+    /// input record) of as many as reach [`CHUNK`] results. The result may
+    /// be empty (a filter that keeps nothing).
+    fn apply(&self, input: &mut std::vec::IntoIter<S>) -> Vec<T>;
 }
 
 /// `map`: one result per record.
 pub(crate) struct MapOp<F>(pub(crate) F);
 
 impl<S, T, F: Fn(S) -> T + Send + Sync> ChunkOp<S, T> for MapOp<F> {
-    fn apply(&self, input: &mut std::vec::IntoIter<S>, out: &mut Vec<T>) {
-        out.extend(input.map(&self.0));
+    fn apply(&self, input: &mut std::vec::IntoIter<S>) -> Vec<T> {
+        // Collected from the chunk's own iterator: results no larger than
+        // the records are written over them in place.
+        std::mem::take(input).map(&self.0).collect()
     }
 }
 
@@ -114,8 +124,13 @@ impl<S, T, F: Fn(S) -> T + Send + Sync> ChunkOp<S, T> for MapOp<F> {
 pub(crate) struct FilterOp<F>(pub(crate) F);
 
 impl<T, F: Fn(&T) -> bool + Send + Sync> ChunkOp<T, T> for FilterOp<F> {
-    fn apply(&self, input: &mut std::vec::IntoIter<T>, out: &mut Vec<T>) {
-        out.extend(input.filter(|record| (self.0)(record)));
+    fn apply(&self, input: &mut std::vec::IntoIter<T>) -> Vec<T> {
+        // Filtered where the chunk lies: collecting an iterator not yet
+        // read from gives back its vector, and `retain` moves no record
+        // before the first one dropped.
+        let mut records: Vec<T> = std::mem::take(input).collect();
+        records.retain(|record| (self.0)(record));
+        records
     }
 }
 
@@ -127,13 +142,16 @@ where
     I: IntoIterator<Item = T>,
     F: Fn(S) -> I + Send + Sync,
 {
-    fn apply(&self, input: &mut std::vec::IntoIter<S>, out: &mut Vec<T>) {
+    fn apply(&self, input: &mut std::vec::IntoIter<S>) -> Vec<T> {
+        // Room for the last record's results to overshoot the chunk.
+        let mut out = Vec::with_capacity(2 * CHUNK);
         while out.len() < CHUNK {
             let Some(record) = input.next() else {
-                return;
+                break;
             };
             out.extend((self.0)(record));
         }
+        out
     }
 }
 
@@ -178,20 +196,15 @@ struct OpChunks<S, T> {
 }
 
 impl<S, T> ChunkSource<T> for OpChunks<S, T> {
-    fn next_chunk(&mut self, out: &mut Vec<T>) -> bool {
-        let before = out.len();
+    fn next_chunk(&mut self) -> Option<Vec<T>> {
         loop {
             if self.pending.len() == 0 {
-                let mut input = Vec::with_capacity(CHUNK);
-                if !self.parent.next_chunk(&mut input) {
-                    return out.len() > before;
-                }
-                self.pending = input.into_iter();
+                self.pending = self.parent.next_chunk()?.into_iter();
             }
-            self.op.apply(&mut self.pending, out);
+            let out = self.op.apply(&mut self.pending);
             // A filter may keep nothing of a chunk: read on.
-            if out.len() > before {
-                return true;
+            if !out.is_empty() {
+                return Some(out);
             }
         }
     }
@@ -209,12 +222,11 @@ mod tests {
     }
 
     impl ChunkSource<u32> for Counting {
-        fn next_chunk(&mut self, out: &mut Vec<u32>) -> bool {
+        fn next_chunk(&mut self) -> Option<Vec<u32>> {
             let end = (self.next + self.step).min(self.n);
-            out.extend(self.next..end);
-            let any = end > self.next;
+            let chunk: Vec<u32> = (self.next..end).collect();
             self.next = end;
-            any
+            (!chunk.is_empty()).then_some(chunk)
         }
     }
 
@@ -269,15 +281,11 @@ mod tests {
             op: Arc::new(FlatMapOp(|x: u32| vec![x; 100])),
             pending: Vec::new().into_iter(),
         };
-        let mut out = Vec::new();
-        assert!(chunks.next_chunk(&mut out));
         // Three input records' outputs reach 256.
-        assert_eq!(out.len(), 300);
-        out.clear();
+        assert_eq!(chunks.next_chunk().map(|c| c.len()), Some(300));
         let mut total = 300;
-        while chunks.next_chunk(&mut out) {
-            total += out.len();
-            out.clear();
+        while let Some(chunk) = chunks.next_chunk() {
+            total += chunk.len();
         }
         assert_eq!(total, 1000);
     }
