@@ -69,6 +69,16 @@ impl<T> ChunkIter<T> {
         }
     }
 
+    /// The records left of the current chunk, or (when none are) the next
+    /// chunk's; `None` when there are no more.
+    pub(crate) fn next_run(&mut self) -> Option<std::vec::IntoIter<T>> {
+        if self.chunk.len() > 0 || (!self.done && self.refill()) {
+            Some(std::mem::take(&mut self.chunk))
+        } else {
+            None
+        }
+    }
+
     /// Reads the next chunk; false when there is none.
     fn refill(&mut self) -> bool {
         match self.source.next_chunk() {
@@ -288,6 +298,20 @@ mod tests {
             total += chunk.len();
         }
         assert_eq!(total, 1000);
+    }
+
+    #[test]
+    fn runs_after_single_records_give_every_record_once() {
+        for (n, step, singles) in [(0, 1, 0), (10, 3, 1), (1000, 7, 5), (1000, 300, 299)] {
+            let mut iter = ChunkIter::new(counting(n, step));
+            let mut read: Vec<u32> = iter.by_ref().take(singles).collect();
+            while let Some(run) = iter.next_run() {
+                assert!(run.len() > 0);
+                read.extend(run);
+            }
+            assert_eq!(read, (0..n).collect::<Vec<_>>());
+            assert_eq!(iter.next(), None);
+        }
     }
 
     #[test]

@@ -15,6 +15,8 @@ use std::hash::{BuildHasher, Hash};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
+use crate::chunks::ChunkIter;
+
 /// The hash of keys inside a [`Combiners`]: a fixed seed, different from
 /// the partitioners'. All keys of one reduce partition share their
 /// partitioner hash modulo the partition count; hashing them the same way
@@ -52,15 +54,38 @@ impl<K: Hash + Eq, C> Combiners<K, C> {
         let mut records = records.peekable();
         let mut batch: Vec<(u64, K, V)> = Vec::with_capacity(BATCH);
         while records.peek().is_some() {
-            batch.extend(
-                records
-                    .by_ref()
-                    .take(BATCH)
-                    .map(|(key, value)| (key_hash(&key), key, value)),
-            );
-            for (hash, key, value) in batch.drain(..) {
-                self.add(hash, key, value, &create, &merge);
+            batch.extend(records.by_ref().take(BATCH).map(hashed));
+            self.add_batch(&mut batch, &create, &merge);
+        }
+    }
+
+    /// [`extend`](Self::extend) over a partition read a chunk at a time:
+    /// each batch is taken from one chunk's vector, whose exact length
+    /// lets it be copied without a check per record.
+    pub(crate) fn extend_chunks<V>(
+        &mut self,
+        mut records: ChunkIter<(K, V)>,
+        create: impl Fn(V) -> C,
+        merge: impl Fn(C, V) -> C,
+    ) {
+        let mut batch: Vec<(u64, K, V)> = Vec::with_capacity(BATCH);
+        while let Some(mut chunk) = records.next_run() {
+            while chunk.len() > 0 {
+                batch.extend(chunk.by_ref().take(BATCH).map(hashed));
+                self.add_batch(&mut batch, &create, &merge);
             }
+        }
+    }
+
+    /// Adds and empties a batch of hashed records.
+    fn add_batch<V>(
+        &mut self,
+        batch: &mut Vec<(u64, K, V)>,
+        create: impl Fn(V) -> C,
+        merge: impl Fn(C, V) -> C,
+    ) {
+        for (hash, key, value) in batch.drain(..) {
+            self.add(hash, key, value, &create, &merge);
         }
     }
 
@@ -122,6 +147,23 @@ pub(crate) fn combine<K: Hash + Eq, V, C>(
     combiners.into_entries()
 }
 
+/// [`combine`] over a partition read a chunk at a time (a shuffle's map
+/// side).
+pub(crate) fn combine_chunks<K: Hash + Eq, V, C>(
+    records: ChunkIter<(K, V)>,
+    create: impl Fn(V) -> C,
+    merge: impl Fn(C, V) -> C,
+) -> Vec<(K, C)> {
+    let mut combiners = Combiners::with_capacity(INITIAL_KEYS);
+    combiners.extend_chunks(records, create, merge);
+    combiners.into_entries()
+}
+
+/// A record with its key's hash.
+fn hashed<K: Hash, V>((key, value): (K, V)) -> (u64, K, V) {
+    (key_hash(&key), key, value)
+}
+
 /// Records taken from the input before their lookups run back to back:
 /// lookups with no input code between them overlap their cache misses.
 const BATCH: usize = 16;
@@ -147,6 +189,22 @@ mod tests {
             .map(|(w, n)| ((*w).to_owned(), *n))
             .collect();
         assert_eq!(counts, expected);
+    }
+
+    #[test]
+    fn folds_chunks_like_records() {
+        use crate::chunks::IterChunks;
+        let records: Vec<(u64, u64)> = (0..5_000u64).map(|i| ((i * 31) % 977, i)).collect();
+        let iter: crate::BoxIter<(u64, u64)> = Box::new(records.clone().into_iter());
+        let mut chunked = combine_chunks(
+            ChunkIter::new(Box::new(IterChunks(iter))),
+            |v| v,
+            |a, b| a + b,
+        );
+        let mut folded = combine(records.into_iter(), |v| v, |a, b| a + b);
+        chunked.sort();
+        folded.sort();
+        assert_eq!(chunked, folded);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use crate::combine::combine;
+use crate::combine::{combine, combine_chunks};
 use crate::partitioner::PositionPartitioner;
 use crate::partitioning::default_partitioner;
 use crate::shuffle::{bucket, bucket_entries};
@@ -113,7 +113,7 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
         self.shuffle(
             operation,
             partitioner,
-            move |records, p| bucket_entries(combine(records, &create, &merge_value), p),
+            move |records, p| bucket_entries(combine_chunks(records, &create, &merge_value), p),
             move |records| {
                 let merge = Arc::clone(&merge_combiners);
                 let combined = combine(records, |c| c, |a, b| merge(a, b));
