@@ -33,6 +33,7 @@ use rayon::prelude::*;
 
 mod common;
 
+use common::paired::{Paired, PairedTimes};
 use common::{THREADS, foldhash_word_count, owned_word_count, rayon_word_count};
 
 const PATIENCE: StdDuration = StdDuration::from_secs(60);
@@ -159,17 +160,33 @@ impl<T: Send + 'static> Engine<T> {
         self.done.recv_timeout(PATIENCE).expect("batch output")
     }
 
+    /// Times one batch, leaving the input copy out.
+    fn time_one(&self, lines: &[String]) -> StdDuration {
+        self.queue.push(lines.to_vec());
+        let start = Instant::now();
+        self.clock.advance(Duration::from_secs(1));
+        black_box(self.done.recv_timeout(PATIENCE).expect("batch output"));
+        start.elapsed()
+    }
+
     /// Times `iters` batches, leaving the input copies out.
     fn time(&self, lines: &[String], iters: u64) -> StdDuration {
-        let mut total = StdDuration::ZERO;
+        (0..iters).map(|_| self.time_one(lines)).sum()
+    }
+
+    /// Times `iters` batches, each in turn with one run of `baseline`.
+    fn paired(
+        &self,
+        lines: &[String],
+        iters: u64,
+        baseline: impl Fn() -> StdDuration,
+    ) -> PairedTimes {
+        let mut times = PairedTimes::default();
         for _ in 0..iters {
-            self.queue.push(lines.to_vec());
-            let start = Instant::now();
-            self.clock.advance(Duration::from_secs(1));
-            black_box(self.done.recv_timeout(PATIENCE).expect("batch output"));
-            total += start.elapsed();
+            let base = baseline();
+            times.add(self.time_one(lines), base);
         }
-        total
+        times
     }
 
     fn stop(self) {
@@ -253,5 +270,63 @@ fn benches(c: &mut Criterion) {
     plain.stop();
 }
 
+/// Times `f` once.
+fn timed<T>(f: impl FnOnce() -> T) -> StdDuration {
+    let start = Instant::now();
+    black_box(f());
+    start.elapsed()
+}
+
+/// The engines' ratios to their baselines, timed in alternation (see
+/// `common::paired`): the figures least moved by a machine whose speed
+/// drifts.
+fn paired(c: &mut Criterion<Paired>) {
+    let lines = WordGenerator::new().batch();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(THREADS)
+        .build()
+        .expect("thread pool");
+    let yardstick = || timed(|| pool.install(|| foldhash_word_count(&lines).len()));
+    let narrow = || timed(|| pool.install(|| rayon_narrow(&lines)));
+
+    let fused = Engine::new(word_count, distinct, 1);
+    let borrowed = Engine::new(borrowed_word_count, distinct, 1);
+    let plain = Engine::new(plain_word_count, distinct, 1);
+    let mut group = c.benchmark_group("paired_word_count_1M_words");
+    group.sample_size(10);
+    group.bench_function("stream_macro", |b| {
+        b.iter_custom(|n| fused.paired(&lines, n, yardstick))
+    });
+    group.bench_function("stream_macro_borrowed", |b| {
+        b.iter_custom(|n| borrowed.paired(&lines, n, yardstick))
+    });
+    group.bench_function("plain_dstream", |b| {
+        b.iter_custom(|n| plain.paired(&lines, n, yardstick))
+    });
+    group.finish();
+    fused.stop();
+    borrowed.stop();
+    plain.stop();
+
+    let fused = Engine::new(narrow_chain, single, 3);
+    let borrowed = Engine::new(borrowed_narrow_chain, single, 3);
+    let mut group = c.benchmark_group("paired_narrow_chain_1M_words");
+    group.sample_size(10);
+    group.bench_function("stream_macro", |b| {
+        b.iter_custom(|n| fused.paired(&lines, n, narrow))
+    });
+    group.bench_function("stream_macro_borrowed", |b| {
+        b.iter_custom(|n| borrowed.paired(&lines, n, narrow))
+    });
+    group.finish();
+    fused.stop();
+    borrowed.stop();
+}
+
 criterion_group!(macro_benches, benches);
-criterion_main!(macro_benches);
+criterion_group! {
+    name = paired_benches;
+    config = Criterion::default().with_measurement(Paired);
+    targets = paired
+}
+criterion_main!(macro_benches, paired_benches);

@@ -19,6 +19,8 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+pub(crate) mod paired;
+
 /// The allocator of every bench binary that includes this module.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
