@@ -13,6 +13,12 @@
 //! `String` per word, a `Vec` per line) into per-thread maps by hand, the
 //! floor under the plain API's figure.
 //!
+//! The `paired_*` groups report the same ratios measured another way: one
+//! batch of the engine and one run of its baseline in turn, the engine's
+//! summed time over the baseline's (`common::paired`). On a machine whose
+//! speed drifts over seconds, they repeat where the sequential groups'
+//! ratios do not.
+//!
 //! The narrow chain's engines run with `spark.default.parallelism` at 3
 //! tasks per thread, as Spark's tuning guide advises (2–3 tasks per core):
 //! its rayon loop splits the lines adaptively, and one task per thread
