@@ -12,7 +12,7 @@
 
 use std::io::Read;
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration as StdDuration, Instant};
@@ -190,6 +190,8 @@ fn a_context_clone_dropped_without_flush_hands_its_records_over() {
 struct BlockedRead {
     port: u16,
     socket: Mutex<Option<TcpStream>>,
+    /// Set once `socket` holds the connection `on_stop` shuts down.
+    socket_kept: Arc<AtomicBool>,
     read_ended: Arc<AtomicU64>,
 }
 
@@ -200,6 +202,7 @@ impl Receiver<u8> for BlockedRead {
             return;
         };
         *self.socket.lock().unwrap() = stream.try_clone().ok();
+        self.socket_kept.store(true, Ordering::SeqCst);
         let mut byte = [0u8; 1];
         let _ = stream.read(&mut byte); // blocks until shut down
         self.read_ended.fetch_add(1, Ordering::SeqCst);
@@ -228,16 +231,23 @@ fn on_stop_ends_an_on_start_blocked_in_a_socket_read() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let read_ended = Arc::new(AtomicU64::new(0));
+    let socket_kept = Arc::new(AtomicBool::new(false));
     let ssc = context(100);
     let receiver = BlockedRead {
         port,
         socket: Mutex::new(None),
+        socket_kept: Arc::clone(&socket_kept),
         read_ended: Arc::clone(&read_ended),
     };
     ssc.receiver_stream(receiver).print().unwrap();
     ssc.start().unwrap();
-    // Connected, never sent anything: on_start is blocked in its read.
+    // Connected, never sent anything: on_start is blocked in its read
+    // (once it has kept the socket: a stop before that would find nothing
+    // to shut down, and the read would outlive it).
     let (_silent, _) = listener.accept().unwrap();
+    wait_for("the receiver keeps its socket", PATIENCE, || {
+        socket_kept.load(Ordering::SeqCst)
+    });
     let took = timed_stop(ssc).expect("stop hung on a receiver blocked in on_start");
     assert_eq!(read_ended.load(Ordering::SeqCst), 1);
     // Well below the stop timeout (500 ms): on_stop ended the read.
