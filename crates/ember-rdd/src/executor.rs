@@ -17,6 +17,16 @@ pub trait Executor: Send + Sync {
     /// and returns when all have finished. `task` never panics (the scheduler
     /// catches user panics before they reach the executor).
     fn run_tasks(&self, num_tasks: usize, task: &(dyn Fn(usize) + Sync));
+
+    /// Runs a whole job (the scheduler's part: its stages one after
+    /// another, each calling [`run_tasks`](Executor::run_tasks)) and
+    /// returns when it is done. An executor with threads of its own runs it
+    /// on one of them, so that the job's stages follow one another there
+    /// without waking the calling thread between them. The default runs it
+    /// on the calling thread.
+    fn run_job(&self, job: &mut (dyn FnMut() + Send)) {
+        job()
+    }
 }
 
 /// The embedded executor: a rayon thread pool of its own.
@@ -49,6 +59,14 @@ impl Executor for LocalExecutor {
         self.pool
             .install(|| (0..num_tasks).into_par_iter().for_each(task));
     }
+
+    /// On a worker: `run_tasks` from there runs the stage in the pool
+    /// directly (rayon's `install` from inside its own pool), so a job
+    /// costs the caller one hand-off into the pool and one back, however
+    /// many stages it has.
+    fn run_job(&self, job: &mut (dyn FnMut() + Send)) {
+        self.pool.install(job)
+    }
 }
 
 #[cfg(test)]
@@ -65,5 +83,26 @@ mod tests {
         });
         assert!(hits.iter().all(|h| h.load(Ordering::SeqCst) == 1));
         assert_eq!(executor.parallelism(), 2);
+    }
+
+    #[test]
+    fn runs_a_job_on_a_worker_whose_stages_run_from_there() {
+        // One thread: the stages' tasks must run on the worker that runs
+        // the job (rayon's `install` from inside its own pool), or this
+        // would wait forever.
+        let executor = LocalExecutor::new(1).unwrap();
+        let mut seen = Vec::new();
+        executor.run_job(&mut || {
+            for _stage in 0..2 {
+                let hits = AtomicUsize::new(0);
+                executor.run_tasks(5, &|_| {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                });
+                let name = std::thread::current().name().map(str::to_owned);
+                seen.push((hits.into_inner(), name));
+            }
+        });
+        let on_worker = (5, Some("ember-worker-0".to_owned()));
+        assert_eq!(seen, vec![on_worker.clone(), on_worker]);
     }
 }

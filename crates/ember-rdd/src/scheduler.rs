@@ -59,10 +59,36 @@ pub(crate) fn run_job_in_place<T: Data, R: Send>(
 /// Runs the shuffle map stages `rdd` needs and the result stage over the
 /// listed partitions this process owns; returns their indices in
 /// `partitions` and their results.
+///
+/// In local mode the whole job runs in the executor's pool
+/// ([`Executor::run_job`](crate::Executor::run_job)): its stages follow
+/// one another on a worker, and the calling thread is woken once, at the
+/// end. In cluster mode it stays on the calling thread, the one bound to
+/// the exchange's rounds.
 fn run_owned<T: Data, R: Send>(
     rdd: &Rdd<T>,
     partitions: &[usize],
     func: impl Fn(&TaskContext, BoxIter<T>) -> Result<R, JobError> + Sync,
+) -> (Vec<usize>, Result<Vec<R>, JobError>) {
+    let ctx = rdd.context();
+    if ctx.exchange().is_some() {
+        return run_stages(rdd, partitions, &func);
+    }
+    let mut done = None;
+    ctx.inner
+        .executor
+        .run_job(&mut || done = Some(run_stages(rdd, partitions, &func)));
+    done.unwrap_or_else(|| {
+        let message = "the executor returned without running the job".to_owned();
+        (Vec::new(), Err(JobError::ThreadPool { message }))
+    })
+}
+
+/// [`run_owned`] on the calling thread.
+fn run_stages<T: Data, R: Send>(
+    rdd: &Rdd<T>,
+    partitions: &[usize],
+    func: &(impl Fn(&TaskContext, BoxIter<T>) -> Result<R, JobError> + Sync),
 ) -> (Vec<usize>, Result<Vec<R>, JobError>) {
     let ctx = rdd.context();
     let job = ctx.new_job_id();
