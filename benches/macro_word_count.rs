@@ -19,6 +19,11 @@
 //! speed drifts over seconds, they repeat where the sequential groups'
 //! ratios do not.
 //!
+//! The narrow chain's ratio mostly measures whether LLVM inlines
+//! `str::split`'s `next` into each loop, which it does only where that
+//! `next` has a single caller in its codegen unit: the `stream!` loops here
+//! share one, the rayon loop may not (README, "Performance").
+//!
 //! The narrow chain's engines run with `spark.default.parallelism` at 3
 //! tasks per thread, as Spark's tuning guide advises (2–3 tasks per core):
 //! its rayon loop splits the lines adaptively, and one task per thread
@@ -237,17 +242,16 @@ fn benches(c: &mut Criterion) {
     group.bench_function("api_closures_by_hand", |b| {
         b.iter(|| pool.install(|| black_box(owned_word_count(&lines)).len()))
     });
-    group.bench_function("stream_macro", |b| b.iter_custom(|n| fused.time(&lines, n)));
-    group.bench_function("stream_macro_borrowed", |b| {
-        b.iter_custom(|n| borrowed.time(&lines, n))
-    });
-    group.bench_function("plain_dstream", |b| {
-        b.iter_custom(|n| plain.time(&lines, n))
-    });
+    let engines = [
+        ("stream_macro", fused),
+        ("stream_macro_borrowed", borrowed),
+        ("plain_dstream", plain),
+    ];
+    for (name, engine) in &engines {
+        group.bench_function(*name, |b| b.iter_custom(|n| engine.time(&lines, n)));
+    }
     group.finish();
-    fused.stop();
-    borrowed.stop();
-    plain.stop();
+    engines.into_iter().for_each(|(_, engine)| engine.stop());
 
     let fused = Engine::new(narrow_chain, single, 3);
     let borrowed = Engine::new(borrowed_narrow_chain, single, 3);
@@ -263,17 +267,16 @@ fn benches(c: &mut Criterion) {
     group.bench_function("rayon_baseline", |b| {
         b.iter(|| pool.install(|| black_box(rayon_narrow(&lines))))
     });
-    group.bench_function("stream_macro", |b| b.iter_custom(|n| fused.time(&lines, n)));
-    group.bench_function("stream_macro_borrowed", |b| {
-        b.iter_custom(|n| borrowed.time(&lines, n))
-    });
-    group.bench_function("plain_dstream", |b| {
-        b.iter_custom(|n| plain.time(&lines, n))
-    });
+    let engines = [
+        ("stream_macro", fused),
+        ("stream_macro_borrowed", borrowed),
+        ("plain_dstream", plain),
+    ];
+    for (name, engine) in &engines {
+        group.bench_function(*name, |b| b.iter_custom(|n| engine.time(&lines, n)));
+    }
     group.finish();
-    fused.stop();
-    borrowed.stop();
-    plain.stop();
+    engines.into_iter().for_each(|(_, engine)| engine.stop());
 }
 
 /// Times `f` once.
@@ -300,33 +303,31 @@ fn paired(c: &mut Criterion<Paired>) {
     let plain = Engine::new(plain_word_count, distinct, 1);
     let mut group = c.benchmark_group("paired_word_count_1M_words");
     group.sample_size(10);
-    group.bench_function("stream_macro", |b| {
-        b.iter_custom(|n| fused.paired(&lines, n, yardstick))
-    });
-    group.bench_function("stream_macro_borrowed", |b| {
-        b.iter_custom(|n| borrowed.paired(&lines, n, yardstick))
-    });
-    group.bench_function("plain_dstream", |b| {
-        b.iter_custom(|n| plain.paired(&lines, n, yardstick))
-    });
+    let engines = [
+        ("stream_macro", fused),
+        ("stream_macro_borrowed", borrowed),
+        ("plain_dstream", plain),
+    ];
+    for (name, engine) in &engines {
+        group.bench_function(*name, |b| {
+            b.iter_custom(|n| engine.paired(&lines, n, yardstick))
+        });
+    }
     group.finish();
-    fused.stop();
-    borrowed.stop();
-    plain.stop();
+    engines.into_iter().for_each(|(_, engine)| engine.stop());
 
     let fused = Engine::new(narrow_chain, single, 3);
     let borrowed = Engine::new(borrowed_narrow_chain, single, 3);
     let mut group = c.benchmark_group("paired_narrow_chain_1M_words");
     group.sample_size(10);
-    group.bench_function("stream_macro", |b| {
-        b.iter_custom(|n| fused.paired(&lines, n, narrow))
-    });
-    group.bench_function("stream_macro_borrowed", |b| {
-        b.iter_custom(|n| borrowed.paired(&lines, n, narrow))
-    });
+    let engines = [("stream_macro", fused), ("stream_macro_borrowed", borrowed)];
+    for (name, engine) in &engines {
+        group.bench_function(*name, |b| {
+            b.iter_custom(|n| engine.paired(&lines, n, narrow))
+        });
+    }
     group.finish();
-    fused.stop();
-    borrowed.stop();
+    engines.into_iter().for_each(|(_, engine)| engine.stop());
 }
 
 criterion_group!(macro_benches, benches);
