@@ -36,7 +36,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration as StdDuration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use ember::datagen::WordGenerator;
 use ember::dstream::{ManualClock, StreamingContext};
 use ember::prelude::*;
@@ -247,11 +248,7 @@ fn benches(c: &mut Criterion) {
         ("stream_macro_borrowed", borrowed),
         ("plain_dstream", plain),
     ];
-    for (name, engine) in &engines {
-        group.bench_function(*name, |b| b.iter_custom(|n| engine.time(&lines, n)));
-    }
-    group.finish();
-    engines.into_iter().for_each(|(_, engine)| engine.stop());
+    time_engines(group, engines, &lines);
 
     let fused = Engine::new(narrow_chain, single, 3);
     let borrowed = Engine::new(borrowed_narrow_chain, single, 3);
@@ -272,8 +269,18 @@ fn benches(c: &mut Criterion) {
         ("stream_macro_borrowed", borrowed),
         ("plain_dstream", plain),
     ];
+    time_engines(group, engines, &lines);
+}
+
+/// Adds to `group` one benchmark per engine (a batch per iteration), ends
+/// the group, then stops the engines.
+fn time_engines<T: Send + 'static>(
+    mut group: BenchmarkGroup<'_, WallTime>,
+    engines: [(&str, Engine<T>); 3],
+    lines: &[String],
+) {
     for (name, engine) in &engines {
-        group.bench_function(*name, |b| b.iter_custom(|n| engine.time(&lines, n)));
+        group.bench_function(*name, |b| b.iter_custom(|n| engine.time(lines, n)));
     }
     group.finish();
     engines.into_iter().for_each(|(_, engine)| engine.stop());
