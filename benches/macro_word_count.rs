@@ -21,8 +21,11 @@
 //!
 //! The narrow chain's ratio mostly measures whether LLVM inlines
 //! `str::split`'s `next` into each loop, which it does only where that
-//! `next` has a single caller in its codegen unit: the `stream!` loops here
-//! share one, the rayon loop may not (README, "Performance").
+//! `next` has a single caller in its codegen unit. Each `stream!` stage
+//! loop has a module of its own, and the workspace's bench profile sets
+//! `codegen-units` for this crate so that rustc does not merge small
+//! modules' units. No loop here, `stream!`'s or hand-written, calls that
+//! `next` out of line (README, "Performance").
 //!
 //! The narrow chain's engines run with `spark.default.parallelism` at 3
 //! tasks per thread, as Spark's tuning guide advises (2–3 tasks per core):

@@ -33,7 +33,7 @@
 //! ```
 //!
 //! and the stage's stream is `head.transform(move |rdd, _| rdd.map_partitions(
-//! move |iter| stage(iter)).reduce_by_key_without_map_side_combine(f, n))`,
+//! move |iter| stage.run(iter)).reduce_by_key_without_map_side_combine(f, n))`,
 //! with `n` the context's default parallelism (as `DStream::reduce_by_key`):
 //! the loop has combined each partition already, so the shuffle moves its
 //! entries as they are and only the reduce side merges. The RDD
@@ -41,6 +41,18 @@
 //! loop is monomorphic: no boxed iterator beyond the partition's input, no
 //! dynamic dispatch, no collection per operator. A stage without a combine
 //! collects its loop's output into one `Vec` per partition.
+//!
+//! `stage` is the closure wrapped in `Loop`, a type the generator declares
+//! beside the pipeline's function in a module of the stage's own
+//! (`__ember_{pipeline}_stage{i}`), whose `run` (never inlined) calls the
+//! closure. rustc compiles a method in the codegen unit of its `Self` type's
+//! module, so each loop is compiled in a unit of its own instead of inlined
+//! into the RDD library's generic `map_partitions`, whose unit every stage of
+//! the crate would share; LLVM inlines a function called once in its unit
+//! (such as `str::split`'s `next`) where one called from several loops stays
+//! out of line. rustc merges units below a minimum size unless the profile
+//! sets `codegen-units`, so the effect needs that setting (the benches set
+//! it; README, "Performance").
 //!
 //! A stage that reads a `DStream<&str>` parameter (see
 //! [`borrow`](crate::borrow)) is the same loop over `&mut dyn Iterator<Item
@@ -102,6 +114,7 @@
 
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{ExprClosure, GenericArgument, Pat, ReturnType};
 
@@ -347,9 +360,17 @@ impl<'a> Gen<'a> {
         let dstream = self.rt.path();
         let stages = self.plan.stages.iter().enumerate().map(|(i, stage)| {
             let var = self.stage_var(StageId(i));
-            let expr = self.stage_expr(stage);
+            let expr = self.stage_expr(stage, &self.loop_mod(i));
             quote!(let #var = #expr;)
         });
+        // One module per stage loop (see `loop_mod`).
+        let loop_mods = self
+            .plan
+            .stages
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.fused.is_empty() || stage_combine(s).is_some())
+            .map(|(i, _)| loop_mod_item(&self.loop_mod(i)));
         let output = self.stage_var(self.plan.output);
         let output = if self.pipeline.returns_result {
             quote!(::core::result::Result::Ok(#output))
@@ -370,14 +391,14 @@ impl<'a> Gen<'a> {
             let stage_fn = gen_ident("__ember_stage_str");
             quote! {
                 /// Types a stage's per-partition closure over borrowed lines.
-                fn #stage_fn<R, F>(_: &#dstream::DStream<::std::string::String>, f: F) -> ::std::sync::Arc<F>
+                fn #stage_fn<R, F>(_: &#dstream::DStream<::std::string::String>, f: F) -> F
                 where
                     F: ::core::ops::Fn(&mut dyn ::core::iter::Iterator<Item = &str>) -> R
                         + ::core::marker::Send
                         + ::core::marker::Sync
                         + 'static,
                 {
-                    ::std::sync::Arc::new(f)
+                    f
                 }
             }
         });
@@ -385,14 +406,14 @@ impl<'a> Gen<'a> {
             let stage_fn = gen_ident("__ember_stage");
             quote! {
                 /// Types a stage's per-partition closure by the stream it reads.
-                fn #stage_fn<T, R, F>(_: &#dstream::DStream<T>, f: F) -> ::std::sync::Arc<F>
+                fn #stage_fn<T, R, F>(_: &#dstream::DStream<T>, f: F) -> F
                 where
                     F: ::core::ops::Fn(::std::boxed::Box<dyn ::core::iter::Iterator<Item = T>>) -> R
                         + ::core::marker::Send
                         + ::core::marker::Sync
                         + 'static,
                 {
-                    ::std::sync::Arc::new(f)
+                    f
                 }
             }
         });
@@ -405,7 +426,17 @@ impl<'a> Gen<'a> {
                 #(#stages)*
                 #output
             }
+            #(#loop_mods)*
         }
+    }
+
+    /// The module holding stage `i`'s loop runner: a module of its own puts
+    /// the loop in a codegen unit of its own, where LLVM inlines what the
+    /// loop calls once (such as `str::split`'s `next`) as it would in a
+    /// hand-written function; loops sharing a unit call it out of line.
+    fn loop_mod(&self, i: usize) -> Ident {
+        let name = self.pipeline.name.unraw();
+        gen_ident(&format!("__ember_{name}_stage{i}"))
     }
 
     fn head_expr(&self, stage: &Stage) -> TokenStream {
@@ -472,7 +503,7 @@ impl<'a> Gen<'a> {
         )
     }
 
-    fn stage_expr(&self, stage: &Stage) -> TokenStream {
+    fn stage_expr(&self, stage: &Stage, loop_mod: &Ident) -> TokenStream {
         let head = self.head_expr(stage);
         let combine = stage_combine(stage);
         if stage.fused.is_empty() && combine.is_none() {
@@ -559,13 +590,13 @@ impl<'a> Gen<'a> {
                 #lookup
                 let #input = #head;
                 #(#shared)*
-                let #part = #stage_fn(&#input, move |#iter| {
+                let #part = ::std::sync::Arc::new(#loop_mod::Loop(#stage_fn(&#input, move |#iter| {
                     #init
                     for #e0 in #iter {
                         #body
                     }
                     #result
-                });
+                })));
                 #input.transform(move |#rdd, _| {
                     let #part = ::std::sync::Arc::clone(&#part);
                     #tail
@@ -591,9 +622,9 @@ impl<'a> Gen<'a> {
         let it = gen_ident("__ember_it");
         let tail = match keyed {
             Some(span) => quote_spanned! {span=>
-                #rdd.map_partitions_preserving_partitioning(move |#it| #part(#it))
+                #rdd.map_partitions_preserving_partitioning(move |#it| #part.run(#it))
             },
-            None => quote!(#rdd.#map(move |#it| #part(#it))),
+            None => quote!(#rdd.#map(move |#it| #part.run(#it))),
         };
         (
             quote!(let mut #out = ::std::vec::Vec::new();),
@@ -678,7 +709,7 @@ impl<'a> Gen<'a> {
                             #np,
                             || #rdd.context().default_parallelism(),
                         );
-                        #rdd.#mapper(move |#it| #part(#it)).reduce_by_key_without_map_side_combine(#f, #n)
+                        #rdd.#mapper(move |#it| #part.run(#it)).reduce_by_key_without_map_side_combine(#f, #n)
                     },
                 )
             }
@@ -703,7 +734,7 @@ impl<'a> Gen<'a> {
                     )),
                     quote_spanned! {span=>
                         #partitions
-                        #rdd.#mapper(move |#it| #part(#it)).reduce_by_key_without_map_side_combine(#f, #n)
+                        #rdd.#mapper(move |#it| #part.run(#it)).reduce_by_key_without_map_side_combine(#f, #n)
                     },
                 )
             }
@@ -717,7 +748,7 @@ impl<'a> Gen<'a> {
                 quote!(#map),
                 quote_spanned! {span=>
                     #partitions
-                    #rdd.#mapper(move |#it| #part(#it))
+                    #rdd.#mapper(move |#it| #part.run(#it))
                         .reduce_by_key_without_map_side_combine(|#k: u64, #v: u64| #k + #v, #n)
                 },
             ),
@@ -728,7 +759,7 @@ impl<'a> Gen<'a> {
                     Sink::Count(count.clone()),
                     quote!(#count),
                     quote_spanned! {span=>
-                        #rdd.#mapper(move |#it| ::core::iter::once(#part(#it)))
+                        #rdd.#mapper(move |#it| ::core::iter::once(#part.run(#it)))
                             .repartition(1)
                             .map_partitions(|#it| ::core::iter::once(::core::iter::Iterator::sum::<u64>(#it)))
                     },
@@ -747,7 +778,7 @@ impl<'a> Gen<'a> {
                     },
                     quote!(#acc),
                     quote_spanned! {span=>
-                        #rdd.#mapper(move |#it| #part(#it))
+                        #rdd.#mapper(move |#it| #part.run(#it))
                             .repartition(1)
                             .map_partitions(move |#it| ::core::iter::Iterator::reduce(#it, #f))
                     },
@@ -1136,6 +1167,32 @@ fn deferred_key<'c>(
     Some((c, owned, value))
 }
 
+/// The module `name` of one stage's loop runner: `Loop(f).run(partition)`
+/// calls the stage's closure `f` from a function placed in that module's
+/// codegen unit (rustc places a method with its `Self` type's module), not
+/// inlined into the RDD library's generic code, whose unit every stage of
+/// the crate shares.
+fn loop_mod_item(name: &Ident) -> TokenStream {
+    quote! {
+        #[doc(hidden)]
+        mod #name {
+            /// A stage's per-partition closure, run from this module.
+            pub(super) struct Loop<F>(pub(super) F);
+
+            impl<F> Loop<F> {
+                /// Runs the stage's loop over one partition.
+                #[inline(never)]
+                pub(super) fn run<I, R>(&self, partition: I) -> R
+                where
+                    F: ::core::ops::Fn(I) -> R,
+                {
+                    (self.0)(partition)
+                }
+            }
+        }
+    }
+}
+
 /// The local trait through which a deferred key is looked up by reference:
 /// called as a method on the `to_owned` receiver, it resolves (auto-ref and
 /// auto-deref) to the same `Self` as `ToOwned::to_owned` does, and the map's
@@ -1511,8 +1568,18 @@ mod tests {
             &Runtime::facade(Ident::new("ember", Span::call_site())),
         );
         let file: syn::File = syn::parse2(out.clone()).expect("valid Rust");
-        assert_eq!(file.items.len(), 1);
+        // The function, and the module its stage's loop runs from.
+        assert_eq!(file.items.len(), 2);
+        assert!(
+            matches!(&file.items[1], syn::Item::Mod(m) if m.ident == "__ember_wc_stage0"),
+            "{out}"
+        );
         let text = out.to_string();
+        assert!(
+            text.contains("__ember_wc_stage0 :: Loop (__ember_stage (&"),
+            "{text}"
+        );
+        assert!(text.contains("__ember_part . run (__ember_it)"), "{text}");
         assert!(text.contains(":: ember :: dstream :: DStream"), "{text}");
         assert!(
             text.contains("reduce_by_key_without_map_side_combine"),

@@ -617,27 +617,42 @@ mod tests {
     }
 
     /// Asserts that `out` is valid Rust holding one function per pipeline of
-    /// [`WORD_COUNT`], the first its `pub fn word_count` with the doc comment.
-    fn assert_word_count_functions(out: TokenStream) {
+    /// [`WORD_COUNT`], the first its `pub fn word_count` with the doc comment;
+    /// returns the names of the other items (the stage loops' modules).
+    fn assert_word_count_functions(out: TokenStream) -> Vec<String> {
         let file: syn::File = syn::parse2(out).expect("valid Rust");
-        assert_eq!(file.items.len(), 2);
-        let syn::Item::Fn(word_count) = &file.items[0] else {
+        let (fns, others): (Vec<_>, Vec<_>) = file
+            .items
+            .iter()
+            .partition(|item| matches!(item, syn::Item::Fn(_)));
+        assert_eq!(fns.len(), 2);
+        let syn::Item::Fn(word_count) = fns[0] else {
             panic!("expected a fn")
         };
         assert_eq!(word_count.sig.ident, "word_count");
         assert!(matches!(word_count.vis, syn::Visibility::Public(_)));
         assert_eq!(word_count.attrs.len(), 1, "the doc comment is kept");
+        others
+            .iter()
+            .map(|item| match item {
+                syn::Item::Mod(m) => m.ident.to_string(),
+                other => panic!("expected a module, got {}", quote::quote!(#other)),
+            })
+            .collect()
     }
 
     #[test]
     fn expand_emits_one_function_per_pipeline() {
-        assert_word_count_functions(expand(WORD_COUNT.parse().unwrap()));
+        let mods = assert_word_count_functions(expand(WORD_COUNT.parse().unwrap()));
+        // `word_count`'s fused stage runs from a module of its own;
+        // `trending` fuses nothing.
+        assert_eq!(mods, ["__ember_word_count_stage0"]);
     }
 
     #[test]
     fn fallback_emits_the_plain_api_functions() {
         let out = fallback_of(WORD_COUNT);
-        assert_word_count_functions(out.clone());
+        assert!(assert_word_count_functions(out.clone()).is_empty());
         let text = out.to_string();
         assert!(
             text.contains(
