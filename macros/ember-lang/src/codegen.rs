@@ -232,6 +232,12 @@ pub(crate) fn stage_combine(stage: &Stage) -> Option<(&'static Operator, Combine
     owned_combine(c.op).map(|combine| (c.op, combine))
 }
 
+/// Whether a stage's generated code runs a loop over each partition: it
+/// fuses element operators or a map-side combine.
+fn has_loop(stage: &Stage) -> bool {
+    !stage.fused.is_empty() || stage_combine(stage).is_some()
+}
+
 /// The decision for every stage of a pipeline plan.
 pub fn decisions(plan: &PipelinePlan) -> Vec<StageCode> {
     plan.stages
@@ -369,7 +375,7 @@ impl<'a> Gen<'a> {
             .stages
             .iter()
             .enumerate()
-            .filter(|(_, s)| !s.fused.is_empty() || stage_combine(s).is_some())
+            .filter(|(_, s)| has_loop(s))
             .map(|(i, _)| loop_mod_item(&self.loop_mod(i)));
         let output = self.stage_var(self.plan.output);
         let output = if self.pipeline.returns_result {
@@ -382,7 +388,7 @@ impl<'a> Gen<'a> {
             self.plan
                 .stages
                 .iter()
-                .filter(|s| !s.fused.is_empty() || stage_combine(s).is_some())
+                .filter(|s| has_loop(s))
                 .map(|s| crate::borrow::borrowed_param(self.pipeline, self.plan, s).is_some())
         };
         let fuses = loops().any(|borrowed| !borrowed);
@@ -505,10 +511,10 @@ impl<'a> Gen<'a> {
 
     fn stage_expr(&self, stage: &Stage, loop_mod: &Ident) -> TokenStream {
         let head = self.head_expr(stage);
-        let combine = stage_combine(stage);
-        if stage.fused.is_empty() && combine.is_none() {
+        if !has_loop(stage) {
             return head;
         }
+        let combine = stage_combine(stage);
         let input = gen_ident("__ember_in");
         let part = gen_ident("__ember_part");
         let iter = gen_ident("__ember_iter");
