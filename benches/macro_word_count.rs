@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration as StdDuration, Instant};
 
-use criterion::measurement::WallTime;
+use criterion::measurement::Measurement;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use ember::datagen::WordGenerator;
 use ember::dstream::{ManualClock, StreamingContext};
@@ -251,7 +251,7 @@ fn benches(c: &mut Criterion) {
         ("stream_macro_borrowed", borrowed),
         ("plain_dstream", plain),
     ];
-    time_engines(group, engines, &lines);
+    bench_engines(group, engines, |engine, n| engine.time(&lines, n));
 
     let fused = Engine::new(narrow_chain, single, 3);
     let borrowed = Engine::new(borrowed_narrow_chain, single, 3);
@@ -272,18 +272,18 @@ fn benches(c: &mut Criterion) {
         ("stream_macro_borrowed", borrowed),
         ("plain_dstream", plain),
     ];
-    time_engines(group, engines, &lines);
+    bench_engines(group, engines, |engine, n| engine.time(&lines, n));
 }
 
-/// Adds to `group` one benchmark per engine (a batch per iteration), ends
-/// the group, then stops the engines.
-fn time_engines<T: Send + 'static>(
-    mut group: BenchmarkGroup<'_, WallTime>,
-    engines: [(&str, Engine<T>); 3],
-    lines: &[String],
+/// Adds to `group` one benchmark per engine, `measure(engine, iters)`
+/// timing its iterations, ends the group, then stops the engines.
+fn bench_engines<T: Send + 'static, M: Measurement, const N: usize>(
+    mut group: BenchmarkGroup<'_, M>,
+    engines: [(&str, Engine<T>); N],
+    measure: impl Fn(&Engine<T>, u64) -> M::Value,
 ) {
     for (name, engine) in &engines {
-        group.bench_function(*name, |b| b.iter_custom(|n| engine.time(lines, n)));
+        group.bench_function(*name, |b| b.iter_custom(|n| measure(engine, n)));
     }
     group.finish();
     engines.into_iter().for_each(|(_, engine)| engine.stop());
@@ -318,26 +318,16 @@ fn paired(c: &mut Criterion<Paired>) {
         ("stream_macro_borrowed", borrowed),
         ("plain_dstream", plain),
     ];
-    for (name, engine) in &engines {
-        group.bench_function(*name, |b| {
-            b.iter_custom(|n| engine.paired(&lines, n, yardstick))
-        });
-    }
-    group.finish();
-    engines.into_iter().for_each(|(_, engine)| engine.stop());
+    bench_engines(group, engines, |engine, n| {
+        engine.paired(&lines, n, yardstick)
+    });
 
     let fused = Engine::new(narrow_chain, single, 3);
     let borrowed = Engine::new(borrowed_narrow_chain, single, 3);
     let mut group = c.benchmark_group("paired_narrow_chain_1M_words");
     group.sample_size(10);
     let engines = [("stream_macro", fused), ("stream_macro_borrowed", borrowed)];
-    for (name, engine) in &engines {
-        group.bench_function(*name, |b| {
-            b.iter_custom(|n| engine.paired(&lines, n, narrow))
-        });
-    }
-    group.finish();
-    engines.into_iter().for_each(|(_, engine)| engine.stop());
+    bench_engines(group, engines, |engine, n| engine.paired(&lines, n, narrow));
 }
 
 criterion_group!(macro_benches, benches);

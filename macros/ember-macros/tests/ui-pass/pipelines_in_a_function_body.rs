@@ -1,6 +1,6 @@
 //! `stream!` inside a function body, with a raw-identifier pipeline name:
 //! each fused stage's loop module is an item of that block, and the
-//! pipelines give the plain API's batches.
+//! pipelines give the expected batches.
 use ember_dstream::testing::run_operation;
 use ember_dstream::{DStream, StreamingError};
 use ember_macros::stream;
